@@ -1,0 +1,1 @@
+//! Benchmarks of ferrysync: criterion benches in `benches/`, peer comparisons in `peers/`.

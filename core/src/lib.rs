@@ -1,0 +1,43 @@
+//! # ferrysync
+//!
+//! An embeddable file synchronization and backup library.
+//!
+//! A [`Profile`] names folder pairs and options; the [`Engine`] scans both sides of each pair
+//! into [`Listing`]s, plans what to do ([`Plan`], pure and serializable: the preview), then runs
+//! the plan on a worker pool, reporting [`Event`]s and returning a [`Report`].
+//!
+//! ```ignore
+//! use ferrysync::{Engine, Folder, Operation, Profile, RunOptions};
+//!
+//! let profile = Profile::new("docs", Operation::Mirror)
+//!     .with_folder(Folder::new("docs", "/home/me/Documents", "/mnt/backup/Documents"));
+//! let engine = Engine::new();
+//! let plan = engine.plan(&profile)?;
+//! println!("{} files to copy", plan.summary().copies);
+//! let report = engine.run(&profile, &RunOptions::default())?;
+//! assert!(report.errors.is_empty());
+//! # Ok::<(), ferrysync::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod compare;
+mod error;
+mod filter;
+mod location;
+mod path;
+mod profile;
+pub mod transport;
+mod versions;
+
+pub use compare::{
+    blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use filter::{Age, AgeUnit, ByteSize, Decision, Filter, FilterSpec, SiblingRule};
+pub use location::expand_vars;
+pub use path::RelPath;
+pub use profile::{
+    CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation,
+    Profile, SymlinkMode, VersionsOptions,
+};
+pub use versions::{Version, Versions, DEFAULT_VERSIONS_FOLDER};

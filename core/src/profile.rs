@@ -1,0 +1,386 @@
+//! Profiles: named sets of folder pairs with the options that say how they are synchronized.
+//!
+//! The JSON form (`"format": 1`, kebab-case keys) is the stable file format. Unknown keys and
+//! invalid values are rejected with their JSON path; options reserved for a later release are
+//! rejected with "not supported yet".
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::CompareOptions;
+use crate::filter::{Age, ByteSize, FilterSpec};
+
+/// What a profile does with each folder pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// Copy new and modified files from source to destination.
+    Copy,
+    /// Copy, then delete what the destination has and the source does not.
+    #[default]
+    Mirror,
+    /// Copy, verify, then delete the source files (and emptied source folders).
+    Move,
+    /// Copy new and changed files into a new timestamped folder of the destination per run.
+    VersionedBackup,
+    /// Two-way synchronization (a later release).
+    Synchronize,
+}
+
+impl Operation {
+    /// The kebab-case name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Copy => "copy",
+            Operation::Mirror => "mirror",
+            Operation::Move => "move",
+            Operation::VersionedBackup => "versioned-backup",
+            Operation::Synchronize => "synchronize",
+        }
+    }
+}
+
+/// What to do when a folder's source (or destination) is missing or unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IfUnavailable {
+    /// Skip the folder and report it as information.
+    Info,
+    /// Skip the folder and report a warning.
+    #[default]
+    Warning,
+    /// Abort the whole profile.
+    Abort,
+}
+
+/// One folder pair of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Folder {
+    /// Unique within the profile.
+    pub name: String,
+    /// Source folder (a path, `$VAR`/`${VAR}` expanded when the profile runs).
+    pub source: String,
+    /// Destination folder.
+    pub destination: String,
+    /// Whether subfolders are synchronized too.
+    #[serde(default = "yes")]
+    pub include_subfolders: bool,
+    /// Whether this pair takes part in runs.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// This folder's own filters; `None` inherits the profile's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FilterSpec>,
+    /// What happens when the source is missing.
+    #[serde(default)]
+    pub if_unavailable: IfUnavailable,
+    /// Run only if this file exists on the destination: `"<path>[=<regex>]"`, the path relative
+    /// to the destination root; with a regex, the file's content must match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Folder {
+    /// A folder pair with default options.
+    pub fn new(
+        name: impl Into<String>,
+        source: impl Into<String>,
+        destination: impl Into<String>,
+    ) -> Folder {
+        Folder {
+            name: name.into(),
+            source: source.into(),
+            destination: destination.into(),
+            include_subfolders: true,
+            enabled: true,
+            filters: None,
+            if_unavailable: IfUnavailable::default(),
+            marker: None,
+        }
+    }
+
+    /// The filters in force for this folder: its own, or the profile's.
+    pub fn effective_filters<'a>(&'a self, profile: &'a Profile) -> &'a FilterSpec {
+        self.filters.as_ref().unwrap_or(&profile.filters)
+    }
+
+    /// Forgets this folder's own filters, so the profile's apply again.
+    pub fn reset_filters(&mut self) {
+        self.filters = None;
+    }
+}
+
+/// How symbolic links in the source are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SymlinkMode {
+    /// Leave links out.
+    #[default]
+    Skip,
+    /// Copy a link as a link.
+    Copy,
+    /// Copy what a link points to (loops are detected and reported).
+    Follow,
+}
+
+/// How files are copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CopyOptions {
+    /// Worker threads; 0 picks a number from the machine.
+    pub threads: usize,
+    /// Write in place instead of to a temporary name renamed into place.
+    pub copy_directly: bool,
+    /// Re-read each copied file and compare its BLAKE3 hash with the source's.
+    pub verify: bool,
+    /// Give copies the source's permission bits.
+    pub preserve_permissions: bool,
+    /// Give copies the source's owner (only when running as root).
+    pub preserve_owner: bool,
+    /// Symbolic links.
+    pub symlinks: SymlinkMode,
+    /// How many times a failed file is tried again.
+    pub retries: u32,
+    /// Pause between tries, in milliseconds.
+    pub retry_delay_ms: u64,
+    /// Ask (through the run's confirm callback) before deleting unmatched destination files.
+    pub confirm_deletes: bool,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            threads: 0,
+            copy_directly: false,
+            verify: false,
+            preserve_permissions: true,
+            preserve_owner: true,
+            symlinks: SymlinkMode::Skip,
+            retries: 2,
+            retry_delay_ms: 500,
+            confirm_deletes: false,
+        }
+    }
+}
+
+/// What happens to a file the run deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionMode {
+    /// Remove it for good.
+    #[default]
+    Erase,
+    /// Move it to the desktop trash (freedesktop trash on Linux).
+    Trash,
+    /// Keep it in the versions folder (needs `versions.keep` > 0).
+    Versions,
+}
+
+/// File versions and deletions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VersionsOptions {
+    /// Keep this many earlier versions of each replaced file; 0 keeps none.
+    pub keep: u32,
+    /// Where versions go: relative to the destination root, or absolute. Default
+    /// `.ferrysync/versions` at the destination root (always excluded from sync).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    /// Drop the oldest versions when all versions together exceed this size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_total_size: Option<ByteSize>,
+    /// Drop versions older than this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<Age>,
+    /// What happens to files the run deletes.
+    pub deleted_files: DeletionMode,
+}
+
+impl Default for VersionsOptions {
+    fn default() -> Self {
+        VersionsOptions {
+            keep: 0,
+            folder: None,
+            max_total_size: None,
+            max_age: None,
+            deleted_files: DeletionMode::Erase,
+        }
+    }
+}
+
+impl VersionsOptions {
+    /// Whether replaced files are kept as versions.
+    pub fn enabled(&self) -> bool {
+        self.keep > 0
+    }
+}
+
+/// A limit on deletions: a count of entries, or a percentage of the destination's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteLimit {
+    /// At most this many entries.
+    Count(u64),
+    /// At most this percentage (0-100) of the entries the destination has.
+    Percent(u8),
+}
+
+impl Default for DeleteLimit {
+    fn default() -> Self {
+        DeleteLimit::Percent(50)
+    }
+}
+
+impl std::str::FromStr for DeleteLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(p) = s.strip_suffix('%') {
+            let p: u8 = p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| format!("{s:?} is not a percentage from 0% to 100%"))?;
+            Ok(DeleteLimit::Percent(p))
+        } else {
+            s.parse().map(DeleteLimit::Count).map_err(|_| {
+                format!("{s:?} is neither a count (\"100\") nor a percentage (\"50%\")")
+            })
+        }
+    }
+}
+
+impl std::fmt::Display for DeleteLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeleteLimit::Count(n) => write!(f, "{n}"),
+            DeleteLimit::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Serialize for DeleteLimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DeleteLimit::Count(n) => s.serialize_u64(*n),
+            DeleteLimit::Percent(_) => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DeleteLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a count (100) or a percentage (\"50%\")")
+        })? {
+            Raw::Count(n) => Ok(DeleteLimit::Count(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Safety guards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GuardOptions {
+    /// A mirror that would delete more than this stops before changing anything (unless
+    /// forced). `null` disables the guard.
+    pub max_delete: Option<DeleteLimit>,
+}
+
+impl Default for GuardOptions {
+    fn default() -> Self {
+        GuardOptions {
+            max_delete: Some(DeleteLimit::default()),
+        }
+    }
+}
+
+/// A named set of folder pairs and how to synchronize them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Profile {
+    /// Name, unique within its group.
+    pub name: String,
+    /// Group path in the profile tree, `/`-separated (`"Daily/Documents"`); empty for the top.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Disabled profiles do not run.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// What the profile does.
+    #[serde(default)]
+    pub operation: Operation,
+    /// The folder pairs.
+    #[serde(default)]
+    pub folders: Vec<Folder>,
+    /// When two files differ.
+    #[serde(default)]
+    pub comparison: CompareOptions,
+    /// Which files take part (folders may override).
+    #[serde(default)]
+    pub filters: FilterSpec,
+    /// How files are copied.
+    #[serde(default)]
+    pub copy: CopyOptions,
+    /// File versions and deletions.
+    #[serde(default)]
+    pub versions: VersionsOptions,
+    /// Safety guards.
+    #[serde(default)]
+    pub guards: GuardOptions,
+    /// Schedule (a later release: rejected when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<serde_json::Value>,
+    /// Programs run before and after (a later release: rejected when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programs: Option<serde_json::Value>,
+    /// Notifications (a later release: rejected when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<serde_json::Value>,
+    /// Access control (a later release: rejected when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<serde_json::Value>,
+}
+
+impl Profile {
+    /// A profile with default options and no folders.
+    pub fn new(name: impl Into<String>, operation: Operation) -> Profile {
+        Profile {
+            name: name.into(),
+            group: String::new(),
+            description: String::new(),
+            enabled: true,
+            operation,
+            folders: Vec::new(),
+            comparison: CompareOptions::default(),
+            filters: FilterSpec::default(),
+            copy: CopyOptions::default(),
+            versions: VersionsOptions::default(),
+            guards: GuardOptions::default(),
+            schedule: None,
+            programs: None,
+            notifications: None,
+            access: None,
+        }
+    }
+
+    /// Adds a folder pair (builder style).
+    pub fn with_folder(mut self, folder: Folder) -> Profile {
+        self.folders.push(folder);
+        self
+    }
+}
