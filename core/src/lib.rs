@@ -6,14 +6,14 @@
 //! into [`Listing`]s, plans what to do ([`Plan`], pure and serializable: the preview), then runs
 //! the plan on a worker pool, reporting [`Event`]s and returning a [`Report`].
 //!
-//! ```ignore
+//! ```no_run
 //! use ferrysync::{Engine, Folder, Operation, Profile, RunOptions};
 //!
 //! let profile = Profile::new("docs", Operation::Mirror)
 //!     .with_folder(Folder::new("docs", "/home/me/Documents", "/mnt/backup/Documents"));
 //! let engine = Engine::new();
 //! let plan = engine.plan(&profile)?;
-//! println!("{} files to copy", plan.summary().copies);
+//! println!("{} files to copy", plan.summary().new_files);
 //! let report = engine.run(&profile, &RunOptions::default())?;
 //! assert!(report.errors.is_empty());
 //! # Ok::<(), ferrysync::Error>(())
@@ -21,23 +21,34 @@
 #![deny(missing_docs)]
 
 mod compare;
+mod engine;
 mod error;
 mod filter;
 mod location;
 mod path;
+mod plan;
 mod profile;
+mod scan;
 pub mod transport;
 mod versions;
 
 pub use compare::{
     blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
 };
+pub use engine::{
+    ActionOutcome, Engine, Event, EventSink, Problem, Progress, Prompt, Report, RunControl,
+    RunOptions, RunStatus,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{Age, AgeUnit, ByteSize, Decision, Filter, FilterSpec, SiblingRule};
 pub use location::expand_vars;
 pub use path::RelPath;
+pub use plan::{
+    Action, ActionKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason, Stamp, Summary,
+};
 pub use profile::{
     CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation,
     Profile, SymlinkMode, VersionsOptions,
 };
+pub use scan::{scan, Listing, ScanOptions, ScanWarning};
 pub use versions::{Version, Versions, DEFAULT_VERSIONS_FOLDER};

@@ -4,12 +4,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use filetime::FileTime;
 
-use super::{Capabilities, Entry, EntryKind, Meta, Source, Transport, WriteMode, TEMP_PREFIX};
-use crate::error::{Error, ErrorKind, Result};
+use super::{temp_sibling, Capabilities, Entry, EntryKind, Meta, Source, Transport, WriteMode};
+use crate::error::{Error, Result};
 use crate::path::RelPath;
 
 /// A folder on a local (or mounted network) file system.
@@ -76,22 +75,6 @@ fn filetime_of(ns: i64) -> FileTime {
         ns.div_euclid(1_000_000_000),
         ns.rem_euclid(1_000_000_000) as u32,
     )
-}
-
-/// A fresh temporary name in the same folder as `path`.
-fn temp_sibling(path: &RelPath) -> RelPath {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mix = (u64::from(std::process::id()) << 40) ^ (n << 20) ^ nanos;
-    let name = format!("{TEMP_PREFIX}{mix:016x}");
-    let parent = path.parent().unwrap_or_default();
-    parent
-        .join(name.as_bytes())
-        .expect("a temporary name is a valid file name")
 }
 
 impl LocalTransport {
@@ -170,9 +153,6 @@ impl Transport for LocalTransport {
             let item = item.map_err(|e| Error::io(&full, e))?;
             let name = item.file_name();
             let name = std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str());
-            if super::is_temp_name(name) {
-                continue;
-            }
             let path = dir.join(name)?;
             match item.metadata() {
                 Ok(md) => out.push(entry_from_metadata(path, &md)),
@@ -294,11 +274,6 @@ impl Transport for LocalTransport {
     fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
         Some(self.full(path))
     }
-}
-
-/// Whether an error means "this is a folder that is not empty".
-pub(crate) fn is_not_empty(err: &Error) -> bool {
-    err.kind() == ErrorKind::Io && err.message().contains("not empty")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod local;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
 use crate::path::RelPath;
@@ -113,12 +114,28 @@ pub struct Capabilities {
 }
 
 /// Name prefix of the temporary files ferrysync writes before renaming them into place.
-/// Listings never show them; the engine removes leftovers of interrupted runs.
+/// Listings set them aside; the engine removes leftovers of interrupted runs.
 pub const TEMP_PREFIX: &str = ".ferry-tmp.";
 
 /// Whether a file name is one of ferrysync's temporaries.
 pub fn is_temp_name(name: &[u8]) -> bool {
     name.starts_with(TEMP_PREFIX.as_bytes())
+}
+
+/// A fresh temporary name in the same folder as `path`.
+pub(crate) fn temp_sibling(path: &RelPath) -> RelPath {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mix = (u64::from(std::process::id()) << 40) ^ (n << 20) ^ nanos;
+    let name = format!("{TEMP_PREFIX}{mix:016x}");
+    let parent = path.parent().unwrap_or_default();
+    parent
+        .join(name.as_bytes())
+        .expect("a temporary name is a valid file name")
 }
 
 /// One replica's tree, reachable through blocking calls from any thread.
@@ -141,8 +158,9 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// Not found, permission and I/O failures.
     fn stat_follow(&self, path: &RelPath) -> Result<Option<Entry>>;
 
-    /// The direct children of the folder `dir`, in no particular order, without temporaries.
-    /// Each entry's path is the full relative path.
+    /// The direct children of the folder `dir`, in no particular order (ferrysync's own
+    /// temporaries included: the walk sets them aside for clean-up). Each entry's path is the
+    /// full relative path.
     ///
     /// # Errors
     /// The folder cannot be read.

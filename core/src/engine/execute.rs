@@ -1,0 +1,617 @@
+//! Executing one folder's plan: phases in a safe order, files on a worker pool.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::report::{ActionOutcome, Event, Problem, Progress, Report, RunOptions};
+use crate::compare::blake3_file;
+use crate::error::{Error, ErrorKind, Result};
+use crate::path::RelPath;
+use crate::plan::{Action, ActionKind, FolderPlan, Reason, Summary};
+use crate::profile::{DeletionMode, Profile, SymlinkMode};
+use crate::transport::{
+    temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport, WriteMode,
+};
+use crate::versions::Versions;
+
+/// Runs `f` on every item with `threads` workers.
+pub(crate) fn parallel<T: Sync>(threads: usize, items: &[T], f: impl Fn(&T) + Sync) {
+    let threads = threads.min(items.len()).max(1);
+    if threads == 1 {
+        items.iter().for_each(f);
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                f(item);
+            });
+        }
+    });
+}
+
+struct Folder<'a> {
+    plan: &'a FolderPlan,
+    profile: &'a Profile,
+    opts: &'a RunOptions,
+    src: LocalTransport,
+    dst: Arc<dyn Transport>,
+    versions: Option<Versions>,
+    now_ns: i64,
+    items_total: u64,
+    bytes_total: u64,
+    items_done: AtomicU64,
+    bytes_done: AtomicU64,
+    last_progress_ns: AtomicI64,
+    log: Mutex<Log>,
+}
+
+#[derive(Default)]
+struct Log {
+    done: Summary,
+    bytes_written: u64,
+    failed: u64,
+    warnings: Vec<Problem>,
+    errors: Vec<Problem>,
+}
+
+/// A file-level unit of work: an action, and for a move the source deletion that follows.
+struct Job<'a> {
+    action: &'a Action,
+    then_delete_source: bool,
+}
+
+pub(super) fn run_folder(
+    profile: &Profile,
+    plan: &FolderPlan,
+    opts: &RunOptions,
+    threads: usize,
+    report: &mut Report,
+) -> Result<()> {
+    if opts.dry_run {
+        report.done = add(report.done, plan.summary);
+        return Ok(());
+    }
+    let dst_root = PathBuf::from(&plan.destination);
+    let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&dst_root));
+    let needs_versions =
+        profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
+    let versions = needs_versions
+        .then(|| Versions::new(dst.clone(), &profile.versions))
+        .transpose()?;
+    let f = Folder {
+        plan,
+        profile,
+        opts,
+        src: LocalTransport::new(&plan.source),
+        dst,
+        versions,
+        now_ns: super::now_ns(),
+        items_total: plan.actions.len() as u64,
+        bytes_total: plan.summary.bytes_to_copy,
+        items_done: AtomicU64::new(0),
+        bytes_done: AtomicU64::new(0),
+        last_progress_ns: AtomicI64::new(0),
+        log: Mutex::new(Log::default()),
+    };
+    if !plan.actions.is_empty() || !plan.temporaries.is_empty() {
+        std::fs::create_dir_all(&dst_root).map_err(|e| Error::io(&dst_root, e))?;
+    }
+    for temp in &plan.temporaries {
+        let _ = f.dst.remove_file(temp);
+    }
+
+    let deletes_allowed = !profile.copy.confirm_deletes
+        || !plan
+            .actions
+            .iter()
+            .any(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
+        || opts.prompt.as_ref().is_none_or(|p| p.confirm_deletes(plan));
+
+    // 1. Destination entries of another kind than their source go first.
+    let mut replaced: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Delete && a.reason == Reason::Replaced)
+        .collect();
+    replaced.sort_by(|a, b| b.path.cmp(&a.path));
+    for a in replaced {
+        f.step(a, || f.delete(a));
+    }
+    // 2. Folders, parents first (the plan is sorted).
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::CreateDir)
+    {
+        if !opts.control.proceed() {
+            break;
+        }
+        f.step(a, || f.dst.create_dir_all(&a.path).map(|()| 0));
+    }
+    // 3. Files, in parallel.
+    let mut jobs = Vec::new();
+    let actions = &plan.actions;
+    for (i, a) in actions.iter().enumerate() {
+        let moved_after = actions
+            .get(i + 1)
+            .is_some_and(|n| n.kind == ActionKind::DeleteSource && n.path == a.path);
+        match a.kind {
+            ActionKind::Copy => jobs.push(Job {
+                action: a,
+                then_delete_source: moved_after,
+            }),
+            ActionKind::UpdateMeta if a.entry != EntryKind::Dir => jobs.push(Job {
+                action: a,
+                then_delete_source: moved_after,
+            }),
+            ActionKind::DeleteSource if a.entry != EntryKind::Dir => {
+                let after_copy = i > 0
+                    && actions[i - 1].path == a.path
+                    && matches!(
+                        actions[i - 1].kind,
+                        ActionKind::Copy | ActionKind::UpdateMeta
+                    );
+                if !after_copy {
+                    jobs.push(Job {
+                        action: a,
+                        then_delete_source: false,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    parallel(threads, &jobs, |job| {
+        if opts.control.proceed() {
+            f.file_job(job);
+        }
+    });
+    // 4. Unmatched destination entries: files in parallel, then folders deepest first.
+    let unmatched: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
+        .collect();
+    if deletes_allowed {
+        let files: Vec<&Action> = unmatched
+            .iter()
+            .copied()
+            .filter(|a| a.entry != EntryKind::Dir)
+            .collect();
+        parallel(threads, &files, |a| {
+            if opts.control.proceed() {
+                f.step(a, || f.delete(a));
+            }
+        });
+        for a in unmatched.iter().rev().filter(|a| a.entry == EntryKind::Dir) {
+            if !opts.control.proceed() {
+                break;
+            }
+            f.step(a, || f.delete(a));
+        }
+    } else if !unmatched.is_empty() {
+        f.warn(
+            None,
+            ErrorKind::Guard,
+            format!(
+                "{} deletions declined; destination entries kept",
+                unmatched.len()
+            ),
+        );
+    }
+    // 5. Emptied source folders of a move (deepest first, as planned).
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::DeleteSource && a.entry == EntryKind::Dir)
+    {
+        if !opts.control.proceed() {
+            break;
+        }
+        if f.src.remove_dir(&a.path).is_ok() {
+            f.done(a, 0);
+        }
+    }
+    // 6. Folder times and permissions last, deepest first, so writing inside them cannot
+    //    disturb them again.
+    if !opts.control.is_cancelled() {
+        f.restore_folder_metadata();
+    }
+    f.progress(None, true);
+
+    let log = f.log.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.done = add(report.done, log.done);
+    report.bytes_written += log.bytes_written;
+    report.failed += log.failed;
+    report.warnings.extend(log.warnings);
+    report.errors.extend(log.errors);
+    Ok(())
+}
+
+fn add(a: Summary, b: Summary) -> Summary {
+    Summary {
+        new_dirs: a.new_dirs + b.new_dirs,
+        new_files: a.new_files + b.new_files,
+        modified_files: a.modified_files + b.modified_files,
+        metadata_updates: a.metadata_updates + b.metadata_updates,
+        deletions: a.deletions + b.deletions,
+        source_deletions: a.source_deletions + b.source_deletions,
+        conflicts: a.conflicts + b.conflicts,
+        bytes_to_copy: a.bytes_to_copy + b.bytes_to_copy,
+        bytes_to_delete: a.bytes_to_delete + b.bytes_to_delete,
+    }
+}
+
+impl Folder<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn warn(&self, path: Option<String>, kind: ErrorKind, message: String) {
+        let p = Problem::note(&self.plan.folder, path, kind, message);
+        self.opts.emit(Event::Warning(p.clone()));
+        self.lock().warnings.push(p);
+    }
+
+    fn done(&self, a: &Action, bytes: u64) {
+        {
+            let mut log = self.lock();
+            let mut one = Summary::default();
+            match a.kind {
+                ActionKind::CreateDir => one.new_dirs = 1,
+                ActionKind::Copy if a.reason == Reason::New => one.new_files = 1,
+                ActionKind::Copy => one.modified_files = 1,
+                ActionKind::UpdateMeta => one.metadata_updates = 1,
+                ActionKind::Delete => {
+                    one.deletions = 1;
+                    one.bytes_to_delete = a.size;
+                }
+                ActionKind::DeleteSource => one.source_deletions = 1,
+                ActionKind::Conflict => one.conflicts = 1,
+            }
+            one.bytes_to_copy = bytes;
+            log.done = add(log.done, one);
+            log.bytes_written += bytes;
+        }
+        self.items_done.fetch_add(1, Ordering::Relaxed);
+        self.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+        if self.opts.events.is_some() {
+            self.opts.emit(Event::ActionDone {
+                folder: self.plan.folder.clone(),
+                action: a.clone(),
+                outcome: ActionOutcome::Done,
+            });
+            self.progress(Some(&a.path), false);
+        }
+    }
+
+    fn failed(&self, a: &Action, err: &Error) {
+        let p = Problem::from_error(&self.plan.folder, err);
+        let busy = err.kind() == ErrorKind::Busy;
+        {
+            let mut log = self.lock();
+            if busy {
+                log.warnings.push(p.clone());
+            } else {
+                log.failed += 1;
+                log.errors.push(p.clone());
+            }
+        }
+        self.items_done.fetch_add(1, Ordering::Relaxed);
+        self.opts.emit(if busy {
+            Event::Warning(p)
+        } else {
+            Event::Error(p)
+        });
+        self.opts.emit(Event::ActionDone {
+            folder: self.plan.folder.clone(),
+            action: a.clone(),
+            outcome: if busy {
+                ActionOutcome::Skipped
+            } else {
+                ActionOutcome::Failed
+            },
+        });
+    }
+
+    fn progress(&self, current: Option<&RelPath>, force: bool) {
+        if self.opts.events.is_none() {
+            return;
+        }
+        let now = super::now_ns();
+        let last = self.last_progress_ns.load(Ordering::Relaxed);
+        let interval = self.opts.progress_interval.as_nanos() as i64;
+        if !force
+            && (now - last < interval
+                || self
+                    .last_progress_ns
+                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err())
+        {
+            return;
+        }
+        self.opts.emit(Event::Progress(Progress {
+            items_done: self.items_done.load(Ordering::Relaxed),
+            items_total: self.items_total,
+            bytes_done: self.bytes_done.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total,
+            current: current.map(|p| p.to_string()),
+        }));
+    }
+
+    /// Runs one step with the profile's retries, recording its outcome.
+    fn step(&self, a: &Action, mut op: impl FnMut() -> Result<u64>) -> bool {
+        let retries = self.profile.copy.retries;
+        let mut tries = 0;
+        loop {
+            match op() {
+                Ok(bytes) => {
+                    self.done(a, bytes);
+                    return true;
+                }
+                Err(e)
+                    if e.is_retryable() && tries < retries && !self.opts.control.is_cancelled() =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        self.profile.copy.retry_delay_ms,
+                    ));
+                }
+                Err(e) => {
+                    self.failed(a, &e);
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn file_job(&self, job: &Job<'_>) {
+        let a = job.action;
+        let ok = match a.kind {
+            ActionKind::Copy => self.step(a, || self.copy(a)),
+            ActionKind::UpdateMeta => self.step(a, || self.update_meta(a)),
+            // A move whose file the destination already holds: the source goes once the
+            // contents are confirmed equal.
+            ActionKind::DeleteSource => {
+                self.step(a, || self.delete_moved_source(a));
+                return;
+            }
+            _ => return,
+        };
+        if ok && job.then_delete_source {
+            let del = Action {
+                kind: ActionKind::DeleteSource,
+                reason: Reason::Moved,
+                ..a.clone()
+            };
+            self.step(&del, || self.delete_moved_source(&del));
+        }
+    }
+
+    fn source_entry(&self, path: &RelPath) -> Result<Entry> {
+        let found = if self.profile.copy.symlinks == SymlinkMode::Follow {
+            self.src.stat_follow(path)?
+        } else {
+            self.src.stat(path)?
+        };
+        found.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                "vanished from the source since the scan",
+            )
+            .with_path(path.to_path(self.src.root()))
+        })
+    }
+
+    fn meta_of(&self, e: &Entry) -> Meta {
+        Meta {
+            mtime_ns: e.mtime_ns,
+            mode: (self.profile.copy.preserve_permissions && e.mode != 0).then_some(e.mode),
+            owner: if self.profile.copy.preserve_owner {
+                e.owner
+            } else {
+                None
+            },
+        }
+    }
+
+    fn copy(&self, a: &Action) -> Result<u64> {
+        let before = self.source_entry(&a.path)?;
+        if let (Some(versions), Some(_)) = (&self.versions, a.destination) {
+            if self.profile.versions.enabled() && a.reason != Reason::Replaced {
+                if let Some(old) = self.dst.stat(&a.path)? {
+                    if old.kind != EntryKind::Dir {
+                        versions.preserve(&a.path, self.now_ns)?;
+                    }
+                }
+            }
+        }
+        let meta = self.meta_of(&before);
+        let bytes = match before.kind {
+            EntryKind::Symlink => {
+                let target = self.src.read_link(&a.path)?;
+                let temp = temp_sibling(&a.path);
+                self.with_parent(&a.path, || self.dst.symlink(&temp, &target))?;
+                self.dst.rename(&temp, &a.path).inspect_err(|_| {
+                    let _ = self.dst.remove_file(&temp);
+                })?;
+                self.dst.set_meta(&a.path, &Meta { mode: None, ..meta })?;
+                0
+            }
+            EntryKind::File => {
+                let local = a.path.to_path(self.src.root());
+                let mode = if self.profile.copy.copy_directly {
+                    WriteMode::Direct
+                } else {
+                    WriteMode::Atomic
+                };
+                self.with_parent(&a.path, || {
+                    self.dst.write(&a.path, Source::Local(&local), &meta, mode)
+                })?
+            }
+            _ => {
+                return Err(Error::invalid("not a file or link any more")
+                    .with_path(a.path.to_path(self.src.root())))
+            }
+        };
+        let after = self.source_entry(&a.path)?;
+        if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                "changed while being copied; will be copied on the next run",
+            )
+            .with_path(a.path.to_path(self.src.root())));
+        }
+        if self.profile.copy.verify && before.kind == EntryKind::File {
+            self.verify(&a.path)?;
+        }
+        Ok(bytes)
+    }
+
+    /// Runs `op`; when the destination folder is missing (a versioned backup, a folder
+    /// deleted meanwhile), creates it and runs `op` again.
+    fn with_parent<T>(&self, path: &RelPath, op: impl Fn() -> Result<T>) -> Result<T> {
+        match op() {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if let Some(parent) = path.parent() {
+                    self.dst.create_dir_all(&parent)?;
+                }
+                op()
+            }
+            other => other,
+        }
+    }
+
+    fn verify(&self, path: &RelPath) -> Result<()> {
+        let (s, d) = (
+            blake3_file(&self.src, path)?,
+            blake3_file(&*self.dst, path)?,
+        );
+        if s != d {
+            return Err(
+                Error::new(ErrorKind::Corrupt, "copy differs from the source (BLAKE3)")
+                    .with_path(path.to_path(PathBuf::from(&self.plan.destination).as_path())),
+            );
+        }
+        Ok(())
+    }
+
+    fn update_meta(&self, a: &Action) -> Result<u64> {
+        let e = self.source_entry(&a.path)?;
+        let meta = self.meta_of(&e);
+        self.dst.set_meta(&a.path, &meta).map(|()| 0)
+    }
+
+    fn delete_moved_source(&self, a: &Action) -> Result<u64> {
+        let e = self.source_entry(&a.path)?;
+        match e.kind {
+            EntryKind::Symlink => {
+                if self.src.read_link(&a.path)? != self.dst.read_link(&a.path)? {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        "destination link differs; source kept",
+                    )
+                    .with_path(a.path.to_path(self.src.root())));
+                }
+            }
+            _ => {
+                if blake3_file(&self.src, &a.path)? != blake3_file(&*self.dst, &a.path)? {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        "destination differs from the source; source kept",
+                    )
+                    .with_path(a.path.to_path(self.src.root())));
+                }
+            }
+        }
+        self.src.remove_file(&a.path).map(|()| 0)
+    }
+
+    fn delete(&self, a: &Action) -> Result<u64> {
+        let local = self.dst.local_path(&a.path);
+        if a.entry == EntryKind::Dir {
+            return match self.dst.remove_dir(&a.path) {
+                Ok(()) => Ok(0),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
+                Err(e) => Err(
+                    Error::new(ErrorKind::Io, format!("folder kept: {}", e.message()))
+                        .with_path(local.unwrap_or_default()),
+                ),
+            };
+        }
+        match self.profile.versions.deleted_files {
+            DeletionMode::Versions => match &self.versions {
+                Some(v) => v.preserve(&a.path, self.now_ns)?,
+                None => {
+                    return Err(Error::invalid(
+                        "versions.deleted-files is \"versions\" but no versions are kept",
+                    ))
+                }
+            },
+            DeletionMode::Trash => {
+                let path = local
+                    .ok_or_else(|| Error::not_supported("moving remote files to the trash"))?;
+                trash::delete(&path).map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("cannot move to the trash: {e}"))
+                        .with_path(&path)
+                })?;
+            }
+            DeletionMode::Erase => match self.dst.remove_file(&a.path) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                other => other?,
+            },
+        }
+        Ok(0)
+    }
+
+    /// Gives every folder the run touched its source's times and permissions, deepest first.
+    fn restore_folder_metadata(&self) {
+        if self.profile.operation == crate::profile::Operation::VersionedBackup {
+            return;
+        }
+        let mut dirs: BTreeSet<RelPath> = BTreeSet::new();
+        for a in &self.plan.actions {
+            match a.kind {
+                ActionKind::CreateDir => {
+                    dirs.insert(a.path.clone());
+                }
+                ActionKind::UpdateMeta if a.entry == EntryKind::Dir => {
+                    dirs.insert(a.path.clone());
+                }
+                ActionKind::Copy | ActionKind::Delete => {}
+                _ => continue,
+            }
+            if let Some(parent) = a.path.parent() {
+                dirs.insert(parent);
+            }
+        }
+        dirs.insert(RelPath::root());
+        for dir in dirs.iter().rev() {
+            let Ok(Some(src)) = self.src.stat_follow(dir) else {
+                continue;
+            };
+            if src.kind != EntryKind::Dir {
+                continue;
+            }
+            if let Ok(Some(dst)) = self.dst.stat(dir) {
+                let meta = self.meta_of(&src);
+                let same_mode = meta.mode.is_none_or(|m| m == dst.mode);
+                if dst.kind == EntryKind::Dir && (dst.mtime_ns != src.mtime_ns || !same_mode) {
+                    if let Err(e) = self.dst.set_meta(dir, &meta) {
+                        self.warn(
+                            e.path().map(|p| p.display().to_string()),
+                            e.kind(),
+                            format!("folder times not set: {}", e.message()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Running profiles: plan every folder pair, check the guards, then execute on a worker pool.
+
+mod execute;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use report::{
+    ActionOutcome, Event, EventSink, Problem, Progress, Prompt, Report, RunControl, RunOptions,
+    RunStatus,
+};
+
+use crate::compare::Comparator;
+use crate::error::{Error, ErrorKind, Result};
+use crate::filter::Filter;
+use crate::location::expand_vars;
+use crate::path::RelPath;
+use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner};
+use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
+use crate::scan::{scan, Listing, ScanOptions};
+use crate::transport::{EntryKind, LocalTransport, Transport};
+use crate::versions::{Versions, DEFAULT_VERSIONS_FOLDER};
+
+/// Runs profiles. Cheap to create; one engine may run several profiles at once from
+/// different threads.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    threads: Option<usize>,
+}
+
+/// Worker threads when neither the profile nor the engine says: measured on 2-core machines
+/// with local disks, where copying is bound by file-system latency, not CPU.
+const DEFAULT_THREADS: usize = 8;
+
+/// The name of a versioned-backup folder: local time, `YYYY-MM-DD HHMMSS`.
+const BACKUP_STAMP: &str = "%Y-%m-%d %H%M%S";
+
+impl Engine {
+    /// An engine with default settings.
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    /// Uses `threads` workers for profiles that do not set their own.
+    pub fn with_threads(mut self, threads: usize) -> Engine {
+        self.threads = (threads > 0).then_some(threads);
+        self
+    }
+
+    /// The preview: what running `profile` would do now.
+    ///
+    /// # Errors
+    /// An invalid profile, a filter that does not compile, or an unavailable folder whose
+    /// policy is "abort".
+    pub fn plan(&self, profile: &Profile) -> Result<Plan> {
+        self.plan_with(profile, &RunOptions::default())
+    }
+
+    /// The preview of the folders `opts` selects.
+    ///
+    /// # Errors
+    /// As [`Engine::plan`].
+    pub fn plan_with(&self, profile: &Profile, opts: &RunOptions) -> Result<Plan> {
+        check_supported(profile)?;
+        let now_ns = now_ns();
+        let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
+        let mut folders = Vec::new();
+        for folder in self.selected(profile, opts)? {
+            folders.push(self.plan_folder(profile, folder, now_ns, &backup_stamp)?);
+        }
+        Ok(Plan {
+            profile: profile.name.clone(),
+            operation: profile.operation,
+            folders,
+        })
+    }
+
+    /// Plans and runs `profile`.
+    ///
+    /// # Errors
+    /// Everything [`Engine::plan`] rejects, and [`ErrorKind::Guard`] when a guard stops the run
+    /// before anything changed. Per-file failures are not errors: they are in the report.
+    pub fn run(&self, profile: &Profile, opts: &RunOptions) -> Result<Report> {
+        let plan = self.plan_with(profile, opts)?;
+        self.execute(profile, &plan, opts)
+    }
+
+    /// Runs a plan made by [`Engine::plan`] for `profile` (after showing it, say).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Guard`] when a guard objects (nothing is changed then).
+    pub fn execute(&self, profile: &Profile, plan: &Plan, opts: &RunOptions) -> Result<Report> {
+        let started = Instant::now();
+        check_supported(profile)?;
+        for folder in &plan.folders {
+            check_delete_limit(profile, folder, opts.force)?;
+        }
+        let mut report = Report::new(&profile.name, opts.dry_run);
+        opts.emit(Event::Started {
+            profile: profile.name.clone(),
+            summary: plan.summary(),
+        });
+        let threads = match profile.copy.threads {
+            0 => self.threads.unwrap_or(DEFAULT_THREADS),
+            n => n,
+        };
+        for folder in &plan.folders {
+            if let Some(why) = &folder.skipped {
+                let p = Problem::note(
+                    &folder.folder,
+                    Some(folder.source.clone()),
+                    ErrorKind::Unavailable,
+                    why.clone(),
+                );
+                report.skipped_folders.push(p);
+                continue;
+            }
+            for w in &folder.warnings {
+                let p = Problem::note(&folder.folder, None, ErrorKind::Io, w.clone());
+                opts.emit(Event::Warning(p.clone()));
+                report.warnings.push(p);
+            }
+            if opts.control.is_cancelled() {
+                break;
+            }
+            opts.emit(Event::FolderStarted {
+                folder: folder.folder.clone(),
+            });
+            execute::run_folder(profile, folder, opts, threads, &mut report)?;
+        }
+        report.status = if opts.control.is_cancelled() {
+            RunStatus::Cancelled
+        } else if report.errors.is_empty() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Errors
+        };
+        report.duration = started.elapsed();
+        opts.emit(Event::Finished(Box::new(report.clone())));
+        Ok(report)
+    }
+
+    fn selected<'p>(&self, profile: &'p Profile, opts: &RunOptions) -> Result<Vec<&'p Folder>> {
+        for name in &opts.folders {
+            if !profile.folders.iter().any(|f| &f.name == name) {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("profile {:?} has no folder {name:?}", profile.name),
+                ));
+            }
+        }
+        Ok(profile
+            .folders
+            .iter()
+            .filter(|f| {
+                if opts.folders.is_empty() {
+                    f.enabled
+                } else {
+                    opts.folders.contains(&f.name)
+                }
+            })
+            .collect())
+    }
+
+    fn plan_folder(
+        &self,
+        profile: &Profile,
+        folder: &Folder,
+        now_ns: i64,
+        backup_stamp: &str,
+    ) -> Result<FolderPlan> {
+        let source = resolve(&folder.source)?;
+        let destination = resolve(&folder.destination)?;
+        let src = LocalTransport::new(&source);
+        let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&destination));
+        let filter = Filter::new(folder.effective_filters(profile), now_ns).map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!("folder {:?}: {}", folder.name, e.message()),
+            )
+        })?;
+        let mut skip = vec![RelPath::new(DEFAULT_VERSIONS_FOLDER)?];
+        if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
+            if let Some(inside) =
+                Versions::new(dst.clone(), &profile.versions)?.inside_destination()
+            {
+                skip.push(inside.clone());
+            }
+        }
+        let scan_opts = ScanOptions {
+            recursive: folder.include_subfolders,
+            symlinks: profile.copy.symlinks,
+            skip,
+            threads: 4,
+        };
+        let shown = (
+            source.display().to_string(),
+            destination.display().to_string(),
+        );
+        let skipped = |why: String| -> Result<FolderPlan> {
+            let mut fp =
+                FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
+            fp.skipped = Some(why);
+            Ok(fp)
+        };
+
+        if let Some(why) = check_marker(folder, &*dst)? {
+            return unavailable(folder, why, skipped);
+        }
+        let (src_listing, dst_listing) = std::thread::scope(|s| {
+            let d = s.spawn(|| scan_destination(&*dst, &filter, &scan_opts, profile.operation));
+            let srcl = scan(&src, &filter, &scan_opts);
+            (
+                srcl,
+                d.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Io, "destination scan panicked"))
+                }),
+            )
+        });
+        let src_listing = match src_listing {
+            Ok(l) => l,
+            Err(e) => return unavailable(folder, format!("source unavailable: {e}"), skipped),
+        };
+        let dst_listing = dst_listing?;
+
+        let comparator = Comparator::new(&profile.comparison)?;
+        let planner = Planner::new(profile.operation, &comparator)
+            .preserve_permissions(profile.copy.preserve_permissions);
+        let checks = planner.content_checks(&src_listing, &dst_listing);
+        let verdicts = content_verdicts(&comparator, &src, &*dst, checks);
+        let actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+
+        let target = if profile.operation == Operation::VersionedBackup {
+            destination.join(backup_stamp).display().to_string()
+        } else {
+            shown.1.clone()
+        };
+        let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
+        fp.destination_entries = dst_listing.len() as u64;
+        fp.warnings = src_listing
+            .warnings()
+            .iter()
+            .map(|w| format!("source {}: {}", w.path, w.message))
+            .chain(
+                dst_listing
+                    .warnings()
+                    .iter()
+                    .map(|w| format!("destination {}: {}", w.path, w.message)),
+            )
+            .collect();
+        fp.temporaries = dst_listing.temporaries().to_vec();
+        Ok(fp)
+    }
+}
+
+fn unavailable(
+    folder: &Folder,
+    why: String,
+    skipped: impl Fn(String) -> Result<FolderPlan>,
+) -> Result<FolderPlan> {
+    match folder.if_unavailable {
+        IfUnavailable::Abort => Err(Error::new(
+            ErrorKind::Unavailable,
+            format!("folder {:?}: {why}", folder.name),
+        )),
+        IfUnavailable::Info | IfUnavailable::Warning => skipped(why),
+    }
+}
+
+fn resolve(path: &str) -> Result<PathBuf> {
+    let expanded = expand_vars(path)?;
+    if expanded.trim().is_empty() {
+        return Err(Error::invalid("empty folder path"));
+    }
+    Ok(PathBuf::from(expanded))
+}
+
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn check_supported(profile: &Profile) -> Result<()> {
+    if profile.operation == Operation::Synchronize {
+        return Err(Error::not_supported("operation \"synchronize\""));
+    }
+    for (key, present) in [
+        ("schedule", profile.schedule.is_some()),
+        ("programs", profile.programs.is_some()),
+        ("notifications", profile.notifications.is_some()),
+        ("access", profile.access.is_some()),
+    ] {
+        if present {
+            return Err(Error::not_supported(key));
+        }
+    }
+    if profile.versions.deleted_files == DeletionMode::Versions && !profile.versions.enabled() {
+        return Err(Error::invalid(
+            "versions.deleted-files: \"versions\" needs versions.keep above 0",
+        ));
+    }
+    Ok(())
+}
+
+/// The destination marker: `"<path>[=<regex>]"`. `Some(reason)` when it is not satisfied.
+fn check_marker(folder: &Folder, dst: &dyn Transport) -> Result<Option<String>> {
+    let Some(marker) = &folder.marker else {
+        return Ok(None);
+    };
+    let (path, pattern) = match marker.split_once('=') {
+        Some((p, r)) => (p, Some(r)),
+        None => (marker.as_str(), None),
+    };
+    let rel = RelPath::new(path).map_err(|e| {
+        Error::invalid(format!("folder {:?}: marker: {}", folder.name, e.message()))
+    })?;
+    let regex = pattern
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| Error::invalid(format!("folder {:?}: marker regex: {e}", folder.name)))?;
+    match dst.stat_follow(&rel) {
+        Ok(Some(e)) if e.kind == EntryKind::File => {}
+        _ => return Ok(Some(format!("destination marker {path:?} not found"))),
+    }
+    if let Some(regex) = regex {
+        let bytes = dst.read_to_vec(&rel)?;
+        if !regex.is_match(&String::from_utf8_lossy(&bytes)) {
+            return Ok(Some(format!(
+                "destination marker {path:?} does not match {:?}",
+                regex.as_str()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The destination as the planner sees it: the tree itself, or for a versioned backup the
+/// latest version of every file across the earlier backup folders.
+fn scan_destination(
+    dst: &dyn Transport,
+    filter: &Filter,
+    opts: &ScanOptions,
+    op: Operation,
+) -> Result<Listing> {
+    if dst.stat_follow(&RelPath::root())?.is_none() {
+        return Ok(Listing::default());
+    }
+    if op != Operation::VersionedBackup {
+        return scan(dst, filter, opts);
+    }
+    let mut stamps: Vec<RelPath> = dst
+        .read_dir(&RelPath::root())?
+        .into_iter()
+        .filter(|e| e.kind == EntryKind::Dir && is_backup_stamp(e.path.file_name()))
+        .map(|e| e.path)
+        .collect();
+    stamps.sort();
+    let mut latest = BTreeMap::new();
+    for stamp in stamps {
+        let root = match dst.local_path(&stamp) {
+            Some(p) => LocalTransport::new(p),
+            None => {
+                return Err(Error::not_supported(
+                    "versioned backups on remote destinations",
+                ))
+            }
+        };
+        for e in scan(&root, filter, opts)?.entries() {
+            latest.insert(e.path.clone(), e.clone());
+        }
+    }
+    Ok(Listing::from_entries(latest.into_values().collect()))
+}
+
+fn is_backup_stamp(name: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(name);
+    chrono::NaiveDateTime::parse_from_str(&s, BACKUP_STAMP).is_ok() && s.len() == 17
+}
+
+/// Reads both sides of every pair that needs a content comparison, in parallel.
+fn content_verdicts(
+    cmp: &Comparator,
+    src: &dyn Transport,
+    dst: &dyn Transport,
+    checks: Vec<RelPath>,
+) -> ContentVerdicts {
+    let results = std::sync::Mutex::new(ContentVerdicts::new());
+    execute::parallel(DEFAULT_THREADS.min(checks.len().max(1)), &checks, |path| {
+        // A file that cannot be read counts as different; the copy then reports the error.
+        if let Ok(v) = cmp.by_content(src, dst, path) {
+            results
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(path.clone(), v);
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Result<()> {
+    let Some(limit) = profile.guards.max_delete else {
+        return Ok(());
+    };
+    if force {
+        return Ok(());
+    }
+    let deletes = folder
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Delete)
+        .count() as u64;
+    if deletes == 0 {
+        return Ok(());
+    }
+    let base = folder.destination_entries.max(1);
+    let over = match limit {
+        DeleteLimit::Count(n) => deletes > n,
+        DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base,
+    };
+    if over {
+        return Err(Error::new(
+            ErrorKind::Guard,
+            format!(
+                "folder {:?} would delete {deletes} of {base} destination entries, over the limit of {limit}; nothing was changed (force to go ahead)",
+                folder.folder
+            ),
+        )
+        .with_path(&folder.destination));
+    }
+    Ok(())
+}

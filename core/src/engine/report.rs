@@ -1,0 +1,326 @@
+//! What a run tells its caller: options, controls, events and the final report.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind};
+use crate::plan::{Action, FolderPlan, Summary};
+
+/// Answers the questions a run may ask. Absent methods use the profile's defaults.
+pub trait Prompt: Send + Sync {
+    /// Whether the deletions planned for this folder may go ahead ("prompt to delete
+    /// unmatched files"). Declining keeps every destination file; copies still run.
+    fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
+        let _ = plan;
+        true
+    }
+}
+
+/// Cancels, pauses and resumes a run from any thread. Clones control the same run.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    inner: Arc<ControlInner>,
+}
+
+#[derive(Debug, Default)]
+struct ControlInner {
+    cancelled: AtomicBool,
+    paused: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl RunControl {
+    /// A fresh control.
+    pub fn new() -> RunControl {
+        RunControl::default()
+    }
+
+    /// Stops the run at the next item; nothing half-written is left behind.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_all();
+    }
+
+    /// Whether [`RunControl::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Holds workers before their next item until [`RunControl::resume`].
+    pub fn pause(&self) {
+        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    }
+
+    /// Lets a paused run go on.
+    pub fn resume(&self) {
+        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        self.inner.wake.notify_all();
+    }
+
+    /// Whether the run is paused.
+    pub fn is_paused(&self) -> bool {
+        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Blocks while paused; returns `false` when the run is cancelled.
+    pub(crate) fn proceed(&self) -> bool {
+        let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
+        while *paused && !self.is_cancelled() {
+            paused = self
+                .inner
+                .wake
+                .wait_timeout(paused, Duration::from_millis(200))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        !self.is_cancelled()
+    }
+}
+
+/// Receives the events of a run, on engine threads.
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// How one run goes.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Plan and report, change nothing.
+    pub dry_run: bool,
+    /// Go ahead although a guard (mass delete) objects.
+    pub force: bool,
+    /// Run only these folders of the profile (by name); empty runs every enabled folder.
+    pub folders: Vec<String>,
+    /// Cancel, pause and resume.
+    pub control: RunControl,
+    /// Where events go (called on engine threads; keep it quick).
+    pub events: Option<EventSink>,
+    /// Answers to questions; `None` uses the profile's defaults.
+    pub prompt: Option<Arc<dyn Prompt>>,
+    /// The shortest time between two progress events.
+    pub progress_interval: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dry_run: false,
+            force: false,
+            folders: Vec::new(),
+            control: RunControl::new(),
+            events: None,
+            prompt: None,
+            progress_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("dry_run", &self.dry_run)
+            .field("force", &self.force)
+            .field("folders", &self.folders)
+            .field("events", &self.events.is_some())
+            .field("prompt", &self.prompt.is_some())
+            .finish()
+    }
+}
+
+impl RunOptions {
+    pub(crate) fn emit(&self, event: Event) {
+        if let Some(sink) = &self.events {
+            sink(&event);
+        }
+    }
+}
+
+/// How far a run is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Progress {
+    /// Actions finished.
+    pub items_done: u64,
+    /// Actions planned.
+    pub items_total: u64,
+    /// Bytes copied.
+    pub bytes_done: u64,
+    /// Bytes to copy.
+    pub bytes_total: u64,
+    /// The item being worked on.
+    pub current: Option<String>,
+}
+
+/// What became of one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionOutcome {
+    /// Done.
+    Done,
+    /// Not done, on purpose (declined, dry run, still in use); see the warnings.
+    Skipped,
+    /// Failed; see the errors.
+    Failed,
+}
+
+/// A warning or error of a run, with the folder and path it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Problem {
+    /// The profile folder concerned.
+    pub folder: String,
+    /// The path concerned (absolute, or relative to the folder's roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The kind of failure ([`ErrorKind::name`]).
+    pub kind: &'static str,
+    /// One line.
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn from_error(folder: &str, err: &Error) -> Problem {
+        Problem {
+            folder: folder.to_string(),
+            path: err.path().map(|p| p.display().to_string()),
+            kind: err.kind().name(),
+            message: err.message().to_string(),
+        }
+    }
+
+    pub(crate) fn note(
+        folder: &str,
+        path: Option<String>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            folder: folder.to_string(),
+            path,
+            kind: kind.name(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "[{}] {}: {}", self.folder, p, self.message),
+            None => write!(f, "[{}] {}", self.folder, self.message),
+        }
+    }
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum Event {
+    /// The run planned its work and starts.
+    Started {
+        /// The profile.
+        profile: String,
+        /// What is to be done.
+        summary: Summary,
+    },
+    /// A folder pair starts.
+    FolderStarted {
+        /// Its name.
+        folder: String,
+    },
+    /// Progress (throttled).
+    Progress(Progress),
+    /// An action finished.
+    ActionDone {
+        /// The folder.
+        folder: String,
+        /// The action.
+        action: Action,
+        /// How it went.
+        outcome: ActionOutcome,
+    },
+    /// A warning.
+    Warning(Problem),
+    /// A per-file error; the run goes on.
+    Error(Problem),
+    /// The run ended.
+    Finished(Box<Report>),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Everything done.
+    Ok,
+    /// Done, but some items failed (see the errors).
+    Errors,
+    /// Stopped by the caller.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// The documented exit code of the `ferry` CLI for this status: 0, 1 or 130.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunStatus::Ok => 0,
+            RunStatus::Errors => 1,
+            RunStatus::Cancelled => 130,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    /// The profile.
+    pub profile: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Whether it was a dry run (nothing changed).
+    pub dry_run: bool,
+    /// What was done (for a dry run: what would have been).
+    pub done: Summary,
+    /// Bytes actually written.
+    pub bytes_written: u64,
+    /// Actions that failed.
+    pub failed: u64,
+    /// Folders skipped, with the reason.
+    pub skipped_folders: Vec<Problem>,
+    /// Warnings.
+    pub warnings: Vec<Problem>,
+    /// Per-file errors.
+    pub errors: Vec<Problem>,
+    /// Wall time.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Report {
+    pub(crate) fn new(profile: &str, dry_run: bool) -> Report {
+        Report {
+            profile: profile.to_string(),
+            status: RunStatus::Ok,
+            dry_run,
+            done: Summary::default(),
+            bytes_written: 0,
+            failed: 0,
+            skipped_folders: Vec::new(),
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// The `ferry` exit code: 0 ok, 1 finished with errors, 130 cancelled.
+    pub fn exit_code(&self) -> i32 {
+        self.status.exit_code()
+    }
+}

@@ -1,0 +1,745 @@
+//! What a run will do: the [`Planner`] turns two [`Listing`]s into a [`Plan`] without touching
+//! a disk. The plan is the "Compare Files" preview and serializes to JSON.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::compare::{Comparator, Difference, Verdict};
+use crate::path::RelPath;
+use crate::profile::Operation;
+use crate::scan::Listing;
+use crate::transport::{Entry, EntryKind};
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Create a folder on the destination.
+    CreateDir,
+    /// Copy a file or link to the destination (new or replacing).
+    Copy,
+    /// Apply the source's metadata (times, permissions) to an equal destination entry.
+    UpdateMeta,
+    /// Delete a destination entry (a folder after its contents).
+    Delete,
+    /// Delete the source entry after its copy is verified (move).
+    DeleteSource,
+    /// Leave both sides alone and report: they cannot be reconciled by this operation.
+    Conflict,
+}
+
+/// Why an action is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "reason", content = "detail")]
+pub enum Reason {
+    /// Only the source has it.
+    New,
+    /// Both have it and a comparison criterion says it differs.
+    Changed(Difference),
+    /// Only the destination has it (mirror).
+    Unmatched,
+    /// The destination entry is of another kind (file, folder, link) and is replaced.
+    Replaced,
+    /// Folder times or permissions differ.
+    Metadata,
+    /// Moved: the source goes once the destination holds it.
+    Moved,
+    /// A folder on one side is a file or link on the other; this operation does not delete.
+    KindDiffers,
+}
+
+/// Size and time of one side of an action, for the preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Stamp {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+}
+
+impl From<&Entry> for Stamp {
+    fn from(e: &Entry) -> Stamp {
+        Stamp {
+            size: e.size,
+            mtime_ns: e.mtime_ns,
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Action {
+    /// What to do.
+    pub kind: ActionKind,
+    /// The path, relative to both roots.
+    pub path: RelPath,
+    /// What the path is (on the side the action reads).
+    pub entry: EntryKind,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: Reason,
+    /// Bytes the action moves (copies) or frees (deletes).
+    pub size: u64,
+    /// The source side, when it has the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Stamp>,
+    /// The destination side, when it has the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<Stamp>,
+}
+
+/// How the preview groups actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Group {
+    /// New on the destination.
+    New,
+    /// Replaced or updated on the destination.
+    Modified,
+    /// Deleted (from the destination, or the source for a move).
+    Deleted,
+    /// Cannot be reconciled.
+    Conflict,
+}
+
+impl Action {
+    /// The preview group of this action.
+    pub fn group(&self) -> Group {
+        match (self.kind, self.reason) {
+            (ActionKind::CreateDir, _) | (ActionKind::Copy, Reason::New) => Group::New,
+            (ActionKind::Copy | ActionKind::UpdateMeta, _) => Group::Modified,
+            (ActionKind::Delete | ActionKind::DeleteSource, _) => Group::Deleted,
+            (ActionKind::Conflict, _) => Group::Conflict,
+        }
+    }
+}
+
+/// Counts and bytes of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    /// Folders to create.
+    pub new_dirs: u64,
+    /// Files and links new on the destination.
+    pub new_files: u64,
+    /// Files and links to replace.
+    pub modified_files: u64,
+    /// Entries whose metadata only are updated.
+    pub metadata_updates: u64,
+    /// Destination entries to delete.
+    pub deletions: u64,
+    /// Source entries to delete (move).
+    pub source_deletions: u64,
+    /// Conflicts left alone.
+    pub conflicts: u64,
+    /// Bytes to copy.
+    pub bytes_to_copy: u64,
+    /// Bytes of destination files to delete.
+    pub bytes_to_delete: u64,
+}
+
+impl Summary {
+    fn add(&mut self, a: &Action) {
+        match a.kind {
+            ActionKind::CreateDir => self.new_dirs += 1,
+            ActionKind::Copy => {
+                if a.reason == Reason::New {
+                    self.new_files += 1;
+                } else {
+                    self.modified_files += 1;
+                }
+                self.bytes_to_copy += a.size;
+            }
+            ActionKind::UpdateMeta => self.metadata_updates += 1,
+            ActionKind::Delete => {
+                self.deletions += 1;
+                self.bytes_to_delete += a.size;
+            }
+            ActionKind::DeleteSource => self.source_deletions += 1,
+            ActionKind::Conflict => self.conflicts += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &Summary) {
+        self.new_dirs += o.new_dirs;
+        self.new_files += o.new_files;
+        self.modified_files += o.modified_files;
+        self.metadata_updates += o.metadata_updates;
+        self.deletions += o.deletions;
+        self.source_deletions += o.source_deletions;
+        self.conflicts += o.conflicts;
+        self.bytes_to_copy += o.bytes_to_copy;
+        self.bytes_to_delete += o.bytes_to_delete;
+    }
+
+    /// Whether nothing is to be done.
+    pub fn is_empty(&self) -> bool {
+        *self == Summary::default()
+    }
+}
+
+/// The plan of one folder pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FolderPlan {
+    /// The folder's name in the profile.
+    pub folder: String,
+    /// Source root, as shown to people.
+    pub source: String,
+    /// Destination root, as shown to people.
+    pub destination: String,
+    /// Why the folder is skipped, when it is (the actions are then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Warnings from scanning either side.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Entries in the destination before the run (the base of percentage guards).
+    pub destination_entries: u64,
+    /// Temporary files of interrupted runs, removed before anything else.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub temporaries: Vec<RelPath>,
+    /// The actions, sorted by path.
+    pub actions: Vec<Action>,
+    /// Counts and bytes.
+    pub summary: Summary,
+}
+
+impl FolderPlan {
+    /// A plan with the actions of `planned` for a folder pair.
+    pub fn new(
+        folder: &str,
+        source: String,
+        destination: String,
+        actions: Vec<Action>,
+    ) -> FolderPlan {
+        let mut summary = Summary::default();
+        actions.iter().for_each(|a| summary.add(a));
+        FolderPlan {
+            folder: folder.to_string(),
+            source,
+            destination,
+            skipped: None,
+            warnings: Vec::new(),
+            destination_entries: 0,
+            temporaries: Vec::new(),
+            actions,
+            summary,
+        }
+    }
+}
+
+/// What a run of a profile will do, folder by folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Plan {
+    /// The profile's name.
+    pub profile: String,
+    /// The operation.
+    pub operation: Operation,
+    /// One plan per enabled folder pair.
+    pub folders: Vec<FolderPlan>,
+}
+
+impl Plan {
+    /// Every action of every folder.
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.folders.iter().flat_map(|f| f.actions.iter())
+    }
+
+    /// Totals over all folders.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        self.folders.iter().for_each(|f| s.merge(&f.summary));
+        s
+    }
+
+    /// Whether the run would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.summary().is_empty()
+    }
+
+    /// The plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serializes")
+    }
+}
+
+/// Results of content comparisons the engine made for pairs that needed them.
+pub type ContentVerdicts = HashMap<RelPath, Verdict>;
+
+/// Plans one folder pair: pure, no I/O.
+#[derive(Debug, Clone)]
+pub struct Planner<'a> {
+    operation: Operation,
+    comparator: &'a Comparator,
+    preserve_permissions: bool,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner for `operation` with `comparator`'s rules.
+    pub fn new(operation: Operation, comparator: &'a Comparator) -> Planner<'a> {
+        Planner {
+            operation,
+            comparator,
+            preserve_permissions: true,
+        }
+    }
+
+    /// Whether equal files whose permission bits differ get an [`ActionKind::UpdateMeta`].
+    pub fn preserve_permissions(mut self, yes: bool) -> Planner<'a> {
+        self.preserve_permissions = yes;
+        self
+    }
+
+    /// Paths present as files on both sides whose metadata agree but whose contents the
+    /// comparator must read.
+    pub fn content_checks(&self, src: &Listing, dst: &Listing) -> Vec<RelPath> {
+        let mut out = Vec::new();
+        merge(src.entries(), dst.entries(), |s, d| {
+            if let (Some(s), Some(d)) = (s, d) {
+                if s.kind == EntryKind::File
+                    && d.kind == EntryKind::File
+                    && self.comparator.by_metadata(s, d) == Verdict::NeedsContent
+                {
+                    out.push(s.path.clone());
+                }
+            }
+        });
+        out
+    }
+
+    /// The actions turning `dst` into what the operation wants from `src`, sorted by path.
+    /// A pair missing from `content` that needed a content check counts as different.
+    pub fn plan(&self, src: &Listing, dst: &Listing, content: &ContentVerdicts) -> Vec<Action> {
+        let deletes = self.operation == Operation::Mirror;
+        let mut out = Vec::new();
+        // A destination folder being replaced by a source file: its subtree goes first.
+        let mut replacing: Option<RelPath> = None;
+        // A source folder that cannot be created (a destination file is in the way).
+        let mut blocked: Option<RelPath> = None;
+        merge(src.entries(), dst.entries(), |s, d| {
+            let path = s
+                .or(d)
+                .map(|e| &e.path)
+                .expect("merge yields at least one side");
+            if blocked
+                .as_ref()
+                .is_some_and(|b| path.starts_with(b) && b != path)
+            {
+                if let Some(s) = s {
+                    out.push(action(
+                        ActionKind::Conflict,
+                        s,
+                        Reason::KindDiffers,
+                        Some(s),
+                        d,
+                    ));
+                }
+                return;
+            }
+            match (s, d) {
+                (Some(s), None) => {
+                    let kind = if s.kind == EntryKind::Dir {
+                        ActionKind::CreateDir
+                    } else {
+                        ActionKind::Copy
+                    };
+                    out.push(action(kind, s, Reason::New, Some(s), None));
+                    if self.operation == Operation::Move && s.kind != EntryKind::Dir {
+                        out.push(action(
+                            ActionKind::DeleteSource,
+                            s,
+                            Reason::Moved,
+                            Some(s),
+                            None,
+                        ));
+                    }
+                }
+                (None, Some(d)) => {
+                    let under_replaced = replacing.as_ref().is_some_and(|r| d.path.starts_with(r));
+                    if under_replaced {
+                        out.push(action(
+                            ActionKind::Delete,
+                            d,
+                            Reason::Replaced,
+                            None,
+                            Some(d),
+                        ));
+                    } else if deletes && !src.is_incomplete_at(&d.path) {
+                        out.push(action(
+                            ActionKind::Delete,
+                            d,
+                            Reason::Unmatched,
+                            None,
+                            Some(d),
+                        ));
+                    }
+                }
+                (Some(s), Some(d)) => {
+                    self.pair(s, d, content, &mut out, &mut replacing, &mut blocked)
+                }
+                (None, None) => {}
+            }
+        });
+        if self.operation == Operation::Move {
+            // Emptied source folders go last, deepest first (the engine skips non-empty ones).
+            for s in src
+                .entries()
+                .iter()
+                .rev()
+                .filter(|e| e.kind == EntryKind::Dir)
+            {
+                out.push(action(
+                    ActionKind::DeleteSource,
+                    s,
+                    Reason::Moved,
+                    Some(s),
+                    None,
+                ));
+            }
+        }
+        out
+    }
+
+    fn pair(
+        &self,
+        s: &Entry,
+        d: &Entry,
+        content: &ContentVerdicts,
+        out: &mut Vec<Action>,
+        replacing: &mut Option<RelPath>,
+        blocked: &mut Option<RelPath>,
+    ) {
+        let s_dir = s.kind == EntryKind::Dir;
+        let d_dir = d.kind == EntryKind::Dir;
+        if s_dir != d_dir {
+            if self.operation == Operation::Mirror {
+                out.push(action(
+                    ActionKind::Delete,
+                    d,
+                    Reason::Replaced,
+                    None,
+                    Some(d),
+                ));
+                if d_dir {
+                    *replacing = Some(d.path.clone());
+                }
+                let kind = if s_dir {
+                    ActionKind::CreateDir
+                } else {
+                    ActionKind::Copy
+                };
+                out.push(action(kind, s, Reason::Replaced, Some(s), Some(d)));
+            } else {
+                out.push(action(
+                    ActionKind::Conflict,
+                    s,
+                    Reason::KindDiffers,
+                    Some(s),
+                    Some(d),
+                ));
+                if s_dir {
+                    *blocked = Some(s.path.clone());
+                }
+            }
+            return;
+        }
+        if s_dir {
+            let times_differ = s.mtime_ns != d.mtime_ns;
+            let modes_differ =
+                self.preserve_permissions && s.mode != 0 && d.mode != 0 && s.mode != d.mode;
+            if (times_differ || modes_differ) && self.operation != Operation::VersionedBackup {
+                out.push(action(
+                    ActionKind::UpdateMeta,
+                    s,
+                    Reason::Metadata,
+                    Some(s),
+                    Some(d),
+                ));
+            }
+            return;
+        }
+        let verdict = match self.comparator.by_metadata(s, d) {
+            Verdict::NeedsContent => content
+                .get(&s.path)
+                .copied()
+                .unwrap_or(Verdict::Differs(Difference::Content)),
+            v => v,
+        };
+        match verdict {
+            Verdict::Differs(why) => {
+                out.push(action(
+                    ActionKind::Copy,
+                    s,
+                    Reason::Changed(why),
+                    Some(s),
+                    Some(d),
+                ));
+            }
+            _ => {
+                let modes_differ =
+                    self.preserve_permissions && s.mode != 0 && d.mode != 0 && s.mode != d.mode;
+                // Equal within the tolerance: copies made by us carry the exact time, so a
+                // differing time here is another tool's rounding; leave it.
+                if modes_differ && self.operation != Operation::VersionedBackup {
+                    out.push(action(
+                        ActionKind::UpdateMeta,
+                        s,
+                        Reason::Metadata,
+                        Some(s),
+                        Some(d),
+                    ));
+                }
+            }
+        }
+        if self.operation == Operation::Move {
+            out.push(action(
+                ActionKind::DeleteSource,
+                s,
+                Reason::Moved,
+                Some(s),
+                Some(d),
+            ));
+        }
+    }
+}
+
+fn action(
+    kind: ActionKind,
+    e: &Entry,
+    reason: Reason,
+    src: Option<&Entry>,
+    dst: Option<&Entry>,
+) -> Action {
+    Action {
+        kind,
+        path: e.path.clone(),
+        entry: e.kind,
+        reason,
+        size: if e.kind == EntryKind::Dir { 0 } else { e.size },
+        source: src.map(Stamp::from),
+        destination: dst.map(Stamp::from),
+    }
+}
+
+/// Walks two sorted entry lists together, calling `f` once per path with each side's entry.
+fn merge<'e>(
+    a: &'e [Entry],
+    b: &'e [Entry],
+    mut f: impl FnMut(Option<&'e Entry>, Option<&'e Entry>),
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => match x.path.cmp(&y.path) {
+                std::cmp::Ordering::Less => {
+                    f(Some(x), None);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    f(None, Some(y));
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    f(Some(x), Some(y));
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(x), None) => {
+                f(Some(x), None);
+                i += 1;
+            }
+            (None, Some(y)) => {
+                f(None, Some(y));
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{CompareMode, CompareOptions};
+
+    /// A listing from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`.
+    fn listing(spec: &str) -> Listing {
+        let entries = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut it = line.split_whitespace();
+                let kind = match it.next().unwrap() {
+                    "d" => EntryKind::Dir,
+                    "f" => EntryKind::File,
+                    "l" => EntryKind::Symlink,
+                    k => panic!("kind {k}"),
+                };
+                let path = RelPath::new(it.next().unwrap()).unwrap();
+                let size = it.next().map_or(0, |s| s.parse().unwrap());
+                let mtime: i64 = it.next().map_or(0, |s| s.parse().unwrap());
+                Entry {
+                    path,
+                    kind,
+                    size,
+                    mtime_ns: mtime * 1_000_000_000,
+                    mode: 0o644,
+                    owner: None,
+                    file_id: 0,
+                }
+            })
+            .collect();
+        Listing::from_entries(entries)
+    }
+
+    fn render(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| {
+                let k = match a.kind {
+                    ActionKind::CreateDir => "mkdir",
+                    ActionKind::Copy => "copy",
+                    ActionKind::UpdateMeta => "meta",
+                    ActionKind::Delete => "del",
+                    ActionKind::DeleteSource => "delsrc",
+                    ActionKind::Conflict => "conflict",
+                };
+                format!("{k} {}", a.path)
+            })
+            .collect()
+    }
+
+    fn plan_with(op: Operation, opts: CompareOptions, src: &str, dst: &str) -> Vec<String> {
+        let cmp = Comparator::new(&opts).unwrap();
+        render(&Planner::new(op, &cmp).plan(&listing(src), &listing(dst), &ContentVerdicts::new()))
+    }
+
+    macro_rules! planner_cases {
+        ($($name:ident: $op:expr, $src:expr, $dst:expr => [$($want:expr),*];)*) => {$(
+            #[test]
+            fn $name() {
+                let want: Vec<&str> = vec![$($want),*];
+                assert_eq!(plan_with($op, CompareOptions::default(), $src, $dst), want);
+            }
+        )*};
+    }
+
+    use Operation::{Copy, Mirror, Move, VersionedBackup};
+    planner_cases! {
+        unchanged_pair_plans_nothing: Mirror, "d a, f a/x 10 100", "d a, f a/x 10 100" => [];
+        new_folder_and_file: Mirror, "d a, f a/x 10 100", "" => ["mkdir a", "copy a/x"];
+        size_change_copies: Mirror, "f x 11 100", "f x 10 100" => ["copy x"];
+        time_within_tolerance_is_equal: Mirror, "f x 10 101", "f x 10 100" => [];
+        time_beyond_tolerance_copies: Mirror, "f x 10 103", "f x 10 100" => ["copy x"];
+        mirror_deletes_unmatched: Mirror, "f x 1 1", "f x 1 1, d old, f old/y 1 1, f z 1 1" => ["del old", "del old/y", "del z"];
+        copy_never_deletes: Copy, "f x 1 1", "f x 1 1, f z 1 1" => [];
+        folder_times_differ_updates_meta: Mirror, "d a 0 5", "d a 0 6" => ["meta a"];
+        mirror_replaces_folder_with_file: Mirror, "f a 1 1", "d a, f a/y 1 1" => ["del a", "copy a", "del a/y"];
+        mirror_replaces_file_with_folder: Mirror, "d a, f a/y 1 1", "f a 1 1" => ["del a", "mkdir a", "copy a/y"];
+        copy_reports_kind_conflict_and_skips_subtree: Copy, "d a, f a/y 1 1", "f a 1 1" => ["conflict a", "conflict a/y"];
+        file_to_link_is_a_copy: Mirror, "l x 3 1", "f x 3 1" => ["copy x"];
+        move_copies_then_deletes_source: Move, "d a, f a/x 1 1, f b 1 1", "f b 1 1" => ["mkdir a", "copy a/x", "delsrc a/x", "delsrc b", "delsrc a"];
+        versioned_backup_only_copies: VersionedBackup, "d a 0 1, f a/x 2 1, f y 1 1", "d a 0 9, f a/x 1 1, f z 1 1" => ["copy a/x", "copy y"];
+    }
+
+    #[test]
+    fn unreadable_source_folder_protects_its_destination_subtree() {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        let mut src = listing("d a, f b 1 1");
+        src.mark_unreadable(RelPath::new("a").unwrap());
+        let dst = listing("d a, f a/keep 1 1, f gone 1 1, f b 1 1");
+        let got = render(&Planner::new(Mirror, &cmp).plan(&src, &dst, &ContentVerdicts::new()));
+        assert_eq!(got, ["del gone"]);
+    }
+
+    #[test]
+    fn content_checks_and_their_verdicts_drive_copies() {
+        let opts = CompareOptions {
+            blake3: true,
+            ..CompareOptions::default()
+        };
+        let cmp = Comparator::new(&opts).unwrap();
+        let (src, dst) = (
+            listing("f same 1 1, f diff 1 1, f sized 2 1"),
+            listing("f same 1 1, f diff 1 1, f sized 1 1"),
+        );
+        let planner = Planner::new(Mirror, &cmp);
+        let checks = planner.content_checks(&src, &dst);
+        assert_eq!(render_paths(&checks), ["diff", "same"]);
+        let mut verdicts = ContentVerdicts::new();
+        verdicts.insert(RelPath::new("same").unwrap(), Verdict::Same);
+        verdicts.insert(
+            RelPath::new("diff").unwrap(),
+            Verdict::Differs(Difference::Blake3),
+        );
+        assert_eq!(
+            render(&planner.plan(&src, &dst, &verdicts)),
+            ["copy diff", "copy sized"]
+        );
+    }
+
+    fn render_paths(p: &[RelPath]) -> Vec<String> {
+        p.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn new_only_and_always_modes() {
+        let new_only = CompareOptions {
+            mode: CompareMode::NewOnly,
+            ..CompareOptions::default()
+        };
+        assert_eq!(
+            plan_with(Mirror, new_only, "f x 2 9, f y 1 1", "f x 1 1"),
+            ["copy y"]
+        );
+        let always = CompareOptions {
+            mode: CompareMode::Always,
+            ..CompareOptions::default()
+        };
+        assert_eq!(plan_with(Mirror, always, "f x 1 1", "f x 1 1"), ["copy x"]);
+    }
+
+    #[test]
+    fn summary_groups_and_json() {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        let actions = Planner::new(Mirror, &cmp).plan(
+            &listing("d a, f a/x 5 1, f m 7 9"),
+            &listing("f m 6 1, f z 3 1"),
+            &ContentVerdicts::new(),
+        );
+        let fp = FolderPlan::new("f", "s".into(), "d".into(), actions);
+        let s = fp.summary;
+        assert_eq!(
+            (
+                s.new_dirs,
+                s.new_files,
+                s.modified_files,
+                s.deletions,
+                s.bytes_to_copy,
+                s.bytes_to_delete
+            ),
+            (1, 1, 1, 1, 12, 3)
+        );
+        let groups: Vec<Group> = fp.actions.iter().map(Action::group).collect();
+        assert_eq!(
+            groups,
+            [Group::New, Group::New, Group::Modified, Group::Deleted]
+        );
+        let plan = Plan {
+            profile: "p".into(),
+            operation: Mirror,
+            folders: vec![fp],
+        };
+        let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(json["folders"][0]["actions"][2]["reason"], "changed");
+        assert_eq!(json["folders"][0]["actions"][2]["detail"], "size");
+        assert_eq!(json["folders"][0]["actions"][3]["kind"], "delete");
+    }
+}
