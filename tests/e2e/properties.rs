@@ -1,0 +1,1 @@
+//! Property tests: random trees and random edits, then mirror.
