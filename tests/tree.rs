@@ -11,9 +11,17 @@ use ferrysync::{Engine, Folder, Operation, Profile, Report, RunOptions};
 /// What a tree holds, for comparisons: per relative path, the kind, contents, mtime and mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    Dir { mode: u32 },
-    File { data: Vec<u8>, mtime_ns: i64, mode: u32 },
-    Link { target: PathBuf },
+    Dir {
+        mode: u32,
+    },
+    File {
+        data: Vec<u8>,
+        mtime_ns: i64,
+        mode: u32,
+    },
+    Link {
+        target: PathBuf,
+    },
 }
 
 pub type Snapshot = BTreeMap<Vec<u8>, Node>;
@@ -33,16 +41,25 @@ fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut Snapshot) {
     for item in fs::read_dir(dir).unwrap() {
         let item = item.unwrap();
         let path = item.path();
-        let rel = path.strip_prefix(root).unwrap().as_os_str().as_bytes().to_vec();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
         if skip.iter().any(|s| rel.starts_with(s.as_bytes())) {
             continue;
         }
         let md = fs::symlink_metadata(&path).unwrap();
         let node = if md.file_type().is_symlink() {
-            Node::Link { target: fs::read_link(&path).unwrap() }
+            Node::Link {
+                target: fs::read_link(&path).unwrap(),
+            }
         } else if md.is_dir() {
             walk(root, &path, skip, out);
-            Node::Dir { mode: md.mode() & 0o7777 }
+            Node::Dir {
+                mode: md.mode() & 0o7777,
+            }
         } else {
             Node::File {
                 data: fs::read(&path).unwrap(),
@@ -66,7 +83,12 @@ pub fn write(root: &Path, files: &[(&str, &str)]) {
 /// Sets a file's mtime to `secs` since the epoch.
 pub fn set_mtime(path: &Path, secs: i64) {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
-    fs::File::options().write(true).open(path).unwrap().set_modified(t).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
@@ -75,7 +97,11 @@ pub fn set_mode(path: &Path, mode: u32) {
 
 /// A one-folder profile from `src` to `dst`.
 pub fn profile(op: Operation, src: &Path, dst: &Path) -> Profile {
-    Profile::new("test", op).with_folder(Folder::new("main", src.to_str().unwrap(), dst.to_str().unwrap()))
+    Profile::new("test", op).with_folder(Folder::new(
+        "main",
+        src.to_str().unwrap(),
+        dst.to_str().unwrap(),
+    ))
 }
 
 pub fn run(p: &Profile) -> Report {

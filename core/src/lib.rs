@@ -47,8 +47,9 @@ pub use plan::{
     Action, ActionKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason, Stamp, Summary,
 };
 pub use profile::{
-    CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation,
-    Profile, SymlinkMode, VersionsOptions,
+    profiles_from_json, profiles_to_json, CopyOptions, DeleteLimit, DeletionMode, Folder,
+    GuardOptions, IfUnavailable, Operation, Profile, ProfileStore, SymlinkMode, VersionsOptions,
+    FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
 pub use versions::{Version, Versions, DEFAULT_VERSIONS_FOLDER};

@@ -14,17 +14,11 @@ use crate::filter::{Age, ByteSize, FilterSpec};
 use crate::location::expand_vars;
 use crate::path::RelPath;
 
-// TODO(lib.rs): re-export `ProfileStore`, `profiles_from_json`, `profiles_to_json` and
-// `FORMAT` from the crate root, then drop these `allow`s (until then they look unused).
-#[allow(dead_code)]
 mod json;
-#[allow(dead_code)]
 mod store;
 mod validate;
 
-#[allow(unused_imports)]
 pub use json::{profiles_from_json, profiles_to_json, FORMAT};
-#[allow(unused_imports)]
 pub use store::ProfileStore;
 
 /// What a profile does with each folder pair.

@@ -21,7 +21,9 @@ fn missing_source_with_abort_policy_aborts() {
     let p = Pair::new();
     let mut prof = tree::profile(Operation::Mirror, &p.dir.path().join("unmounted"), &p.dst());
     prof.folders[0].if_unavailable = IfUnavailable::Abort;
-    let err = Engine::new().run(&prof, &RunOptions::default()).unwrap_err();
+    let err = Engine::new()
+        .run(&prof, &RunOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
 }
 
@@ -36,9 +38,15 @@ fn mass_delete_stops_before_changing_anything_unless_forced() {
     }
     tree::write(&p.src(), &[("new", "n")]);
     let before = snapshot(&p.dst());
-    let err = Engine::new().run(&prof, &RunOptions::default()).unwrap_err();
+    let err = Engine::new()
+        .run(&prof, &RunOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
-    assert_eq!(snapshot(&p.dst()), before, "a guarded run changed the destination");
+    assert_eq!(
+        snapshot(&p.dst()),
+        before,
+        "a guarded run changed the destination"
+    );
     let mut counted = prof.clone();
     counted.guards.max_delete = Some(DeleteLimit::Count(3));
     tree::run(&counted);
@@ -51,7 +59,10 @@ fn forced_run_goes_past_the_guard() {
     tree::write(&p.src(), &[("a", "1")]);
     tree::write(&p.dst(), &[("x", "1"), ("y", "2")]);
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
-    let opts = RunOptions { force: true, ..RunOptions::default() };
+    let opts = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
     Engine::new().run(&prof, &opts).unwrap();
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
 }
@@ -91,5 +102,7 @@ fn unreadable_source_folder_is_a_warning_and_its_destination_copy_stays() {
 
 fn tree_is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }

@@ -9,7 +9,10 @@ use crate::tree::{self, snapshot, Pair};
 #[test]
 fn mirror_makes_the_destination_equal_and_a_second_plan_is_empty() {
     let p = Pair::new();
-    tree::write(&p.src(), &[("a/b/c.txt", "deep"), ("a/x.bin", "xx"), ("top.txt", "top")]);
+    tree::write(
+        &p.src(),
+        &[("a/b/c.txt", "deep"), ("a/x.bin", "xx"), ("top.txt", "top")],
+    );
     tree::set_mtime(&p.src().join("top.txt"), 1_500_000_000);
     fs::create_dir_all(p.src().join("empty")).unwrap();
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
@@ -22,10 +25,16 @@ fn mirror_makes_the_destination_equal_and_a_second_plan_is_empty() {
 #[test]
 fn mirror_updates_changed_files_and_deletes_unmatched_ones() {
     let p = Pair::new();
-    tree::write(&p.src(), &[("keep.txt", "same"), ("change.txt", "new contents")]);
+    tree::write(
+        &p.src(),
+        &[("keep.txt", "same"), ("change.txt", "new contents")],
+    );
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     tree::run(&prof);
-    tree::write(&p.dst(), &[("extra/deep/file.txt", "x"), ("extra.txt", "y")]);
+    tree::write(
+        &p.dst(),
+        &[("extra/deep/file.txt", "x"), ("extra.txt", "y")],
+    );
     tree::write(&p.src(), &[("change.txt", "newer contents!")]);
     let mut prof = prof;
     prof.guards.max_delete = None;
@@ -61,7 +70,10 @@ fn versioned_backup_stores_only_changes_in_a_new_folder() {
     tree::write(&p.src(), &[("a.txt", "a1"), ("b.txt", "b1")]);
     let prof = tree::profile(Operation::VersionedBackup, &p.src(), &p.dst());
     tree::run(&prof);
-    let first: Vec<_> = fs::read_dir(p.dst()).unwrap().map(|e| e.unwrap().path()).collect();
+    let first: Vec<_> = fs::read_dir(p.dst())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(first.len(), 1);
     assert_eq!(fs::read_to_string(first[0].join("a.txt")).unwrap(), "a1");
     // Nothing changed: nothing to back up.
@@ -70,10 +82,16 @@ fn versioned_backup_stores_only_changes_in_a_new_folder() {
     tree::write(&p.src(), &[("b.txt", "b2, longer")]);
     let report = tree::run(&prof);
     assert_eq!(report.done.modified_files, 1);
-    let mut folders: Vec<_> = fs::read_dir(p.dst()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut folders: Vec<_> = fs::read_dir(p.dst())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     folders.sort();
     assert_eq!(folders.len(), 2);
-    assert_eq!(fs::read_to_string(folders[1].join("b.txt")).unwrap(), "b2, longer");
+    assert_eq!(
+        fs::read_to_string(folders[1].join("b.txt")).unwrap(),
+        "b2, longer"
+    );
     assert!(!folders[1].join("a.txt").exists());
 }
 
@@ -81,8 +99,13 @@ fn versioned_backup_stores_only_changes_in_a_new_folder() {
 fn dry_run_changes_nothing() {
     let p = Pair::new();
     tree::write(&p.src(), &[("a.txt", "a")]);
-    let opts = RunOptions { dry_run: true, ..RunOptions::default() };
-    let report = Engine::new().run(&tree::profile(Operation::Mirror, &p.src(), &p.dst()), &opts).unwrap();
+    let opts = RunOptions {
+        dry_run: true,
+        ..RunOptions::default()
+    };
+    let report = Engine::new()
+        .run(&tree::profile(Operation::Mirror, &p.src(), &p.dst()), &opts)
+        .unwrap();
     assert_eq!(report.done.new_files, 1);
     assert!(!p.dst().exists());
 }
@@ -109,6 +132,9 @@ fn symlinks_are_skipped_by_default_and_copied_as_links_when_asked() {
     assert!(fs::symlink_metadata(p.dst().join("link")).is_err());
     prof.copy.symlinks = ferrysync::SymlinkMode::Copy;
     tree::run(&prof);
-    assert_eq!(fs::read_link(p.dst().join("link")).unwrap(), std::path::Path::new("target.txt"));
+    assert_eq!(
+        fs::read_link(p.dst().join("link")).unwrap(),
+        std::path::Path::new("target.txt")
+    );
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
 }

@@ -304,5 +304,4 @@ mod tests {
         // No temporaries left, and the listing never shows them.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
-
 }
