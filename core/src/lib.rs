@@ -52,4 +52,4 @@ pub use profile::{
     FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
-pub use versions::{Version, Versions, DEFAULT_VERSIONS_FOLDER};
+pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
