@@ -25,8 +25,9 @@ pub struct SiblingRule {
     pub extension: String,
 }
 
-/// The serializable description of a filter.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The serializable description of a filter. The default includes everything, empty folders
+/// too (a mirror is then an exact copy, as `rsync -a` makes one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct FilterSpec {
     /// Only files matching one of these masks are included; empty includes all files.
@@ -78,8 +79,30 @@ pub struct FilterSpec {
     /// Exclude a file when a sibling with another extension exists.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude_if_sibling: Vec<SiblingRule>,
-    /// Copy folders that are empty (or whose files are all filtered out).
+    /// Copy folders that are empty (or whose files are all filtered out). Default: true.
     pub include_empty_folders: bool,
+}
+
+impl Default for FilterSpec {
+    fn default() -> Self {
+        FilterSpec {
+            include_files: Vec::new(),
+            include_folders: Vec::new(),
+            exclude_files: Vec::new(),
+            exclude_folders: Vec::new(),
+            ignore_regex: Vec::new(),
+            case_sensitive: false,
+            larger_than: None,
+            smaller_than: None,
+            modified_within: None,
+            not_modified_within: None,
+            exclude_hidden: false,
+            exclude_read_only: false,
+            exclude_system: false,
+            exclude_if_sibling: Vec::new(),
+            include_empty_folders: true,
+        }
+    }
 }
 
 /// Why a path is in or out.
@@ -180,7 +203,7 @@ impl Filter {
         if let (Some(larger), Some(smaller)) = (spec.larger_than, spec.smaller_than) {
             if smaller.0 <= larger.0.saturating_add(1) {
                 return Err(Error::invalid(format!(
-                    "filters: larger-than {larger} and smaller-than {smaller} leave no file"
+                    "larger-than {larger} and smaller-than {smaller} leave no file"
                 )));
             }
         }
@@ -191,7 +214,7 @@ impl Filter {
         {
             if from >= until {
                 return Err(Error::invalid(format!(
-                    "filters: modified-within {within} and not-modified-within {not_within} \
+                    "modified-within {within} and not-modified-within {not_within} \
                      leave no file"
                 )));
             }
@@ -735,9 +758,9 @@ mod tests {
         bad_sibling_extension: r#"{"exclude-if-sibling": [{"mask": "*.o", "extension": "a/c"}]}"# => InvalidInput,
             r#"exclude-if-sibling[0]: invalid extension "a/c": contains a separator"#;
         empty_size_window: r#"{"larger-than": "10 KB", "smaller-than": 10241}"# => InvalidInput,
-            "filters: larger-than 10 KB and smaller-than 10241 bytes leave no file";
+            "larger-than 10 KB and smaller-than 10241 bytes leave no file";
         empty_age_window: r#"{"modified-within": "1 day", "not-modified-within": "24h"}"# => InvalidInput,
-            "filters: modified-within 1 day and not-modified-within 24 hours leave no file";
+            "modified-within 1 day and not-modified-within 24 hours leave no file";
         system_attribute_is_windows_only: r#"{"exclude-system": true}"# => NotSupported,
             "filters.exclude-system on this platform: not supported yet";
     }
@@ -768,7 +791,8 @@ mod tests {
     #[test]
     fn options_are_exposed() {
         assert!(!filter("{}").needs_siblings());
-        assert!(!filter("{}").include_empty_folders());
+        assert!(filter("{}").include_empty_folders());
+        assert!(!filter(r#"{"include-empty-folders": false}"#).include_empty_folders());
         let f = filter(
             r#"{"include-empty-folders": true, "exclude-if-sibling": [{"mask": "*.o", "extension": "c"}]}"#,
         );

@@ -382,8 +382,8 @@ mod tests {
                 unit: AgeUnit::Days,
             }),
             not_modified_within: Some(Age {
-                amount: 1,
-                unit: AgeUnit::Days,
+                amount: 2,
+                unit: AgeUnit::Hours,
             }),
             exclude_hidden: true,
             exclude_read_only: true,

@@ -10,7 +10,12 @@ const FILES: usize = 1500;
 
 fn contents(tag: &str, i: usize) -> Vec<u8> {
     let size = 1024 + (i * 7919) % (192 * 1024);
-    format!("{tag} file {i} ").into_bytes().into_iter().cycle().take(size).collect()
+    format!("{tag} file {i} ")
+        .into_bytes()
+        .into_iter()
+        .cycle()
+        .take(size)
+        .collect()
 }
 
 fn rel(i: usize) -> PathBuf {
@@ -44,7 +49,8 @@ fn temporaries(root: &Path) -> Vec<PathBuf> {
 fn ferry(args: &[&Path]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
     c.arg("mirror").args(args).arg("--force");
-    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     c
 }
 
@@ -56,11 +62,16 @@ fn sigkill_during_mirror_never_tears_a_file_and_rerun_converges() {
     assert!(ferry(&[&src, &dst]).status().unwrap().success());
     write_all(&src, "new");
 
-    let mut seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mut seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     println!("seed {seed}");
     let mut kills = 0;
     for round in 0..6 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let delay = Duration::from_millis(10 + (seed >> 33) % 250);
         let mut child = ferry(&[&src, &dst]).spawn().unwrap();
         std::thread::sleep(delay);
@@ -70,7 +81,8 @@ fn sigkill_during_mirror_never_tears_a_file_and_rerun_converges() {
         }
         child.wait().unwrap();
         for i in 0..FILES {
-            let got = fs::read(dst.join(rel(i))).unwrap_or_else(|e| panic!("round {round}: {}: {e}", rel(i).display()));
+            let got = fs::read(dst.join(rel(i)))
+                .unwrap_or_else(|e| panic!("round {round}: {}: {e}", rel(i).display()));
             assert!(
                 got == contents("old", i) || got == contents("new", i),
                 "round {round}: {} is torn ({} bytes)",
@@ -83,11 +95,21 @@ fn sigkill_during_mirror_never_tears_a_file_and_rerun_converges() {
             write_all(&src, if round % 4 == 1 { "old" } else { "new" });
         }
     }
-    assert!(kills > 0, "every run finished before the kill: the test proved nothing");
+    assert!(
+        kills > 0,
+        "every run finished before the kill: the test proved nothing"
+    );
 
     assert!(ferry(&[&src, &dst]).status().unwrap().success());
-    assert!(temporaries(&dst).is_empty(), "temporaries left: {:?}", temporaries(&dst));
+    assert!(
+        temporaries(&dst).is_empty(),
+        "temporaries left: {:?}",
+        temporaries(&dst)
+    );
     for i in 0..FILES {
-        assert_eq!(fs::read(dst.join(rel(i))).unwrap(), fs::read(src.join(rel(i))).unwrap());
+        assert_eq!(
+            fs::read(dst.join(rel(i))).unwrap(),
+            fs::read(src.join(rel(i))).unwrap()
+        );
     }
 }
