@@ -53,3 +53,8 @@ pub use profile::{
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
 pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
+
+/// The README's examples, compiled and run as doc tests so they never rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
