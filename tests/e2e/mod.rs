@@ -1,3 +1,4 @@
 mod guards;
 mod operations;
 mod properties;
+mod versions;

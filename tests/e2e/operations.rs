@@ -138,3 +138,21 @@ fn symlinks_are_skipped_by_default_and_copied_as_links_when_asked() {
     );
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
 }
+
+#[test]
+fn mirror_never_deletes_excluded_files_and_keeps_their_folder() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    tree::write(
+        &p.dst(),
+        &[("old/keep.tmp", "excluded"), ("old/gone.txt", "unmatched")],
+    );
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.filters.exclude_files = vec!["*.tmp".into()];
+    prof.guards.max_delete = None;
+    let report = tree::run(&prof);
+    assert!(p.dst().join("old/keep.tmp").exists());
+    assert!(!p.dst().join("old/gone.txt").exists());
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].message.contains("excluded"));
+}
