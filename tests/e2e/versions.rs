@@ -106,3 +106,27 @@ fn walk_names(root: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn the_total_size_limit_drops_the_oldest_versions_after_a_run() {
+    let p = Pair::new();
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.versions.keep = 100;
+    prof.versions.max_total_size = Some(ferrysync::ByteSize(2500));
+    for round in 0..5 {
+        tree::write(&p.src(), &[("big.bin", &"x".repeat(1000 + round))]);
+        tree::run(&prof);
+    }
+    let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(p.dst()));
+    let kept = Versions::new(dst, &prof.versions)
+        .unwrap()
+        .list(&RelPath::new("big.bin").unwrap())
+        .unwrap();
+    let total: u64 = kept.iter().map(|v| v.size).sum();
+    assert!(total <= 2500, "{total} bytes of versions kept");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(
+        kept[0].size, 1003,
+        "the newest version must be the one kept"
+    );
+}

@@ -229,6 +229,18 @@ pub(super) fn run_folder(
     if !opts.control.is_cancelled() {
         f.restore_folder_metadata();
     }
+    // Per-path limits (count, age) apply as versions are made; the total size needs a walk.
+    if let Some(versions) = &f.versions {
+        if profile.versions.max_total_size.is_some() {
+            if let Err(e) = versions.clean(f.now_ns) {
+                f.warn(
+                    e.path().map(|p| p.display().to_string()),
+                    e.kind(),
+                    format!("versions not cleaned: {}", e.message()),
+                );
+            }
+        }
+    }
     f.progress(None, true);
 
     let log = f.log.into_inner().unwrap_or_else(|p| p.into_inner());
