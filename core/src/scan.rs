@@ -375,9 +375,13 @@ mod tests {
     #[test]
     fn lists_sorted_without_temporaries_and_prunes_empty_folders() {
         let d = tree();
+        let no_empty = crate::filter::FilterSpec {
+            include_empty_folders: false,
+            ..Default::default()
+        };
         let l = scan(
             &LocalTransport::new(d.path()),
-            &Filter::new(&Default::default(), 0).unwrap(),
+            &Filter::new(&no_empty, 0).unwrap(),
             &ScanOptions::default(),
         )
         .unwrap();

@@ -99,7 +99,9 @@ pub(super) fn run_folder(
         last_progress_ns: AtomicI64::new(0),
         log: Mutex::new(Log::default()),
     };
-    if !plan.actions.is_empty() || !plan.temporaries.is_empty() {
+    // A mirror of an empty source still makes the (empty) destination; a versioned backup
+    // with nothing new makes no empty backup folder.
+    if profile.operation != crate::profile::Operation::VersionedBackup || !plan.actions.is_empty() {
         std::fs::create_dir_all(&dst_root).map_err(|e| Error::io(&dst_root, e))?;
     }
     for temp in &plan.temporaries {

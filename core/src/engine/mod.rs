@@ -4,7 +4,6 @@ mod execute;
 mod report;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,7 +15,6 @@ pub use report::{
 use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
-use crate::location::expand_vars;
 use crate::path::RelPath;
 use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner};
 use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
@@ -64,7 +62,7 @@ impl Engine {
     /// # Errors
     /// As [`Engine::plan`].
     pub fn plan_with(&self, profile: &Profile, opts: &RunOptions) -> Result<Plan> {
-        check_supported(profile)?;
+        profile.validate()?;
         let now_ns = now_ns();
         let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
         let mut folders = Vec::new();
@@ -94,7 +92,7 @@ impl Engine {
     /// [`ErrorKind::Guard`] when a guard objects (nothing is changed then).
     pub fn execute(&self, profile: &Profile, plan: &Plan, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
-        check_supported(profile)?;
+        profile.validate()?;
         for folder in &plan.folders {
             check_delete_limit(profile, folder, opts.force)?;
         }
@@ -172,8 +170,8 @@ impl Engine {
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
-        let source = resolve(&folder.source)?;
-        let destination = resolve(&folder.destination)?;
+        let source = folder.resolved_source()?;
+        let destination = folder.resolved_destination()?;
         let src = LocalTransport::new(&source);
         let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&destination));
         let filter = Filter::new(folder.effective_filters(profile), now_ns).map_err(|e| {
@@ -183,6 +181,10 @@ impl Engine {
             )
         })?;
         let mut skip = vec![RelPath::new(DEFAULT_VERSIONS_FOLDER)?];
+        // The marker identifies the destination drive: never copied over or deleted.
+        if let Some((marker, _)) = folder.marker_spec()? {
+            skip.push(marker);
+        }
         if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
             if let Some(inside) =
                 Versions::new(dst.clone(), &profile.versions)?.inside_destination()
@@ -270,14 +272,6 @@ fn unavailable(
     }
 }
 
-fn resolve(path: &str) -> Result<PathBuf> {
-    let expanded = expand_vars(path)?;
-    if expanded.trim().is_empty() {
-        return Err(Error::invalid("empty folder path"));
-    }
-    Ok(PathBuf::from(expanded))
-}
-
 pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -285,50 +279,17 @@ pub(crate) fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-fn check_supported(profile: &Profile) -> Result<()> {
-    if profile.operation == Operation::Synchronize {
-        return Err(Error::not_supported("operation \"synchronize\""));
-    }
-    for (key, present) in [
-        ("schedule", profile.schedule.is_some()),
-        ("programs", profile.programs.is_some()),
-        ("notifications", profile.notifications.is_some()),
-        ("access", profile.access.is_some()),
-    ] {
-        if present {
-            return Err(Error::not_supported(key));
-        }
-    }
-    if profile.versions.deleted_files == DeletionMode::Versions && !profile.versions.enabled() {
-        return Err(Error::invalid(
-            "versions.deleted-files: \"versions\" needs versions.keep above 0",
-        ));
-    }
-    Ok(())
-}
-
 /// The destination marker: `"<path>[=<regex>]"`. `Some(reason)` when it is not satisfied.
 fn check_marker(folder: &Folder, dst: &dyn Transport) -> Result<Option<String>> {
-    let Some(marker) = &folder.marker else {
+    let Some((path, regex)) = folder.marker_spec()? else {
         return Ok(None);
     };
-    let (path, pattern) = match marker.split_once('=') {
-        Some((p, r)) => (p, Some(r)),
-        None => (marker.as_str(), None),
-    };
-    let rel = RelPath::new(path).map_err(|e| {
-        Error::invalid(format!("folder {:?}: marker: {}", folder.name, e.message()))
-    })?;
-    let regex = pattern
-        .map(regex::Regex::new)
-        .transpose()
-        .map_err(|e| Error::invalid(format!("folder {:?}: marker regex: {e}", folder.name)))?;
-    match dst.stat_follow(&rel) {
+    match dst.stat_follow(&path) {
         Ok(Some(e)) if e.kind == EntryKind::File => {}
         _ => return Ok(Some(format!("destination marker {path:?} not found"))),
     }
     if let Some(regex) = regex {
-        let bytes = dst.read_to_vec(&rel)?;
+        let bytes = dst.read_to_vec(&path)?;
         if !regex.is_match(&String::from_utf8_lossy(&bytes)) {
             return Ok(Some(format!(
                 "destination marker {path:?} does not match {:?}",

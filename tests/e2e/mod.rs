@@ -1,0 +1,3 @@
+mod guards;
+mod operations;
+mod properties;
