@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use ferrysync::{Engine, Error, Folder, Operation, Profile, Result};
 
 use crate::run::{self, Settings};
+use crate::say;
 use crate::{colors, preview};
 
 /// Makes the sample under `dir` (a new temporary folder when `None`), mirrors
@@ -21,10 +22,10 @@ pub fn run(dir: Option<PathBuf>) -> Result<u8> {
     let source = dir.join("source");
     let destination = dir.join("destination");
     if source.exists() {
-        println!("Using the sample already in {}", dir.display());
+        say!("Using the sample already in {}", dir.display());
     } else {
         make_sample(&source, &destination)?;
-        println!("Made a sample tree in {}", dir.display());
+        say!("Made a sample tree in {}", dir.display());
     }
 
     let profile = Profile::new("demo", Operation::Mirror).with_folder(Folder::new(
@@ -32,20 +33,20 @@ pub fn run(dir: Option<PathBuf>) -> Result<u8> {
         source.display().to_string(),
         destination.display().to_string(),
     ));
-    println!("\nThe plan (what `ferry mirror source destination` will do):\n");
+    say!("\nThe plan (what `ferry mirror source destination` will do):\n");
     let plan = Engine::new().plan(&profile)?;
-    print!("{}", preview::plan(&plan, colors()));
+    crate::write_stdout(&preview::plan(&plan, colors()));
 
-    println!("\nRunning it:\n");
+    say!("\nRunning it:\n");
     let code = run::run(&profile, &Settings::default())?;
     if code != 0 {
         return Ok(code);
     }
 
-    println!("\nPlanning again:\n");
+    say!("\nPlanning again:\n");
     let again = Engine::new().plan(&profile)?;
-    print!("{}", preview::plan(&again, colors()));
-    println!(
+    crate::write_stdout(&preview::plan(&again, colors()));
+    say!(
         "\nTry `ferry mirror {} {} --dry-run` after changing a file.",
         source.display(),
         destination.display()

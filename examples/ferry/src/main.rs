@@ -2,7 +2,9 @@
 //!
 //! `ferry demo` makes a sample tree and mirrors it; `ferry copy|mirror|move SRC DST` runs a
 //! one-off profile built from flags; `ferry plan` and `ferry run` preview and run a profile
-//! file; `ferry explain` tells which filter rule decides a path.
+//! file or a profile of the store; `ferry explain` tells which filter rule decides a path;
+//! `ferry profile ...` manages the profile store and `ferry versions ...` the file versions
+//! a destination keeps.
 //!
 //! # Exit codes
 //!
@@ -10,7 +12,7 @@
 //! | ---- | ------- |
 //! | 0    | done (or nothing to do) |
 //! | 1    | finished, but some files failed (see the report) |
-//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder or path; nothing was run |
+//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a profile that already exists; nothing was run |
 //! | 3    | aborted by a guard (too many deletions) or an unavailable folder whose policy is "abort"; nothing was changed |
 //! | 130  | cancelled (Ctrl-C) |
 
@@ -19,12 +21,15 @@ mod demo;
 mod explain;
 mod one_off;
 mod preview;
-mod profile_file;
+mod profiles;
 mod progress;
 mod prompt;
 mod run;
+mod time;
+mod versions;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,7 +40,7 @@ Exit codes:
   0    done (or nothing to do)
   1    finished, but some files failed (see the report)
   2    bad input: a malformed profile or argument, an unsupported option, a missing
-       profile, folder or path; nothing was run
+       profile, folder, path or version, a profile that already exists; nothing was run
   3    aborted by a guard (too many deletions) or an unavailable folder whose policy
        is \"abort\"; nothing was changed
   130  cancelled (Ctrl-C)";
@@ -52,6 +57,10 @@ Exit codes:
     after_long_help = EXIT_CODES
 )]
 struct Cli {
+    /// The profile store [default: $FERRY_STORE, $XDG_CONFIG_HOME/ferrysync/profiles or
+    /// ~/.config/ferrysync/profiles]
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,7 +71,7 @@ enum Command {
     #[command(after_long_help = EXIT_CODES)]
     Demo {
         /// Where to make the sample (default: a new temporary folder)
-        dir: Option<std::path::PathBuf>,
+        dir: Option<PathBuf>,
     },
     /// Copy new and changed files from SRC to DST
     #[command(after_long_help = EXIT_CODES)]
@@ -110,6 +119,12 @@ enum Command {
         #[arg(long, value_name = "F")]
         folder: Option<String>,
     },
+    /// Manage the profile store
+    #[command(subcommand, after_long_help = EXIT_CODES)]
+    Profile(profiles::ProfileCommand),
+    /// List, restore and clean up earlier versions of files
+    #[command(subcommand, after_long_help = EXIT_CODES)]
+    Versions(versions::VersionsCommand),
 }
 
 /// Flags every run takes.
@@ -128,6 +143,7 @@ struct RunFlags {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let store = cli.store.as_deref();
     let result = match cli.command {
         Command::Demo { dir } => demo::run(dir),
         Command::Copy(args) => one_off::run(Operation::Copy, &args),
@@ -137,13 +153,13 @@ fn main() -> ExitCode {
             profile,
             folder,
             json,
-        } => profile_file::resolve(&profile).and_then(|p| run::plan(&p, &folder, json)),
+        } => profiles::resolve(&profile, store).and_then(|p| run::plan(&p, &folder, json)),
         Command::Run {
             profile,
             run: flags,
             folder,
             yes,
-        } => profile_file::resolve(&profile).and_then(|p| {
+        } => profiles::resolve(&profile, store).and_then(|p| {
             let settings = run::Settings {
                 dry_run: flags.dry_run,
                 force: flags.force,
@@ -157,9 +173,10 @@ fn main() -> ExitCode {
             profile,
             path,
             folder,
-        } => {
-            profile_file::resolve(&profile).and_then(|p| explain::run(&p, folder.as_deref(), &path))
-        }
+        } => profiles::resolve(&profile, store)
+            .and_then(|p| explain::run(&p, folder.as_deref(), &path)),
+        Command::Profile(command) => profiles::run(command, store),
+        Command::Versions(command) => versions::run(command, store),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -173,7 +190,10 @@ fn main() -> ExitCode {
 /// The exit code of an error that stopped `ferry` before or instead of a run.
 fn exit_code(err: &Error) -> u8 {
     match err.kind() {
-        ErrorKind::InvalidInput | ErrorKind::NotSupported | ErrorKind::NotFound => 2,
+        ErrorKind::InvalidInput
+        | ErrorKind::NotSupported
+        | ErrorKind::NotFound
+        | ErrorKind::AlreadyExists => 2,
         ErrorKind::Guard | ErrorKind::Unavailable => 3,
         ErrorKind::Cancelled => 130,
         _ => 1,
@@ -184,6 +204,28 @@ fn report_error(err: &Error) {
     eprintln!("ferry: {err}");
     if err.kind() == ErrorKind::Guard {
         eprintln!("hint: use --force to go ahead");
+    }
+}
+
+/// `println!` that stops quietly when stdout is closed (`ferry ... | head`) instead of
+/// panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
+/// Writes `text` to stdout; a closed stdout ends the process with exit code 0.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("ferry: writing to stdout: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -208,6 +250,7 @@ mod tests {
         assert_eq!(code(ErrorKind::InvalidInput), 2);
         assert_eq!(code(ErrorKind::NotSupported), 2);
         assert_eq!(code(ErrorKind::NotFound), 2);
+        assert_eq!(code(ErrorKind::AlreadyExists), 2);
         assert_eq!(code(ErrorKind::Guard), 3);
         assert_eq!(code(ErrorKind::Unavailable), 3);
         assert_eq!(code(ErrorKind::Cancelled), 130);

@@ -66,9 +66,12 @@ pub struct OneOff {
     /// Masks match case-sensitively
     #[arg(long, help_heading = "Filters")]
     case_sensitive: bool,
-    /// Copy empty folders too
-    #[arg(long, help_heading = "Filters")]
+    /// Copy empty folders, and folders whose files are all filtered out (the default)
+    #[arg(long, overrides_with = "no_empty_dirs", help_heading = "Filters")]
     empty_dirs: bool,
+    /// Leave out empty folders, and folders whose files are all filtered out
+    #[arg(long, overrides_with = "empty_dirs", help_heading = "Filters")]
+    no_empty_dirs: bool,
 
     /// When two files differ (repeatable; any criterion that finds a difference copies).
     /// Default: mtime-differs and size
@@ -177,7 +180,9 @@ impl OneOff {
         f.larger_than = self.larger_than;
         f.smaller_than = self.smaller_than;
         f.case_sensitive = self.case_sensitive;
-        f.include_empty_folders = self.empty_dirs;
+        if self.empty_dirs || self.no_empty_dirs {
+            f.include_empty_folders = self.empty_dirs;
+        }
 
         p.comparison = comparison(&self.compare, self.tolerance_ms);
         p

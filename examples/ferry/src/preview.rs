@@ -170,18 +170,22 @@ pub fn report(r: &Report) -> String {
 
 fn done(s: &Summary) -> String {
     let counts = [
-        (s.new_dirs, "folders created"),
-        (s.new_files, "files copied"),
-        (s.modified_files, "replaced"),
-        (s.metadata_updates, "updated"),
-        (s.deletions, "deleted"),
-        (s.source_deletions, "deleted from the source"),
-        (s.conflicts, "conflicts left alone"),
+        (s.new_dirs, "folder created", "folders created"),
+        (s.new_files, "file copied", "files copied"),
+        (s.modified_files, "file replaced", "files replaced"),
+        (s.metadata_updates, "entry updated", "entries updated"),
+        (s.deletions, "entry deleted", "entries deleted"),
+        (
+            s.source_deletions,
+            "source file deleted",
+            "source files deleted",
+        ),
+        (s.conflicts, "conflict left alone", "conflicts left alone"),
     ];
     let parts: Vec<String> = counts
         .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
         .collect();
     if parts.is_empty() {
         "nothing changed".into()

@@ -6,6 +6,7 @@ use ferrysync::{Engine, Profile, Result, RunOptions};
 
 use crate::progress::ProgressView;
 use crate::prompt::TerminalPrompt;
+use crate::say;
 use crate::{cancel, colors, preview};
 
 /// How to run.
@@ -34,9 +35,9 @@ pub fn plan(profile: &Profile, folders: &[String], json: bool) -> Result<u8> {
     };
     let plan = Engine::new().plan_with(profile, &opts)?;
     if json {
-        println!("{}", plan.to_json());
+        say!("{}", plan.to_json());
     } else {
-        print!("{}", preview::plan(&plan, colors()));
+        crate::write_stdout(&preview::plan(&plan, colors()));
     }
     Ok(0)
 }
@@ -63,9 +64,9 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     }
     if settings.dry_run {
         if settings.json {
-            println!("{}", plan.to_json());
+            say!("{}", plan.to_json());
         } else {
-            print!("{}", preview::plan(&plan, colors()));
+            crate::write_stdout(&preview::plan(&plan, colors()));
         }
         // A dry run checks the guards too, so a script sees the exit code a run would give.
         engine.execute(profile, &plan, &opts)?;
@@ -85,11 +86,11 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     let report = report?;
     if settings.json {
         let text = serde_json::to_string_pretty(&report).expect("a report always serializes");
-        println!("{text}");
+        say!("{text}");
     } else if plan.is_empty() && report.errors.is_empty() && report.skipped_folders.is_empty() {
-        println!("Nothing to do.");
+        say!("Nothing to do.");
     } else {
-        print!("{}", preview::report(&report));
+        crate::write_stdout(&preview::report(&report));
     }
     Ok(u8::try_from(report.exit_code()).unwrap_or(1))
 }
