@@ -130,3 +130,39 @@ fn the_total_size_limit_drops_the_oldest_versions_after_a_run() {
         "the newest version must be the one kept"
     );
 }
+
+#[test]
+fn repeated_mirrors_with_versions_leave_the_state_folder_alone() {
+    // Regression: the walk skipped `.ferrysync/versions` but not `.ferrysync`, so a mirror
+    // planned to delete the state folder and failed on it from the third run on.
+    let p = Pair::new();
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.versions.keep = 2;
+    for round in 0..3 {
+        tree::write(&p.src(), &[("f.txt", &"v".repeat(round + 1))]);
+        let report = tree::run(&prof);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    }
+    assert!(ferrysync::Engine::new().plan(&prof).unwrap().is_empty());
+    assert!(p.dst().join(".ferrysync/versions").is_dir());
+}
+
+#[test]
+fn a_custom_versions_folder_inside_the_destination_and_its_parents_are_kept() {
+    let p = Pair::new();
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.versions.keep = 2;
+    prof.versions.folder = Some("archive/old-versions".into());
+    for round in 0..3 {
+        tree::write(&p.src(), &[("f.txt", &"v".repeat(round + 1))]);
+        let report = tree::run(&prof);
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    }
+    assert!(ferrysync::Engine::new().plan(&prof).unwrap().is_empty());
+    assert_eq!(
+        std::fs::read_dir(p.dst().join("archive/old-versions"))
+            .unwrap()
+            .count(),
+        2
+    );
+}

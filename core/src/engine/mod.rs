@@ -20,7 +20,7 @@ use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner};
 use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
 use crate::scan::{scan, Listing, ScanOptions};
 use crate::transport::{EntryKind, LocalTransport, Transport};
-use crate::versions::{Versions, DEFAULT_VERSIONS_FOLDER};
+use crate::versions::Versions;
 
 /// Runs profiles. Cheap to create; one engine may run several profiles at once from
 /// different threads.
@@ -32,6 +32,9 @@ pub struct Engine {
 /// Worker threads when neither the profile nor the engine says: measured on 2-core machines
 /// with local disks, where copying is bound by file-system latency, not CPU.
 const DEFAULT_THREADS: usize = 8;
+
+/// The folder at a destination root where ferrysync keeps its own data (versions).
+const STATE_FOLDER: &str = ".ferrysync";
 
 /// The name of a versioned-backup folder: local time, `YYYY-MM-DD HHMMSS`.
 const BACKUP_STAMP: &str = "%Y-%m-%d %H%M%S";
@@ -67,7 +70,7 @@ impl Engine {
         let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
         let mut folders = Vec::new();
         for folder in self.selected(profile, opts)? {
-            folders.push(self.plan_folder(profile, folder, now_ns, &backup_stamp)?);
+            folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
         }
         Ok(Plan {
             profile: profile.name.clone(),
@@ -167,6 +170,7 @@ impl Engine {
         &self,
         profile: &Profile,
         folder: &Folder,
+        opts: &RunOptions,
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
@@ -180,7 +184,8 @@ impl Engine {
                 format!("folder {:?}: {}", folder.name, e.message()),
             )
         })?;
-        let mut skip = vec![RelPath::new(DEFAULT_VERSIONS_FOLDER)?];
+        // ferrysync's own folder (default versions, later state) is never synchronized.
+        let mut skip = vec![RelPath::new(STATE_FOLDER)?];
         // The marker identifies the destination drive: never copied over or deleted.
         if let Some((marker, _)) = folder.marker_spec()? {
             skip.push(marker);
@@ -197,6 +202,7 @@ impl Engine {
             symlinks: profile.copy.symlinks,
             skip,
             threads: 4,
+            control: Some(opts.control.clone()),
         };
         let shown = (
             source.display().to_string(),
@@ -224,6 +230,7 @@ impl Engine {
         });
         let src_listing = match src_listing {
             Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
             Err(e) => return unavailable(folder, format!("source unavailable: {e}"), skipped),
         };
         let dst_listing = dst_listing?;
@@ -233,7 +240,13 @@ impl Engine {
             .preserve_permissions(profile.copy.preserve_permissions);
         let checks = planner.content_checks(&src_listing, &dst_listing);
         let verdicts = content_verdicts(&comparator, &src, &*dst, checks);
-        let actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+        let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+        // A folder holding a skipped subtree (a custom versions folder's parents) stays.
+        actions.retain(|a| {
+            !(a.kind == ActionKind::Delete
+                && a.entry == EntryKind::Dir
+                && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
+        });
 
         let target = if profile.operation == Operation::VersionedBackup {
             destination.join(backup_stamp).display().to_string()
