@@ -11,12 +11,10 @@ const FILES: usize = 1500;
 fn contents(tag: &str, i: usize) -> Vec<u8> {
     // Old and new contents differ in size, so a file is checked against one expectation.
     let size = 1024 + (i * 7919) % (64 * 1024) + if tag == "new" { 777 } else { 0 };
-    format!("{tag} file {i} ")
-        .into_bytes()
-        .into_iter()
-        .cycle()
-        .take(size)
-        .collect()
+    let unit = format!("{tag} file {i} ").into_bytes();
+    let mut data = unit.repeat(size / unit.len() + 1);
+    data.truncate(size);
+    data
 }
 
 fn rel(i: usize) -> PathBuf {
