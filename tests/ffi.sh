@@ -175,7 +175,7 @@ SHOW=1 check "valgrind: prompt" under_valgrind prompt "$bin/prompt" "$vsrc" "$wo
 SHOW=1 check "valgrind: mirror-cpp" under_valgrind mirror-cpp "$bin/mirror-cpp" "$vsrc" "$work/vdst2"
 profile_json "$vsrc" "$work/vdst3" > "$work/vprofile.json"
 SHOW=1 check "valgrind: quickstart" under_valgrind quickstart "$bin/quickstart" "$work/vprofile.json"
-SHOW=1 error_path_clean() { # quickstart fails (exit 2) on a missing profile, leaking nothing
+error_path_clean() { # quickstart fails (exit 2) on a missing profile, leaking nothing
   valgrind --leak-check=full --error-exitcode=1 --suppressions="$root/tests/ffi.supp" \
     --log-file="$work/vg-error.log" "$bin/quickstart" "$work/missing.json" >/dev/null 2>&1
   local rc=$?
