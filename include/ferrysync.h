@@ -531,7 +531,8 @@ ferry_result ferry_versions_list_json(const char *destination,
                                       char **out_json);
 
 // Rebuilds the local `destination`'s tree as it was at `at_unix_ns` (ns since the epoch)
-// into the folder `into_dir` (best empty; never the destination itself), from the versions
+// into the folder `into_dir` (created when missing; best empty; never the destination
+// itself), from the versions
 // folder and the live files not modified since; counts into `*out`.
 ferry_result ferry_versions_restore_as_of(const char *destination,
                                           int64_t at_unix_ns,

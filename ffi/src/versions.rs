@@ -74,7 +74,8 @@ pub extern "C" fn ferry_versions_list_json(
 }
 
 /// Rebuilds the local `destination`'s tree as it was at `at_unix_ns` (ns since the epoch)
-/// into the folder `into_dir` (best empty; never the destination itself), from the versions
+/// into the folder `into_dir` (created when missing; best empty; never the destination
+/// itself), from the versions
 /// folder and the live files not modified since; counts into `*out`.
 #[no_mangle]
 pub extern "C" fn ferry_versions_restore_as_of(
@@ -90,6 +91,8 @@ pub extern "C" fn ferry_versions_restore_as_of(
         if into.as_os_str().as_bytes().is_empty() {
             return Err(ferry_core::Error::invalid("into_dir is empty").into());
         }
+        // The core writes into an existing root only.
+        std::fs::create_dir_all(&into).map_err(|e| ferry_core::Error::io(&into, e))?;
         let r = versions.restore_tree_as_of(at_unix_ns, &live, &LocalTransport::new(into))?;
         write_out(
             out,
