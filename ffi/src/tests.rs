@@ -628,3 +628,66 @@ fn the_version_matches_the_macros() {
     );
     assert_eq!(v, env!("CARGO_PKG_VERSION"));
 }
+
+/// Counts events; answers prompts "no" through the run handle the caller published.
+unsafe extern "C" fn count_events(userdata: *mut std::ffi::c_void, event: *const ferry_event) {
+    let state = unsafe { &*(userdata as *const CallbackState) };
+    state.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if ferry_event_get_kind(event) == ferry_event_kind::ConfirmDeletes {
+        let mut id = 0;
+        assert_eq!(ferry_event_prompt_id(event, &mut id), ferry_result::Ok);
+        let run = state.run.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(ferry_run_answer(run, id, false), ferry_result::Ok);
+    }
+}
+
+struct CallbackState {
+    seen: std::sync::atomic::AtomicUsize,
+    run: std::sync::atomic::AtomicPtr<ferry_run>,
+}
+
+#[test]
+fn events_go_to_the_callback_when_one_is_set() {
+    let (_dir, src, dst) = tree();
+    let e = engine();
+    let plain = profile(&mirror_json(&src, &dst, "{}"));
+    let mut report = ptr::null_mut();
+    assert_eq!(
+        ferry_engine_run(e, plain, ptr::null(), &mut report),
+        ferry_result::Ok
+    );
+    ferry_report_free(report);
+    ferry_profile_free(plain);
+    fs::write(dst.join("extra.txt"), "extra").unwrap();
+
+    let p = profile(&mirror_json(&src, &dst, r#"{"confirm-deletes": true}"#));
+    let state = CallbackState {
+        seen: Default::default(),
+        run: Default::default(),
+    };
+    let opts = ferry_run_options {
+        event_callback: Some(count_events),
+        userdata: &state as *const CallbackState as *mut std::ffi::c_void,
+        ..Default::default()
+    };
+    // *out is written before the first event, so the callback can read the handle from it.
+    let run_slot = state.run.as_ptr();
+    assert_eq!(
+        ferry_engine_run_start(e, p, &opts, run_slot),
+        ferry_result::Ok
+    );
+    let run = state.run.load(std::sync::atomic::Ordering::SeqCst);
+    let mut ev = sentinel::<ferry_event>();
+    assert_eq!(
+        ferry_run_next_event(run, 5000, &mut ev),
+        ferry_result::RunFinished
+    );
+    let mut report = ptr::null_mut();
+    assert_eq!(ferry_run_wait(run, &mut report), ferry_result::Ok);
+    assert!(state.seen.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert!(dst.join("extra.txt").exists(), "the callback answered no");
+    ferry_report_free(report);
+    ferry_run_free(run);
+    ferry_profile_free(p);
+    ferry_engine_free(e);
+}
