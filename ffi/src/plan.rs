@@ -1,0 +1,310 @@
+//! `ferry_engine` and `ferry_plan`: the engine and its preview.
+
+use std::ffi::{c_char, CString};
+
+use ferry_core::transport::EntryKind;
+use ferry_core::{ActionKind, Engine, Group, Plan, Summary};
+
+use crate::profile::ferry_profile;
+use crate::result::{
+    boundary, boundary_value, deref, ferry_result, out_ptr, owned_string, write_out, Failure,
+};
+
+/// Runs profiles. One engine may run several profiles at once from different threads.
+/// Made by `ferry_engine_new`, released by `ferry_engine_free`.
+pub struct ferry_engine {
+    pub(crate) engine: Engine,
+}
+
+/// Makes an engine with default settings into `*out`.
+#[no_mangle]
+pub extern "C" fn ferry_engine_new(out: *mut *mut ferry_engine) -> ferry_result {
+    boundary(|| {
+        let out = out_ptr(out, "out")?;
+        write_out(
+            out,
+            Box::into_raw(Box::new(ferry_engine {
+                engine: Engine::new(),
+            })),
+        );
+        Ok(())
+    })
+}
+
+/// Releases an engine. NULL is a no-op. Runs started from it keep going (they hold their own
+/// copy).
+#[no_mangle]
+pub extern "C" fn ferry_engine_free(engine: *mut ferry_engine) {
+    boundary_value((), || {
+        if !engine.is_null() {
+            // SAFETY: a handle from `ferry_engine_new`, released once.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+    })
+}
+
+/// What an action does.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ferry_action_kind {
+    /// Create a folder on the destination.
+    CreateDir = 1,
+    /// Copy a file or link to the destination (new or replacing).
+    Copy = 2,
+    /// Apply the source's metadata to an equal destination entry.
+    UpdateMeta = 3,
+    /// Delete a destination entry.
+    Delete = 4,
+    /// Delete the source entry after its copy is verified (move).
+    DeleteSource = 5,
+    /// Leave both sides alone and report.
+    Conflict = 6,
+}
+
+/// How the preview groups actions.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ferry_action_group {
+    /// New on the destination.
+    New = 1,
+    /// Replaced or updated on the destination.
+    Modified = 2,
+    /// Deleted (from the destination, or the source for a move).
+    Deleted = 3,
+    /// Cannot be reconciled.
+    Conflict = 4,
+}
+
+/// What the entry of an action is.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ferry_entry_kind {
+    /// A regular file.
+    File = 1,
+    /// A folder.
+    Dir = 2,
+    /// A symbolic link.
+    Symlink = 3,
+    /// A socket, FIFO or device.
+    Special = 4,
+}
+
+/// One action of a plan, as `ferry_plan_action_get` gives it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ferry_action_info {
+    /// What to do.
+    pub kind: ferry_action_kind,
+    /// The preview group.
+    pub group: ferry_action_group,
+    /// What the entry is.
+    pub entry: ferry_entry_kind,
+    /// Bytes the action copies or frees.
+    pub size: u64,
+    /// The path relative to both roots, `/`-separated, NUL-terminated: the file system's
+    /// bytes (UTF-8 unless a name is not). Borrowed: valid while the plan lives.
+    pub path: *const c_char,
+    /// The profile folder the action belongs to. Borrowed like `path`.
+    pub folder: *const c_char,
+}
+
+/// Counts and bytes of a plan, or of what a run did.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ferry_summary {
+    /// Folders to create.
+    pub new_dirs: u64,
+    /// Files and links new on the destination.
+    pub new_files: u64,
+    /// Files and links to replace.
+    pub modified_files: u64,
+    /// Entries whose metadata only are updated.
+    pub metadata_updates: u64,
+    /// Destination entries to delete.
+    pub deletions: u64,
+    /// Source entries to delete (move).
+    pub source_deletions: u64,
+    /// Conflicts left alone.
+    pub conflicts: u64,
+    /// Bytes to copy.
+    pub bytes_to_copy: u64,
+    /// Bytes of destination files to delete.
+    pub bytes_to_delete: u64,
+}
+
+impl From<Summary> for ferry_summary {
+    fn from(s: Summary) -> ferry_summary {
+        ferry_summary {
+            new_dirs: s.new_dirs,
+            new_files: s.new_files,
+            modified_files: s.modified_files,
+            metadata_updates: s.metadata_updates,
+            deletions: s.deletions,
+            source_deletions: s.source_deletions,
+            conflicts: s.conflicts,
+            bytes_to_copy: s.bytes_to_copy,
+            bytes_to_delete: s.bytes_to_delete,
+        }
+    }
+}
+
+/// The preview of a run: what it would do, folder by folder. Made by `ferry_engine_plan`,
+/// released by `ferry_plan_free`.
+pub struct ferry_plan {
+    plan: Plan,
+    /// Per action in plan order: its path as a C string, its folder and its index there.
+    paths: Vec<(CString, usize, usize)>,
+    folders: Vec<CString>,
+}
+
+fn c_string(bytes: &[u8]) -> CString {
+    CString::new(
+        bytes
+            .iter()
+            .copied()
+            .filter(|b| *b != 0)
+            .collect::<Vec<u8>>(),
+    )
+    .expect("NUL bytes were removed")
+}
+
+impl ferry_plan {
+    fn new(plan: Plan) -> ferry_plan {
+        let folders = plan
+            .folders
+            .iter()
+            .map(|f| c_string(f.folder.as_bytes()))
+            .collect();
+        let paths = plan
+            .folders
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| {
+                f.actions
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, a)| (c_string(a.path.as_bytes()), i, j))
+            })
+            .collect();
+        ferry_plan {
+            plan,
+            paths,
+            folders,
+        }
+    }
+}
+
+/// Plans `profile` now (scans both sides of each folder pair, changes nothing) into `*out`.
+///
+/// Errors: an invalid profile, a filter that does not compile, or an unavailable folder
+/// whose policy is "abort" (`FERRY_RESULT_UNAVAILABLE`).
+#[no_mangle]
+pub extern "C" fn ferry_engine_plan(
+    engine: *const ferry_engine,
+    profile: *const ferry_profile,
+    out: *mut *mut ferry_plan,
+) -> ferry_result {
+    boundary(|| {
+        let engine = deref(engine, "engine")?;
+        let profile = deref(profile, "profile")?;
+        let out = out_ptr(out, "out")?;
+        let plan = engine.engine.plan(&profile.profile)?;
+        write_out(out, Box::into_raw(Box::new(ferry_plan::new(plan))));
+        Ok(())
+    })
+}
+
+/// The plan as pretty JSON into `*out`; release it with `ferry_string_free`.
+#[no_mangle]
+pub extern "C" fn ferry_plan_to_json(
+    plan: *const ferry_plan,
+    out: *mut *mut c_char,
+) -> ferry_result {
+    boundary(|| {
+        let plan = deref(plan, "plan")?;
+        let out = out_ptr(out, "out")?;
+        write_out(out, owned_string(plan.plan.to_json()));
+        Ok(())
+    })
+}
+
+/// How many actions the plan has over all folders; 0 for NULL.
+#[no_mangle]
+pub extern "C" fn ferry_plan_action_count(plan: *const ferry_plan) -> usize {
+    boundary_value(0, || deref(plan, "plan").map_or(0, |p| p.paths.len()))
+}
+
+/// The action at `index` (0 ≤ index < `ferry_plan_action_count`) into `*out`.
+/// `FERRY_RESULT_INDEX_OUT_OF_RANGE` past the end.
+#[no_mangle]
+pub extern "C" fn ferry_plan_action_get(
+    plan: *const ferry_plan,
+    index: usize,
+    out: *mut ferry_action_info,
+) -> ferry_result {
+    boundary(|| {
+        let plan = deref(plan, "plan")?;
+        let out = out_ptr(out, "out")?;
+        let (path, folder, at) = plan.paths.get(index).ok_or_else(|| {
+            Failure::new(
+                ferry_result::IndexOutOfRange,
+                format!("action {index} of a plan with {} actions", plan.paths.len()),
+            )
+        })?;
+        let action = &plan.plan.folders[*folder].actions[*at];
+        write_out(
+            out,
+            ferry_action_info {
+                kind: match action.kind {
+                    ActionKind::CreateDir => ferry_action_kind::CreateDir,
+                    ActionKind::Copy => ferry_action_kind::Copy,
+                    ActionKind::UpdateMeta => ferry_action_kind::UpdateMeta,
+                    ActionKind::Delete => ferry_action_kind::Delete,
+                    ActionKind::DeleteSource => ferry_action_kind::DeleteSource,
+                    ActionKind::Conflict => ferry_action_kind::Conflict,
+                },
+                group: match action.group() {
+                    Group::New => ferry_action_group::New,
+                    Group::Modified => ferry_action_group::Modified,
+                    Group::Deleted => ferry_action_group::Deleted,
+                    Group::Conflict => ferry_action_group::Conflict,
+                },
+                entry: match action.entry {
+                    EntryKind::File => ferry_entry_kind::File,
+                    EntryKind::Dir => ferry_entry_kind::Dir,
+                    EntryKind::Symlink => ferry_entry_kind::Symlink,
+                    EntryKind::Special => ferry_entry_kind::Special,
+                },
+                size: action.size,
+                path: path.as_ptr(),
+                folder: plan.folders[*folder].as_ptr(),
+            },
+        );
+        Ok(())
+    })
+}
+
+/// The totals of the plan over all folders into `*out`.
+#[no_mangle]
+pub extern "C" fn ferry_plan_summary(
+    plan: *const ferry_plan,
+    out: *mut ferry_summary,
+) -> ferry_result {
+    boundary(|| {
+        let plan = deref(plan, "plan")?;
+        let out = out_ptr(out, "out")?;
+        write_out(out, plan.plan.summary().into());
+        Ok(())
+    })
+}
+
+/// Releases a plan (and the paths it lent). NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn ferry_plan_free(plan: *mut ferry_plan) {
+    boundary_value((), || {
+        if !plan.is_null() {
+            // SAFETY: a handle from `ferry_engine_plan`, released once.
+            drop(unsafe { Box::from_raw(plan) });
+        }
+    })
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The C ABI tests: the committed header matches cbindgen's output, ffi/install.sh installs a
+# usable library, and the C and C++ examples build (static and shared) against the installed
+# header and library, mirror generated trees exactly (diff -r), and run clean under valgrind.
+# Usage: tests/ffi.sh   (honours CARGO_TARGET_DIR; prints "ffi: N passed, M failed")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+CBINDGEN_VERSION=0.29.0
+passed=0
+failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; [ -z "${SHOW:-}" ] || sed 's/^/     /' "$work/log"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$work/log" ] && sed 's/^/     /' "$work/log" | tail -n 40; }
+# check NAME COMMAND...: runs COMMAND, its output kept for the failure report.
+check() {
+  local name=$1; shift
+  if "$@" >"$work/log" 2>&1; then ok "$name"; else not_ok "$name"; fi
+}
+finish() {
+  echo "ffi: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+# --- tools -------------------------------------------------------------------------------
+if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version)" != "cbindgen $CBINDGEN_VERSION" ]; then
+  echo "installing cbindgen $CBINDGEN_VERSION"
+  cargo install --quiet cbindgen --version "$CBINDGEN_VERSION" --locked || { not_ok "install cbindgen"; finish; }
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+for tool in cc c++ valgrind diff; do
+  command -v "$tool" >/dev/null 2>&1 || missing="${missing:-} $tool"
+done
+if [ -n "${missing:-}" ]; then
+  echo "installing packages for:$missing"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    gcc g++ valgrind diffutils pkg-config >/dev/null
+fi
+
+# --- the header --------------------------------------------------------------------------
+header_is_current() {
+  cbindgen --quiet --config ffi/cbindgen.toml --crate ferrysync-ffi --output "$work/ferrysync.h" &&
+    diff -u include/ferrysync.h "$work/ferrysync.h"
+}
+check "include/ferrysync.h is what cbindgen generates (regenerate on drift)" header_is_current
+
+# --- install -----------------------------------------------------------------------------
+prefix="$work/prefix"
+check "ffi/install.sh PREFIX" ffi/install.sh "$prefix"
+[ -f "$prefix/lib/libferrysync.so" ] || { not_ok "installed library missing"; finish; }
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+check "pkg-config reports version $version" \
+  bash -c "[ \"\$(PKG_CONFIG_PATH='$prefix/lib/pkgconfig' pkg-config --modversion ferrysync)\" = '$version' ]"
+check "the header declares FERRY_VERSION_* = $version" \
+  bash -c "printf '%s.%s.%s' \$(sed -n 's/^#define FERRY_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' '$prefix/include/ferrysync.h') | grep -qx '$version'"
+
+# --- build -------------------------------------------------------------------------------
+cflags=(-std=c99 -Wall -Wextra -Werror -pedantic -I"$prefix/include")
+cxxflags=(-std=c++17 -Wall -Wextra -Werror -pedantic -I"$prefix/include")
+printf '#include <ferrysync.h>\nint main(void) { return ferry_version() == 0; }\n' > "$work/header.c"
+cp "$work/header.c" "$work/header.cpp"
+check "header compiles as C99" cc "${cflags[@]}" -c "$work/header.c" -o "$work/header.o"
+check "header compiles as C++17" c++ "${cxxflags[@]}" -c "$work/header.cpp" -o "$work/header_cpp.o"
+bin="$work/bin"; mkdir -p "$bin"
+shared=(-L"$prefix/lib" -lferrysync -Wl,-rpath,"$prefix/lib")
+static=(-L"$prefix/lib" -l:libferrysync.a -lpthread -ldl -lm)
+for ex in quickstart mirror prompt; do
+  check "build examples/c/$ex.c (static)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex-static" "${static[@]}"
+  check "build examples/c/$ex.c (shared)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex" "${shared[@]}"
+done
+check "build examples/cpp/mirror.cpp (shared, pkg-config)" bash -c \
+  "c++ ${cxxflags[*]} examples/cpp/mirror.cpp -o '$bin/mirror-cpp' \$(PKG_CONFIG_PATH='$prefix/lib/pkgconfig' pkg-config --cflags --libs ferrysync) -Wl,-rpath,'$prefix/lib'"
+check "build examples/cpp/quickstart.cpp (static)" \
+  c++ "${cxxflags[@]}" examples/cpp/quickstart.cpp -o "$bin/quickstart-cpp" "${static[@]}"
+
+# --- run ---------------------------------------------------------------------------------
+# make_tree DIR FILES: nested folders, files of assorted sizes, an empty folder, odd names.
+make_tree() {
+  local d=$1 n=$2 i
+  mkdir -p "$d/docs/deep/er" "$d/empty" "$d/media"
+  for i in $(seq 1 "$n"); do
+    head -c $((i * 53)) /dev/urandom > "$d/docs/deep/er/file$i.bin"
+    echo "note $i" > "$d/docs/note $i.txt"
+  done
+  printf 'x' > "$d/media/$(printf 'caf\xc3\xa9')"
+  head -c 300000 /dev/urandom > "$d/media/big.bin"
+}
+profile_json() { # SRC DST
+  printf '{"format": 1, "name": "t", "operation": "mirror", "folders": [{"name": "m", "source": "%s", "destination": "%s"}]}\n' "$1" "$2"
+}
+src="$work/src"; make_tree "$src" 100
+
+mirrors_exactly() { # NAME COMMAND... (COMMAND gets SRC DST appended)
+  local dst="$work/dst-$1"; shift
+  rm -rf "$dst"
+  timeout 300 "$@" "$src" "$dst" >"$work/out.json" && diff -r "$src" "$dst" &&
+    grep -q '"status": "ok"' "$work/out.json"
+}
+for v in "" -static; do
+  check "mirror$v SRC DST: destination equals source" mirrors_exactly "mirror$v" "$bin/mirror$v"
+done
+check "mirror-cpp SRC DST: destination equals source" mirrors_exactly cpp "$bin/mirror-cpp"
+for v in quickstart quickstart-static quickstart-cpp; do
+  # SRC DST → a profile file for the quickstart programs, which take one.
+  printf '#!/usr/bin/env bash\nprintf %s "$1" "$2" > "%s"\nexec "%s" "%s"\n' \
+    "'{\"format\": 1, \"name\": \"t\", \"folders\": [{\"name\": \"m\", \"source\": \"%s\", \"destination\": \"%s\"}]}'" \
+    "$work/$v.json" "$bin/$v" "$work/$v.json" > "$bin/run-$v"
+  chmod +x "$bin/run-$v"
+  check "$v PROFILE: destination equals source" mirrors_exactly "$v" "$bin/run-$v"
+done
+
+# A second run over a changed source converges, and deletes what the source no longer has.
+converges() {
+  local dst="$work/dst-mirror"
+  echo changed >> "$src/docs/note 5.txt" && rm "$src/docs/note 6.txt" &&
+    "$bin/mirror" "$src" "$dst" >/dev/null && diff -r "$src" "$dst"
+}
+check "mirror over a changed source deletes and updates" converges
+
+# The confirm-deletes prompt: "no" keeps the unmatched file, "yes" deletes it.
+prompt_answers() {
+  local dst="$work/dst-prompt"
+  rm -rf "$dst" && "$bin/mirror" "$src" "$dst" >/dev/null && echo extra > "$dst/extra.txt" &&
+    "$bin/prompt" "$src" "$dst" no >/dev/null 2>"$work/prompt.err" &&
+    grep -q "1 prompt(s) answered" "$work/prompt.err" && [ -f "$dst/extra.txt" ] &&
+    "$bin/prompt" "$src" "$dst" yes >/dev/null && [ ! -e "$dst/extra.txt" ] && diff -r "$src" "$dst"
+}
+check "prompt answers CONFIRM_DELETES (no keeps, yes deletes)" prompt_answers
+
+# Ctrl-C: SIGINT sets the flag, the loop cancels, the report says cancelled (exit 130) and no
+# temporary file is left. A fast machine may finish first: then it tries again, sooner.
+cancels() {
+  local dst="$work/dst-cancel" big="$work/big" delay rc
+  mkdir -p "$big" && for i in $(seq 1 1500); do head -c 20000 /dev/zero > "$big/f$i"; done
+  for delay in 0.3 0.1 0.03 0.01; do
+    rm -rf "$dst"
+    "$bin/mirror" "$big" "$dst" >"$work/cancel.json" 2>/dev/null & local pid=$!
+    sleep "$delay"; kill -INT "$pid" 2>/dev/null; wait "$pid"; rc=$?
+    echo "SIGINT after ${delay}s: exit $rc"
+    if [ "$rc" -eq 130 ]; then
+      grep -q '"status": "cancelled"' "$work/cancel.json" || return 1
+      ! find "$dst" -name '.ferry-tmp.*' | grep -q .
+      return
+    fi
+    [ "$rc" -eq 0 ] || return 1
+  done
+  return 1
+}
+SHOW=1 check "mirror cancels on SIGINT" cancels
+
+# The README sections show these files verbatim.
+in_readme() {
+  local f
+  for f in examples/c/quickstart.c examples/cpp/quickstart.cpp; do
+    python3 - "$f" ffi/README-C.md <<'PY' || return 1
+import sys
+code, readme = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+sys.exit(0 if code.strip() in readme else f"{sys.argv[1]} is not verbatim in {sys.argv[2]}")
+PY
+  done
+}
+check "ffi/README-C.md shows the quickstart files verbatim" in_readme
+
+# --- valgrind (shared builds) ------------------------------------------------------------
+vsrc="$work/vsrc"; make_tree "$vsrc" 20
+under_valgrind() { # NAME BINARY ARGS...
+  local name=$1; shift
+  valgrind --leak-check=full --error-exitcode=1 --suppressions="$root/tests/ffi.supp" \
+    --log-file="$work/vg-$name.log" "$@" >/dev/null 2>&1
+  local rc=$?
+  grep -E "definitely lost|possibly lost|ERROR SUMMARY" "$work/vg-$name.log"
+  [ "$rc" -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" "$work/vg-$name.log" &&
+    ! grep -E "definitely lost: [1-9]" "$work/vg-$name.log"
+}
+SHOW=1 check "valgrind: mirror" under_valgrind mirror "$bin/mirror" "$vsrc" "$work/vdst1"
+SHOW=1 check "valgrind: prompt" under_valgrind prompt "$bin/prompt" "$vsrc" "$work/vdst1" no
+SHOW=1 check "valgrind: mirror-cpp" under_valgrind mirror-cpp "$bin/mirror-cpp" "$vsrc" "$work/vdst2"
+profile_json "$vsrc" "$work/vdst3" > "$work/vprofile.json"
+SHOW=1 check "valgrind: quickstart" under_valgrind quickstart "$bin/quickstart" "$work/vprofile.json"
+error_path_clean() { # quickstart fails (exit 2) on a missing profile, leaking nothing
+  valgrind --leak-check=full --error-exitcode=1 --suppressions="$root/tests/ffi.supp" \
+    --log-file="$work/vg-error.log" "$bin/quickstart" "$work/missing.json" >/dev/null 2>&1
+  local rc=$?
+  grep -E "definitely lost|possibly lost|ERROR SUMMARY" "$work/vg-error.log"
+  [ "$rc" -eq 2 ] && grep -q "ERROR SUMMARY: 0 errors" "$work/vg-error.log"
+}
+SHOW=1 check "valgrind: quickstart on a missing profile (error path)" error_path_clean
+
+finish
