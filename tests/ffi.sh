@@ -157,14 +157,14 @@ SHOW=1 check "mirror cancels on SIGINT" cancels
 in_readme() {
   local f
   for f in examples/c/quickstart.c examples/cpp/quickstart.cpp; do
-    python3 - "$f" ffi/README-C.md <<'PY' || return 1
+    python3 - "$f" README.md <<'PY' || return 1
 import sys
 code, readme = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 sys.exit(0 if code.strip() in readme else f"{sys.argv[1]} is not verbatim in {sys.argv[2]}")
 PY
   done
 }
-check "ffi/README-C.md shows the quickstart files verbatim" in_readme
+check "README.md shows the quickstart files verbatim" in_readme
 
 # --- valgrind (shared builds) ------------------------------------------------------------
 vsrc="$work/vsrc"; make_tree "$vsrc" 20

@@ -8,7 +8,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
 need=()
-for tool in rsync unzip 7z diff; do
+for tool in rsync unzip 7z diff valgrind pkg-config c++; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -17,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
-    rsync unzip zip p7zip-full diffutils >/dev/null
+    rsync unzip zip p7zip-full diffutils valgrind pkg-config g++ >/dev/null
 fi
 command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 2; }
 
@@ -29,6 +29,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "cargo test --workspace"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+step "C ABI: header drift, C and C++ examples (static, shared, valgrind)"
+bash tests/ffi.sh
 
 step "acceptance: ferry mirror, diff -r, rsync -ani, ferry plan"
 bash tests/acceptance.sh
