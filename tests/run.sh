@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# One target directory for every build below (cargo, the FFI's release build, maturin), so
+# dependencies compile once per profile.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
 step "tools"
 need=()
 for tool in rsync unzip 7z diff valgrind pkg-config c++; do
