@@ -121,3 +121,4 @@ def _from_kind(kind: str, message: str, path: Optional[str]) -> SyncError:
 
 for _cls in (SyncError, *_BY_KIND.values()):
     _cls.__module__ = "ferrysync"
+del _cls
