@@ -37,14 +37,14 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
 
-    profile = ferrysync.Profile(
-        name="mirror",
-        operation="mirror",
-        folders=[ferrysync.Folder(name="main", source=args.source, destination=args.destination)],
-        filters={"exclude_files": ["*.tmp"]},
-        guards={"max_delete": None},
-    )
     try:
+        profile = ferrysync.Profile(
+            name="mirror",
+            operation="mirror",
+            folders=[ferrysync.Folder(name="main", source=args.source, destination=args.destination)],
+            filters={"exclude_files": ["*.tmp"]},
+            guards={"max_delete": None},
+        )
         report = ferrysync.Engine().run(profile, progress=show_progress, dry_run=args.dry_run)
     except ferrysync.SyncError as err:
         print(f"\nerror ({err.kind}): {err}", file=sys.stderr)
