@@ -1,7 +1,7 @@
 //! `ferrysync._native`: the Python module of ferrysync, built with PyO3.
 //!
 //! The Python package `ferrysync` (python/python/ferrysync) re-exports these classes and adds
-//! the exception hierarchy, which this module raises through [`errors::to_py`].
+//! the exception hierarchy, which this module raises through `errors::to_py`.
 //!
 //! Conventions: every call that touches the disk or plans releases the GIL; a run executes on
 //! a Rust thread and its events reach Python through a bounded channel; profiles are built
