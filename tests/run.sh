@@ -37,6 +37,9 @@ cargo test --workspace --doc
 step "C ABI: header drift, C and C++ examples (static, shared, valgrind)"
 bash tests/ffi.sh
 
+step "Python: pip install ./python in a fresh venv, pytest, stubtest, mypy"
+bash tests/python.sh
+
 step "acceptance: ferry mirror, diff -r, rsync -ani, ferry plan"
 bash tests/acceptance.sh
 

@@ -1,0 +1,159 @@
+"""Cancel, pause and resume, two runs at once, Ctrl-C, logging."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import signal
+import threading
+import time
+
+import pytest
+
+import ferrysync
+from conftest import make_tree, mirror, temporaries
+
+
+@pytest.fixture
+def big(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    return make_tree(tmp_path / "src", 3000, size=4096), tmp_path / "dst"
+
+
+def copied(dst: pathlib.Path) -> int:
+    return sum(1 for p in dst.rglob("*.bin")) if dst.exists() else 0
+
+
+def test_cancel_stops_the_run(engine: ferrysync.Engine, big: tuple[pathlib.Path, pathlib.Path]) -> None:
+    src, dst = big
+    with engine.start(mirror(src, dst, copy={"threads": 2})) as run:
+        for event in run:
+            if event.kind == "action-done":
+                run.cancel()
+                assert run.cancelled
+        report = run.wait()
+    assert report.status == "cancelled" and report.exit_code == 130
+    assert copied(dst) < 3000
+    assert temporaries(dst) == []
+
+
+def test_context_exit_cancels_and_joins(engine: ferrysync.Engine, big: tuple[pathlib.Path, pathlib.Path]) -> None:
+    src, dst = big
+    with engine.start(mirror(src, dst, copy={"threads": 2})) as run:
+        for event in run:
+            if event.kind == "action-done":
+                break
+    assert run.finished
+    assert run.wait().status == "cancelled"
+    assert temporaries(dst) == []
+
+
+def test_pause_and_resume(engine: ferrysync.Engine, big: tuple[pathlib.Path, pathlib.Path]) -> None:
+    src, dst = big
+    run = engine.start(mirror(src, dst))
+    run.pause()
+    assert run.paused
+    time.sleep(1.0)
+    held = copied(dst)
+    time.sleep(0.5)
+    assert copied(dst) == held, "nothing is copied while paused"
+    assert held < 3000
+    run.resume()
+    assert not run.paused
+    report = run.wait()
+    assert report.status == "ok"
+    assert copied(dst) == 3000
+
+
+def test_two_runs_from_two_threads(engine: ferrysync.Engine, tmp_path: pathlib.Path) -> None:
+    trees = [make_tree(tmp_path / f"src{i}", 1500, size=2048) for i in range(2)]
+    reports: dict[int, ferrysync.Report] = {}
+    errors: list[BaseException] = []
+    events = [0, 0]
+
+    def work(i: int) -> None:
+        def progress(event: ferrysync.Event) -> None:
+            events[i] += 1
+
+        try:
+            reports[i] = engine.run(mirror(trees[i], tmp_path / f"dst{i}"), progress=progress)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    ticks = 0
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        ticks += 1  # the GIL is free while the runs go on
+        time.sleep(0.001)
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [reports[i].status for i in range(2)] == ["ok", "ok"]
+    assert [copied(tmp_path / f"dst{i}") for i in range(2)] == [1500, 1500]
+    assert all(n > 0 for n in events)
+    assert ticks > 0
+
+
+def test_plan_releases_the_gil(engine: ferrysync.Engine, big: tuple[pathlib.Path, pathlib.Path]) -> None:
+    src, dst = big
+    counter = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        engine.plan(mirror(src, dst))
+    finally:
+        stop.set()
+        t.join()
+    assert counter[0] > 0
+
+
+def test_ctrl_c_cancels_cleanly(engine: ferrysync.Engine, tmp_path: pathlib.Path) -> None:
+    src = make_tree(tmp_path / "src", 4000, size=16384)
+    dst = tmp_path / "dst"
+    timers: list[threading.Timer] = []
+
+    def progress(event: ferrysync.Event) -> None:
+        if not timers and event.kind == "action-done":
+            timer = threading.Timer(0.05, signal.raise_signal, (signal.SIGINT,))
+            timers.append(timer)
+            timer.start()
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(mirror(src, dst, copy={"threads": 1, "verify": True}), progress=progress)
+    timers[0].join()
+    assert temporaries(dst) == []
+    assert copied(dst) < 4000
+    # the engine is still usable afterwards
+    assert engine.run(mirror(src, dst)).status == "ok"
+    assert copied(dst) == 4000
+
+
+def test_warnings_are_logged(engine: ferrysync.Engine, small: tuple[pathlib.Path, pathlib.Path],
+                             caplog: pytest.LogCaptureFixture) -> None:
+    src, dst = small
+    dst.mkdir()
+    (dst / "extra").write_text("x")
+    with caplog.at_level(logging.WARNING, logger="ferrysync"):
+        report = engine.run(mirror(src, dst, copy={"confirm_deletes": True}), confirm=lambda e: False)
+    assert report.warnings
+    records = [r for r in caplog.records if r.name == "ferrysync" and r.levelno == logging.WARNING]
+    assert records, caplog.text
+    assert records[0].getMessage() == str(report.warnings[0])
+
+
+def test_warnings_are_logged_by_wait(engine: ferrysync.Engine, small: tuple[pathlib.Path, pathlib.Path],
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    src, dst = small
+    dst.mkdir()
+    (dst / "extra").write_text("x")
+    with caplog.at_level(logging.WARNING, logger="ferrysync"):
+        engine.start(mirror(src, dst, copy={"confirm_deletes": True})).wait()
+    assert any(r.name == "ferrysync" and "declined" in r.getMessage() for r in caplog.records)
