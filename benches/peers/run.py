@@ -173,6 +173,20 @@ class Bench:
             for tool in self.tools:
                 self.record(scenario, tool, self.run(tool, src, dest_of(tool), scenario), rep)
 
+    def verify(self, src, dst, tool, label):
+        """Whether `tool`'s destination mirrors `src` (rsync's itemized dry run: size, mtime,
+        permissions, missing and extra entries); differences go into the notes."""
+        out = subprocess.run(["rsync", "-a", "--delete", "--dry-run", "--itemize-changes",
+                              f"{src}/", f"{dst}/"], capture_output=True, text=True)
+        diffs = [line for line in out.stdout.splitlines() if line.strip()]
+        if out.returncode != 0 or diffs:
+            shown = "; ".join(diffs[:5])
+            self.notes.append(f"CHECK {tool} after {label}: {len(diffs)} differences from "
+                              f"the source (rsync -n -i, status {out.returncode}): {shown}")
+            log(self.notes[-1])
+        else:
+            log(f"{tool} destination after {label} mirrors the source")
+
     def peak_rss(self, src, dst, label, cold):
         """ferry once under /usr/bin/time -v: its peak RSS in MiB."""
         if cold:
@@ -225,6 +239,11 @@ def report(bench, a, s_desc, peaks, listing, ferry_rev):
         row += f"  {fmt_ratio(ratio(res, 'ferry', 'rsync'), target):<26}"
         row += f"{fmt_ratio(ratio(res, 'ferry', 'rclone')):>12}"
         lines.append(row)
+    for peer in ("rsync", "rclone"):
+        rounds = [f"{scenario} " + " ".join(f"{x / y:.2f}" for x, y in zip(res["ferry"], res[peer]))
+                  for scenario, res in bench.results.items() if res.get("ferry") and res.get(peer)]
+        if rounds:
+            lines.append(f"per-round ferry/{peer}: " + " | ".join(rounds))
     for label, mib in peaks.items():
         ok = "ok" if mib <= PEAK_MIB_TARGET else "MISS"
         lines.append(f"peak RSS ferry {label}: {mib:.1f} MiB (<= {PEAK_MIB_TARGET} MiB {ok})")
@@ -316,6 +335,7 @@ def main():
 
         bench.cold("cold S", s_tree, keep=True)
         peaks["cold S"] = bench.peak_rss(s_tree, bench.dest(s_tree, "ferry"), "cold S", True)
+        bench.verify(s_tree, bench.dest(s_tree, "ferry"), "ferry", "cold S")
         bench.rerun("no-change S", s_tree, lambda t: bench.dest(s_tree, t))
         peaks["no-change S"] = bench.peak_rss(s_tree, bench.dest(s_tree, "ferry"),
                                               "no-change S", False)
@@ -328,6 +348,7 @@ def main():
 
         # Every destination is in sync with S, hence with its unmodified copy.
         bench.rerun("1% modified S", s_mod, lambda t: bench.dest(s_tree, t), modify_round)
+        bench.verify(s_mod, bench.dest(s_tree, "ferry"), "ferry", "1% modified S")
 
     if "M" in only:
         m_tree = ensure_tree(a.data, "M", mkdata)
