@@ -47,8 +47,14 @@ pub use plan::{
     Action, ActionKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason, Stamp, Summary,
 };
 pub use profile::{
-    CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation,
-    Profile, SymlinkMode, VersionsOptions,
+    profiles_from_json, profiles_to_json, CopyOptions, DeleteLimit, DeletionMode, Folder,
+    GuardOptions, IfUnavailable, Operation, Profile, ProfileStore, SymlinkMode, VersionsOptions,
+    FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
-pub use versions::{Version, Versions, DEFAULT_VERSIONS_FOLDER};
+pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
+
+/// The README's examples, compiled and run as doc tests so they never rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

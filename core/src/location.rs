@@ -2,10 +2,12 @@
 
 use crate::error::{Error, Result};
 
-/// Expands `$VAR` and `${VAR}` in `text` from the environment; `$$` is a literal `$`.
+/// Expands `$VAR` and `${VAR}` in `text` from the environment; `$$` is a literal `$`, and a
+/// leading `~` (alone or followed by `/`) is `$HOME`.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable.
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable
+/// (`HOME` for a leading `~`).
 pub fn expand_vars(text: &str) -> Result<String> {
     expand_with(text, |name| std::env::var(name).ok())
 }
@@ -13,6 +15,17 @@ pub fn expand_vars(text: &str) -> Result<String> {
 pub(crate) fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    if let Some(tail) = text.strip_prefix('~') {
+        if tail.is_empty() || tail.starts_with('/') {
+            let home = lookup("HOME").ok_or_else(|| {
+                Error::invalid(format!(
+                    "{text:?}: \"~\" stands for $HOME, and environment variable HOME is not defined"
+                ))
+            })?;
+            out.push_str(&home);
+            rest = tail;
+        }
+    }
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
@@ -68,5 +81,17 @@ mod tests {
         let err = expand_with("$NOPE/x", env).unwrap_err();
         assert!(err.to_string().contains("NOPE"), "{err}");
         assert!(expand_with("${HOME", env).is_err());
+    }
+
+    #[test]
+    fn leading_tilde_is_home() {
+        assert_eq!(expand_with("~/Docs", env).unwrap(), "/home/me/Docs");
+        assert_eq!(expand_with("~", env).unwrap(), "/home/me");
+        assert_eq!(expand_with("~/$HOME", env).unwrap(), "/home/me//home/me");
+        // Only a leading "~" or "~/": "~user" and inner tildes stay as written.
+        assert_eq!(expand_with("~bob/x", env).unwrap(), "~bob/x");
+        assert_eq!(expand_with("a/~/b", env).unwrap(), "a/~/b");
+        let err = expand_with("~/x", |_| None).unwrap_err();
+        assert!(err.to_string().contains("HOME"), "{err}");
     }
 }

@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn subtree_is_contiguous_in_order() {
-        let mut v = vec![p("a.txt"), p("a/b"), p("a"), p("a/b/c"), p("a-b"), p("b")];
+        let mut v = [p("a.txt"), p("a/b"), p("a"), p("a/b/c"), p("a-b"), p("b")];
         v.sort();
         let names: Vec<_> = v.iter().map(|r| r.display().into_owned()).collect();
         assert_eq!(names, ["a", "a/b", "a/b/c", "a-b", "a.txt", "b"]);

@@ -4,10 +4,22 @@
 //! invalid values are rejected with their JSON path; options reserved for a later release are
 //! rejected with "not supported yet".
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::compare::CompareOptions;
+use crate::error::{Error, Result};
 use crate::filter::{Age, ByteSize, FilterSpec};
+use crate::location::expand_vars;
+use crate::path::RelPath;
+
+mod json;
+mod store;
+mod validate;
+
+pub use json::{profiles_from_json, profiles_to_json, FORMAT};
+pub use store::ProfileStore;
 
 /// What a profile does with each folder pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -112,6 +124,78 @@ impl Folder {
     pub fn reset_filters(&mut self) {
         self.filters = None;
     }
+
+    /// The parsed [`marker`](Folder::marker): the file's path relative to the destination
+    /// root, and the regex its content must match, if any. The text is split at the first
+    /// `=`, so the regex may contain `=` but the path may not.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty, absolute or
+    /// escaping path, an empty regex after `=`, or a regex that does not compile.
+    pub fn marker_spec(&self) -> Result<Option<(RelPath, Option<regex::Regex>)>> {
+        let Some(marker) = &self.marker else {
+            return Ok(None);
+        };
+        let (path, pattern) = match marker.split_once('=') {
+            Some((path, pattern)) => (path, Some(pattern)),
+            None => (marker.as_str(), None),
+        };
+        let rel = RelPath::new(path).map_err(|e| Error::invalid(e.message()))?;
+        if rel.is_root() {
+            return Err(Error::invalid(format!(
+                "{marker:?} names no file (expected \"<path>[=<regex>]\")"
+            )));
+        }
+        let regex = match pattern {
+            None => None,
+            Some("") => {
+                return Err(Error::invalid(format!(
+                    "{marker:?}: empty regex after \"=\" (leave out \"=\" to only require the file)"
+                )))
+            }
+            Some(pattern) => Some(regex::Regex::new(pattern).map_err(|e| {
+                Error::invalid(format!(
+                    "{marker:?}: invalid regex: {}",
+                    one_line(&e.to_string())
+                ))
+            })?),
+        };
+        Ok(Some((rel, regex)))
+    }
+
+    /// The source folder with environment variables (and a leading `~`) expanded.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable.
+    pub fn resolved_source(&self) -> Result<PathBuf> {
+        self.resolve("source", &self.source)
+    }
+
+    /// The destination folder with environment variables (and a leading `~`) expanded.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable.
+    pub fn resolved_destination(&self) -> Result<PathBuf> {
+        self.resolve("destination", &self.destination)
+    }
+
+    fn resolve(&self, which: &str, text: &str) -> Result<PathBuf> {
+        expand_vars(text).map(PathBuf::from).map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!("folder {:?} {which}: {}", self.name, e.message()),
+            )
+        })
+    }
+}
+
+/// Regex syntax errors span several lines (the pattern, a caret, the reason); ours are one.
+fn one_line(text: &str) -> String {
+    text.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How symbolic links in the source are treated.
@@ -382,5 +466,125 @@ impl Profile {
     pub fn with_folder(mut self, folder: Folder) -> Profile {
         self.folders.push(folder);
         self
+    }
+
+    /// The profile's key in a [`ProfileStore`]: `group/name`, or `name` at the top.
+    pub fn key(&self) -> String {
+        if self.group.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.group, self.name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::location::expand_with;
+
+    fn with_marker(marker: &str) -> Folder {
+        let mut folder = Folder::new("f", "/a", "/b");
+        folder.marker = Some(marker.to_string());
+        folder
+    }
+
+    #[test]
+    fn marker_without_regex() {
+        let (path, regex) = with_marker("sub/.marker").marker_spec().unwrap().unwrap();
+        assert_eq!(path, RelPath::new("sub/.marker").unwrap());
+        assert!(regex.is_none());
+        assert!(Folder::new("f", "/a", "/b")
+            .marker_spec()
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn marker_splits_at_the_first_equals_sign() {
+        let (path, regex) = with_marker(".id=^disk=backup-[0-9]+$")
+            .marker_spec()
+            .unwrap()
+            .unwrap();
+        assert_eq!(path, RelPath::new(".id").unwrap());
+        let regex = regex.unwrap();
+        assert!(regex.is_match("disk=backup-42"));
+        assert!(!regex.is_match("disk=other"));
+    }
+
+    #[test]
+    fn bad_markers_are_invalid_input() {
+        for marker in ["", "=x", ".", "/abs", "../up", "m=", "m=("] {
+            let err = with_marker(marker).marker_spec().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{marker:?}: {err}");
+            assert!(!err.message().contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn resolved_paths_expand_variables_and_name_the_folder() {
+        let folder = Folder::new("f", "/data/$$cash", "/backup/plain");
+        assert_eq!(
+            folder.resolved_source().unwrap(),
+            PathBuf::from("/data/$cash")
+        );
+        assert_eq!(
+            folder.resolved_destination().unwrap(),
+            PathBuf::from("/backup/plain")
+        );
+
+        let folder = Folder::new("f", "/a", "$FERRYSYNC_TEST_SURELY_UNDEFINED/x");
+        let err = folder.resolved_destination().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(
+            err.message().starts_with("folder \"f\" destination: "),
+            "{err}"
+        );
+        assert!(err.message().contains("FERRYSYNC_TEST_SURELY_UNDEFINED"));
+    }
+
+    #[test]
+    fn key_joins_group_and_name() {
+        let mut p = Profile::new("docs", Operation::Copy);
+        assert_eq!(p.key(), "docs");
+        p.group = "Daily/Work".into();
+        assert_eq!(p.key(), "Daily/Work/docs");
+    }
+
+    /// The samples in `examples/profiles` load, validate and resolve, so they never rot.
+    #[test]
+    fn sample_profiles_load() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/profiles");
+        let env = |name: &str| match name {
+            "HOME" => Some("/home/me".to_string()),
+            "USER" => Some("me".to_string()),
+            _ => None,
+        };
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension() != Some(std::ffi::OsStr::new("json")) {
+                continue;
+            }
+            let profile = Profile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!profile.folders.is_empty(), "{}", path.display());
+            for folder in &profile.folders {
+                for text in [&folder.source, &folder.destination] {
+                    let resolved = expand_with(text, env)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    assert!(resolved.starts_with('/'), "{resolved}");
+                }
+                folder.marker_spec().unwrap();
+            }
+            assert_eq!(
+                path.file_stem().unwrap().to_str().unwrap(),
+                profile.name,
+                "a sample's file is named after its profile"
+            );
+            names.push(profile.name);
+        }
+        names.sort();
+        assert_eq!(names, ["documents-mirror", "photos-copy"]);
     }
 }

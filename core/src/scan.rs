@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+use crate::engine::RunControl;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
@@ -23,6 +24,8 @@ pub struct ScanOptions {
     pub skip: Vec<RelPath>,
     /// Parallel readers.
     pub threads: usize,
+    /// Stops the walk early (with [`ErrorKind::Cancelled`]) when cancelled.
+    pub control: Option<RunControl>,
 }
 
 impl Default for ScanOptions {
@@ -32,6 +35,7 @@ impl Default for ScanOptions {
             symlinks: SymlinkMode::Skip,
             skip: Vec::new(),
             threads: 4,
+            control: None,
         }
     }
 }
@@ -196,6 +200,10 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         found.unreadable.append(&mut part.unreadable);
         found.temporaries.append(&mut part.temporaries);
     }
+    if opts.control.as_ref().is_some_and(RunControl::is_cancelled) {
+        return Err(Error::new(ErrorKind::Cancelled, "cancelled while scanning")
+            .with_path(transport.describe()));
+    }
     let mut entries = found.entries;
     entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     if !filter.include_empty_folders() {
@@ -224,7 +232,17 @@ impl Walk<'_> {
     ) -> Found {
         let mut found = Found::default();
         while let Ok(Some(dir)) = rx.recv() {
-            match self.transport.read_dir(&dir) {
+            let cancelled = self
+                .opts
+                .control
+                .as_ref()
+                .is_some_and(RunControl::is_cancelled);
+            let listed = if cancelled {
+                Ok(Vec::new())
+            } else {
+                self.transport.read_dir(&dir)
+            };
+            match listed {
                 Ok(children) => self.take_children(children, tx, &mut found),
                 Err(e) if e.kind() == ErrorKind::NotFound => found.warnings.push(ScanWarning {
                     path: dir.clone(),
@@ -375,9 +393,13 @@ mod tests {
     #[test]
     fn lists_sorted_without_temporaries_and_prunes_empty_folders() {
         let d = tree();
+        let no_empty = crate::filter::FilterSpec {
+            include_empty_folders: false,
+            ..Default::default()
+        };
         let l = scan(
             &LocalTransport::new(d.path()),
-            &Filter::new(&Default::default(), 0).unwrap(),
+            &Filter::new(&no_empty, 0).unwrap(),
             &ScanOptions::default(),
         )
         .unwrap();

@@ -99,7 +99,9 @@ pub(super) fn run_folder(
         last_progress_ns: AtomicI64::new(0),
         log: Mutex::new(Log::default()),
     };
-    if !plan.actions.is_empty() || !plan.temporaries.is_empty() {
+    // A mirror of an empty source still makes the (empty) destination; a versioned backup
+    // with nothing new makes no empty backup folder.
+    if profile.operation != crate::profile::Operation::VersionedBackup || !plan.actions.is_empty() {
         std::fs::create_dir_all(&dst_root).map_err(|e| Error::io(&dst_root, e))?;
     }
     for temp in &plan.temporaries {
@@ -121,7 +123,11 @@ pub(super) fn run_folder(
         .collect();
     replaced.sort_by(|a, b| b.path.cmp(&a.path));
     for a in replaced {
-        f.step(a, || f.delete(a));
+        if a.entry == EntryKind::Dir {
+            f.delete_dir(a);
+        } else {
+            f.step(a, || f.delete(a));
+        }
     }
     // 2. Folders, parents first (the plan is sorted).
     for a in plan
@@ -193,7 +199,7 @@ pub(super) fn run_folder(
             if !opts.control.proceed() {
                 break;
             }
-            f.step(a, || f.delete(a));
+            f.delete_dir(a);
         }
     } else if !unmatched.is_empty() {
         f.warn(
@@ -222,6 +228,18 @@ pub(super) fn run_folder(
     //    disturb them again.
     if !opts.control.is_cancelled() {
         f.restore_folder_metadata();
+    }
+    // Per-path limits (count, age) apply as versions are made; the total size needs a walk.
+    if let Some(versions) = &f.versions {
+        if profile.versions.max_total_size.is_some() {
+            if let Err(e) = versions.clean(f.now_ns) {
+                f.warn(
+                    e.path().map(|p| p.display().to_string()),
+                    e.kind(),
+                    format!("versions not cleaned: {}", e.message()),
+                );
+            }
+        }
     }
     f.progress(None, true);
 
@@ -535,16 +553,6 @@ impl Folder<'_> {
 
     fn delete(&self, a: &Action) -> Result<u64> {
         let local = self.dst.local_path(&a.path);
-        if a.entry == EntryKind::Dir {
-            return match self.dst.remove_dir(&a.path) {
-                Ok(()) => Ok(0),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(0),
-                Err(e) => Err(
-                    Error::new(ErrorKind::Io, format!("folder kept: {}", e.message()))
-                        .with_path(local.unwrap_or_default()),
-                ),
-            };
-        }
         match self.profile.versions.deleted_files {
             DeletionMode::Versions => match &self.versions {
                 Some(v) => v.preserve(&a.path, self.now_ns)?,
@@ -568,6 +576,33 @@ impl Folder<'_> {
             },
         }
         Ok(0)
+    }
+
+    /// Removes a destination folder whose listed contents are gone. A folder that still holds
+    /// entries the filters exclude is kept, with a warning: excluded files are never deleted.
+    fn delete_dir(&self, a: &Action) {
+        match self.dst.remove_dir(&a.path) {
+            Ok(()) => self.done(a, 0),
+            Err(e) if e.kind() == ErrorKind::NotFound => self.done(a, 0),
+            Err(e)
+                if self
+                    .dst
+                    .read_dir(&a.path)
+                    .is_ok_and(|rest| !rest.is_empty()) =>
+            {
+                let _ = e;
+                let shown = self
+                    .dst
+                    .local_path(&a.path)
+                    .map(|p| p.display().to_string());
+                self.warn(
+                    shown,
+                    ErrorKind::AlreadyExists,
+                    "folder kept: it holds entries excluded from synchronization".into(),
+                );
+            }
+            Err(e) => self.failed(a, &e),
+        }
     }
 
     /// Gives every folder the run touched its source's times and permissions, deepest first.

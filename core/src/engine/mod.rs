@@ -4,7 +4,6 @@ mod execute;
 mod report;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,13 +15,12 @@ pub use report::{
 use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
-use crate::location::expand_vars;
 use crate::path::RelPath;
 use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner};
 use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
 use crate::scan::{scan, Listing, ScanOptions};
 use crate::transport::{EntryKind, LocalTransport, Transport};
-use crate::versions::{Versions, DEFAULT_VERSIONS_FOLDER};
+use crate::versions::Versions;
 
 /// Runs profiles. Cheap to create; one engine may run several profiles at once from
 /// different threads.
@@ -34,6 +32,9 @@ pub struct Engine {
 /// Worker threads when neither the profile nor the engine says: measured on 2-core machines
 /// with local disks, where copying is bound by file-system latency, not CPU.
 const DEFAULT_THREADS: usize = 8;
+
+/// The folder at a destination root where ferrysync keeps its own data (versions).
+const STATE_FOLDER: &str = ".ferrysync";
 
 /// The name of a versioned-backup folder: local time, `YYYY-MM-DD HHMMSS`.
 const BACKUP_STAMP: &str = "%Y-%m-%d %H%M%S";
@@ -64,12 +65,12 @@ impl Engine {
     /// # Errors
     /// As [`Engine::plan`].
     pub fn plan_with(&self, profile: &Profile, opts: &RunOptions) -> Result<Plan> {
-        check_supported(profile)?;
+        profile.validate()?;
         let now_ns = now_ns();
         let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
         let mut folders = Vec::new();
         for folder in self.selected(profile, opts)? {
-            folders.push(self.plan_folder(profile, folder, now_ns, &backup_stamp)?);
+            folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
         }
         Ok(Plan {
             profile: profile.name.clone(),
@@ -94,7 +95,7 @@ impl Engine {
     /// [`ErrorKind::Guard`] when a guard objects (nothing is changed then).
     pub fn execute(&self, profile: &Profile, plan: &Plan, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
-        check_supported(profile)?;
+        profile.validate()?;
         for folder in &plan.folders {
             check_delete_limit(profile, folder, opts.force)?;
         }
@@ -169,11 +170,12 @@ impl Engine {
         &self,
         profile: &Profile,
         folder: &Folder,
+        opts: &RunOptions,
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
-        let source = resolve(&folder.source)?;
-        let destination = resolve(&folder.destination)?;
+        let source = folder.resolved_source()?;
+        let destination = folder.resolved_destination()?;
         let src = LocalTransport::new(&source);
         let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&destination));
         let filter = Filter::new(folder.effective_filters(profile), now_ns).map_err(|e| {
@@ -182,7 +184,12 @@ impl Engine {
                 format!("folder {:?}: {}", folder.name, e.message()),
             )
         })?;
-        let mut skip = vec![RelPath::new(DEFAULT_VERSIONS_FOLDER)?];
+        // ferrysync's own folder (default versions, later state) is never synchronized.
+        let mut skip = vec![RelPath::new(STATE_FOLDER)?];
+        // The marker identifies the destination drive: never copied over or deleted.
+        if let Some((marker, _)) = folder.marker_spec()? {
+            skip.push(marker);
+        }
         if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
             if let Some(inside) =
                 Versions::new(dst.clone(), &profile.versions)?.inside_destination()
@@ -195,6 +202,7 @@ impl Engine {
             symlinks: profile.copy.symlinks,
             skip,
             threads: 4,
+            control: Some(opts.control.clone()),
         };
         let shown = (
             source.display().to_string(),
@@ -222,6 +230,7 @@ impl Engine {
         });
         let src_listing = match src_listing {
             Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
             Err(e) => return unavailable(folder, format!("source unavailable: {e}"), skipped),
         };
         let dst_listing = dst_listing?;
@@ -231,7 +240,13 @@ impl Engine {
             .preserve_permissions(profile.copy.preserve_permissions);
         let checks = planner.content_checks(&src_listing, &dst_listing);
         let verdicts = content_verdicts(&comparator, &src, &*dst, checks);
-        let actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+        let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+        // A folder holding a skipped subtree (a custom versions folder's parents) stays.
+        actions.retain(|a| {
+            !(a.kind == ActionKind::Delete
+                && a.entry == EntryKind::Dir
+                && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
+        });
 
         let target = if profile.operation == Operation::VersionedBackup {
             destination.join(backup_stamp).display().to_string()
@@ -270,14 +285,6 @@ fn unavailable(
     }
 }
 
-fn resolve(path: &str) -> Result<PathBuf> {
-    let expanded = expand_vars(path)?;
-    if expanded.trim().is_empty() {
-        return Err(Error::invalid("empty folder path"));
-    }
-    Ok(PathBuf::from(expanded))
-}
-
 pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -285,50 +292,17 @@ pub(crate) fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-fn check_supported(profile: &Profile) -> Result<()> {
-    if profile.operation == Operation::Synchronize {
-        return Err(Error::not_supported("operation \"synchronize\""));
-    }
-    for (key, present) in [
-        ("schedule", profile.schedule.is_some()),
-        ("programs", profile.programs.is_some()),
-        ("notifications", profile.notifications.is_some()),
-        ("access", profile.access.is_some()),
-    ] {
-        if present {
-            return Err(Error::not_supported(key));
-        }
-    }
-    if profile.versions.deleted_files == DeletionMode::Versions && !profile.versions.enabled() {
-        return Err(Error::invalid(
-            "versions.deleted-files: \"versions\" needs versions.keep above 0",
-        ));
-    }
-    Ok(())
-}
-
 /// The destination marker: `"<path>[=<regex>]"`. `Some(reason)` when it is not satisfied.
 fn check_marker(folder: &Folder, dst: &dyn Transport) -> Result<Option<String>> {
-    let Some(marker) = &folder.marker else {
+    let Some((path, regex)) = folder.marker_spec()? else {
         return Ok(None);
     };
-    let (path, pattern) = match marker.split_once('=') {
-        Some((p, r)) => (p, Some(r)),
-        None => (marker.as_str(), None),
-    };
-    let rel = RelPath::new(path).map_err(|e| {
-        Error::invalid(format!("folder {:?}: marker: {}", folder.name, e.message()))
-    })?;
-    let regex = pattern
-        .map(regex::Regex::new)
-        .transpose()
-        .map_err(|e| Error::invalid(format!("folder {:?}: marker regex: {e}", folder.name)))?;
-    match dst.stat_follow(&rel) {
+    match dst.stat_follow(&path) {
         Ok(Some(e)) if e.kind == EntryKind::File => {}
         _ => return Ok(Some(format!("destination marker {path:?} not found"))),
     }
     if let Some(regex) = regex {
-        let bytes = dst.read_to_vec(&rel)?;
+        let bytes = dst.read_to_vec(&path)?;
         if !regex.is_match(&String::from_utf8_lossy(&bytes)) {
             return Ok(Some(format!(
                 "destination marker {path:?} does not match {:?}",

@@ -304,19 +304,4 @@ mod tests {
         // No temporaries left, and the listing never shows them.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
-
-    #[test]
-    fn listing_hides_temporaries() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(".ferry-tmp.0000000000000001"), b"x").unwrap();
-        fs::write(dir.path().join("a"), b"x").unwrap();
-        let t = LocalTransport::new(dir.path());
-        let names: Vec<_> = t
-            .read_dir(&RelPath::root())
-            .unwrap()
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
-        assert_eq!(names, [RelPath::new("a").unwrap()]);
-    }
 }

@@ -1,7 +1,7 @@
 //! Where replicas live: the [`Transport`] trait and its backends.
 //!
 //! A transport is a small, blocking interface to one tree (a local folder now; SFTP, FTP,
-//! WebDAV and object stores later). Every backend maps its own failures into [`Error`]s by
+//! WebDAV and object stores later). Every backend maps its own failures into [`Error`](crate::Error)s by
 //! meaning and names the path that failed.
 
 mod local;

@@ -1,0 +1,269 @@
+//! `ferry copy|mirror|move SRC DST`: a profile built in memory from flags.
+
+use clap::{Args, ValueEnum};
+use ferrysync::{
+    ByteSize, CompareMode, CompareOptions, DeleteLimit, DeletionMode, Folder, MtimeRule, Operation,
+    Profile, Result, SymlinkMode,
+};
+
+use crate::run::{self, Settings};
+use crate::RunFlags;
+
+/// The arguments of a one-off run.
+#[derive(Debug, Clone, Args)]
+pub struct OneOff {
+    /// Source folder
+    src: String,
+    /// Destination folder
+    dst: String,
+    #[command(flatten)]
+    run: RunFlags,
+
+    /// Worker threads (default: picked by the engine)
+    #[arg(long, value_name = "N", help_heading = "Copying")]
+    threads: Option<usize>,
+    /// Re-read each copy and compare its checksum with the source's
+    #[arg(long, help_heading = "Copying")]
+    verify: bool,
+    /// Write files in place instead of to a temporary name renamed into place
+    #[arg(long, help_heading = "Copying")]
+    copy_directly: bool,
+    /// Symbolic links in the source
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Copying")]
+    symlinks: Option<Symlinks>,
+    /// Where files the run deletes go
+    #[arg(long, value_enum, value_name = "WHERE", help_heading = "Copying")]
+    delete_to: Option<DeleteTo>,
+    /// Keep this many earlier versions of each replaced file
+    #[arg(long, value_name = "N", help_heading = "Copying")]
+    keep_versions: Option<u32>,
+    /// Stop before changing anything when a mirror would delete more than N entries or N% of
+    /// the destination (default 50%)
+    #[arg(long, value_name = "N|N%", value_parser = parse_limit, help_heading = "Copying")]
+    max_delete: Option<DeleteLimit>,
+
+    /// Only files matching GLOB (repeatable)
+    #[arg(long, value_name = "GLOB", help_heading = "Filters")]
+    include: Vec<String>,
+    /// Leave out files matching GLOB (repeatable)
+    #[arg(long, value_name = "GLOB", help_heading = "Filters")]
+    exclude: Vec<String>,
+    /// Leave out folders matching GLOB, with everything below them (repeatable)
+    #[arg(long, value_name = "GLOB", help_heading = "Filters")]
+    exclude_dir: Vec<String>,
+    /// Leave out paths (relative, `/`-separated) matching RE (repeatable)
+    #[arg(long, value_name = "RE", help_heading = "Filters")]
+    ignore_regex: Vec<String>,
+    /// Leave out hidden files and folders
+    #[arg(long, help_heading = "Filters")]
+    exclude_hidden: bool,
+    /// Only files larger than SIZE ("10 MB", "512 KiB", or bytes)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    larger_than: Option<ByteSize>,
+    /// Only files smaller than SIZE
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Filters")]
+    smaller_than: Option<ByteSize>,
+    /// Masks match case-sensitively
+    #[arg(long, help_heading = "Filters")]
+    case_sensitive: bool,
+    /// Copy empty folders, and folders whose files are all filtered out (the default)
+    #[arg(long, overrides_with = "no_empty_dirs", help_heading = "Filters")]
+    empty_dirs: bool,
+    /// Leave out empty folders, and folders whose files are all filtered out
+    #[arg(long, overrides_with = "empty_dirs", help_heading = "Filters")]
+    no_empty_dirs: bool,
+
+    /// When two files differ (repeatable; any criterion that finds a difference copies).
+    /// Default: mtime-differs and size
+    #[arg(long, value_enum, value_name = "RULE", help_heading = "Comparison")]
+    compare: Vec<Compare>,
+    /// Modification times closer than N milliseconds are equal (default 2000)
+    #[arg(long, value_name = "N", help_heading = "Comparison")]
+    tolerance_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Symlinks {
+    /// Leave links out
+    Skip,
+    /// Copy a link as a link
+    Copy,
+    /// Copy what a link points to
+    Follow,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DeleteTo {
+    /// Remove for good
+    Erase,
+    /// Move to the desktop trash
+    Trash,
+    /// Keep in the versions folder (needs --keep-versions)
+    Versions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Compare {
+    /// The source's modification time is later
+    MtimeLater,
+    /// The modification times differ either way
+    MtimeDiffers,
+    /// The sizes differ
+    Size,
+    /// The BLAKE3 checksums differ
+    Checksum,
+    /// The MD5 checksums differ
+    Md5,
+    /// The contents differ byte for byte
+    Content,
+    /// Copy new files only; never replace existing ones
+    NewOnly,
+    /// Copy every file, different or not
+    Always,
+}
+
+/// `SIZE` through the library's own parser: the text as a JSON string (`"10 MB"`), or, when
+/// it is a plain number, as a JSON number of bytes.
+fn parse_size(text: &str) -> std::result::Result<ByteSize, String> {
+    let as_string = serde_json::Value::String(text.to_string());
+    serde_json::from_value(as_string).or_else(|e| {
+        let number: serde_json::Value =
+            serde_json::from_str(text.trim()).map_err(|_| e.to_string())?;
+        serde_json::from_value(number).map_err(|e| e.to_string())
+    })
+}
+
+fn parse_limit(text: &str) -> std::result::Result<DeleteLimit, String> {
+    text.parse()
+}
+
+impl OneOff {
+    /// The profile these arguments describe.
+    pub fn profile(&self, operation: Operation) -> Profile {
+        let mut p = Profile::new("one-off", operation).with_folder(Folder::new(
+            "main",
+            self.src.clone(),
+            self.dst.clone(),
+        ));
+        if let Some(n) = self.threads {
+            p.copy.threads = n;
+        }
+        p.copy.verify = self.verify;
+        p.copy.copy_directly = self.copy_directly;
+        if let Some(mode) = self.symlinks {
+            p.copy.symlinks = match mode {
+                Symlinks::Skip => SymlinkMode::Skip,
+                Symlinks::Copy => SymlinkMode::Copy,
+                Symlinks::Follow => SymlinkMode::Follow,
+            };
+        }
+        if let Some(to) = self.delete_to {
+            p.versions.deleted_files = match to {
+                DeleteTo::Erase => DeletionMode::Erase,
+                DeleteTo::Trash => DeletionMode::Trash,
+                DeleteTo::Versions => DeletionMode::Versions,
+            };
+        }
+        if let Some(keep) = self.keep_versions {
+            p.versions.keep = keep;
+        }
+        if let Some(limit) = self.max_delete {
+            p.guards.max_delete = Some(limit);
+        }
+
+        let f = &mut p.filters;
+        f.include_files = self.include.clone();
+        f.exclude_files = self.exclude.clone();
+        f.exclude_folders = self.exclude_dir.clone();
+        f.ignore_regex = self.ignore_regex.clone();
+        f.exclude_hidden = self.exclude_hidden;
+        f.larger_than = self.larger_than;
+        f.smaller_than = self.smaller_than;
+        f.case_sensitive = self.case_sensitive;
+        if self.empty_dirs || self.no_empty_dirs {
+            f.include_empty_folders = self.empty_dirs;
+        }
+
+        p.comparison = comparison(&self.compare, self.tolerance_ms);
+        p
+    }
+}
+
+/// Maps `--compare` rules onto [`CompareOptions`]: naming any criterion replaces the default
+/// criteria (modification time and size); `new-only` and `always` only change the mode.
+fn comparison(rules: &[Compare], tolerance_ms: Option<u64>) -> CompareOptions {
+    let mut c = CompareOptions::default();
+    let criteria = rules
+        .iter()
+        .any(|r| !matches!(r, Compare::NewOnly | Compare::Always));
+    if criteria {
+        c.mtime = MtimeRule::Off;
+        c.size = false;
+    }
+    for rule in rules {
+        match rule {
+            Compare::MtimeLater => c.mtime = MtimeRule::Later,
+            Compare::MtimeDiffers => c.mtime = MtimeRule::Differs,
+            Compare::Size => c.size = true,
+            Compare::Checksum => c.blake3 = true,
+            Compare::Md5 => c.md5 = true,
+            Compare::Content => c.content = true,
+            Compare::NewOnly => c.mode = CompareMode::NewOnly,
+            Compare::Always => c.mode = CompareMode::Always,
+        }
+    }
+    if let Some(ms) = tolerance_ms {
+        c.mtime_tolerance_ms = ms;
+    }
+    c
+}
+
+/// Runs the one-off profile.
+///
+/// # Errors
+/// As [`run::run`].
+pub fn run(operation: Operation, args: &OneOff) -> Result<u8> {
+    let settings = Settings {
+        dry_run: args.run.dry_run,
+        force: args.run.force,
+        json: args.run.json,
+        yes: false,
+        folders: Vec::new(),
+    };
+    run::run(&args.profile(operation), &settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn naming_a_criterion_replaces_the_defaults() {
+        let c = comparison(&[Compare::Checksum], None);
+        assert_eq!(c.mtime, MtimeRule::Off);
+        assert!(!c.size && c.blake3);
+        assert_eq!(c.mode, CompareMode::Changed);
+    }
+
+    #[test]
+    fn modes_keep_the_default_criteria() {
+        let c = comparison(&[Compare::NewOnly], Some(0));
+        assert_eq!(c.mode, CompareMode::NewOnly);
+        assert_eq!(c.mtime, MtimeRule::Differs);
+        assert!(c.size);
+        assert_eq!(c.mtime_tolerance_ms, 0);
+    }
+
+    #[test]
+    fn sizes_go_through_the_library() {
+        assert_eq!(parse_size("1024"), Ok(ByteSize(1024)));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn delete_limits_take_counts_and_percentages() {
+        assert_eq!(parse_limit("3"), Ok(DeleteLimit::Count(3)));
+        assert_eq!(parse_limit("10%"), Ok(DeleteLimit::Percent(10)));
+        assert!(parse_limit("101%").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Previewing and running a profile: the part every command shares.
+
+use std::sync::Arc;
+
+use ferrysync::{Engine, Profile, Result, RunOptions};
+
+use crate::progress::ProgressView;
+use crate::prompt::TerminalPrompt;
+use crate::say;
+use crate::{cancel, colors, preview};
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Preview and check the guards only.
+    pub dry_run: bool,
+    /// Go ahead although a guard objects.
+    pub force: bool,
+    /// Print JSON (the report; for a dry run, the plan).
+    pub json: bool,
+    /// Answer yes to "delete unmatched files?".
+    pub yes: bool,
+    /// Only these folder pairs.
+    pub folders: Vec<String>,
+}
+
+/// `ferry plan`: prints the preview (or the plan as JSON) and returns the exit code.
+///
+/// # Errors
+/// What [`Engine::plan_with`] rejects.
+pub fn plan(profile: &Profile, folders: &[String], json: bool) -> Result<u8> {
+    let opts = RunOptions {
+        folders: folders.to_vec(),
+        ..RunOptions::default()
+    };
+    let plan = Engine::new().plan_with(profile, &opts)?;
+    if json {
+        say!("{}", plan.to_json());
+    } else {
+        crate::write_stdout(&preview::plan(&plan, colors()));
+    }
+    Ok(0)
+}
+
+/// Plans and runs `profile`, showing progress and printing the report; returns the exit code.
+/// A dry run prints the preview instead, after checking the guards.
+///
+/// # Errors
+/// What [`Engine::plan_with`] and [`Engine::execute`] reject: a bad profile, an unavailable
+/// folder whose policy is "abort", a guard.
+pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
+    let engine = Engine::new();
+    let control = cancel::control();
+    let mut opts = RunOptions {
+        dry_run: settings.dry_run,
+        force: settings.force,
+        folders: settings.folders.clone(),
+        control: control.clone(),
+        ..RunOptions::default()
+    };
+    let plan = engine.plan_with(profile, &opts)?;
+    if control.is_cancelled() {
+        return Ok(130);
+    }
+    if settings.dry_run {
+        if settings.json {
+            say!("{}", plan.to_json());
+        } else {
+            crate::write_stdout(&preview::plan(&plan, colors()));
+        }
+        // A dry run checks the guards too, so a script sees the exit code a run would give.
+        engine.execute(profile, &plan, &opts)?;
+        return Ok(0);
+    }
+
+    let view = ProgressView::new();
+    opts.events = Some(view.sink());
+    if profile.copy.confirm_deletes {
+        opts.prompt = Some(Arc::new(TerminalPrompt {
+            yes: settings.yes,
+            bar: view.bar(),
+        }));
+    }
+    let report = engine.execute(profile, &plan, &opts);
+    view.finish();
+    let report = report?;
+    if settings.json {
+        let text = serde_json::to_string_pretty(&report).expect("a report always serializes");
+        say!("{text}");
+    } else if plan.is_empty() && report.errors.is_empty() && report.skipped_folders.is_empty() {
+        say!("Nothing to do.");
+    } else {
+        crate::write_stdout(&preview::report(&report));
+    }
+    Ok(u8::try_from(report.exit_code()).unwrap_or(1))
+}

@@ -1,0 +1,5 @@
+mod guards;
+mod operations;
+mod properties;
+mod run_control;
+mod versions;
