@@ -39,7 +39,7 @@ pub enum VersionsCommand {
         /// is kept as a version first)
         #[arg(long, value_name = "PATH")]
         to: Option<String>,
-        /// Restore the whole tree as it was at TIME (YYYY-MM-DD[THH:MM[:SS]] UTC, @SECONDS)
+        /// Restore the whole tree as it was at TIME (UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS, or @SECONDS)
         #[arg(long, value_name = "TIME", value_parser = time::parse, requires = "into")]
         as_of: Option<i64>,
         /// With --as-of: an empty folder to write the tree into
