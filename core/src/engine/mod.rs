@@ -85,8 +85,19 @@ impl Engine {
     /// Everything [`Engine::plan`] rejects, and [`ErrorKind::Guard`] when a guard stops the run
     /// before anything changed. Per-file failures are not errors: they are in the report.
     pub fn run(&self, profile: &Profile, opts: &RunOptions) -> Result<Report> {
-        let plan = self.plan_with(profile, opts)?;
-        self.execute(profile, &plan, opts)
+        let started = Instant::now();
+        match self.plan_with(profile, opts) {
+            Ok(plan) => self.execute(profile, &plan, opts),
+            // Cancelled while scanning: nothing changed, and the caller gets the usual report.
+            Err(e) if e.kind() == ErrorKind::Cancelled => {
+                let mut report = Report::new(&profile.name, opts.dry_run);
+                report.status = RunStatus::Cancelled;
+                report.duration = started.elapsed();
+                opts.emit(Event::Finished(Box::new(report.clone())));
+                Ok(report)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs a plan made by [`Engine::plan`] for `profile` (after showing it, say).
