@@ -29,6 +29,20 @@ pub enum ActionKind {
     Conflict,
 }
 
+impl ActionKind {
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::CreateDir => "create-dir",
+            ActionKind::Copy => "copy",
+            ActionKind::UpdateMeta => "update-meta",
+            ActionKind::Delete => "delete",
+            ActionKind::DeleteSource => "delete-source",
+            ActionKind::Conflict => "conflict",
+        }
+    }
+}
+
 /// Why an action is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "reason", content = "detail")]
@@ -103,6 +117,18 @@ pub enum Group {
     Deleted,
     /// Cannot be reconciled.
     Conflict,
+}
+
+impl Group {
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::New => "new",
+            Group::Modified => "modified",
+            Group::Deleted => "deleted",
+            Group::Conflict => "conflict",
+        }
+    }
 }
 
 impl Action {
@@ -741,5 +767,35 @@ mod tests {
         assert_eq!(json["folders"][0]["actions"][2]["reason"], "changed");
         assert_eq!(json["folders"][0]["actions"][2]["detail"], "size");
         assert_eq!(json["folders"][0]["actions"][3]["kind"], "delete");
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_json_form() {
+        for kind in [
+            ActionKind::CreateDir,
+            ActionKind::Copy,
+            ActionKind::UpdateMeta,
+            ActionKind::Delete,
+            ActionKind::DeleteSource,
+            ActionKind::Conflict,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+        for group in [Group::New, Group::Modified, Group::Deleted, Group::Conflict] {
+            assert_eq!(serde_json::to_value(group).unwrap(), group.name());
+        }
+        for kind in [
+            EntryKind::File,
+            EntryKind::Dir,
+            EntryKind::Symlink,
+            EntryKind::Special,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
     }
 }

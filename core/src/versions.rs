@@ -64,7 +64,8 @@ const EXDEV: i32 = 18;
 const MAX_SAME_MS: u32 = 10_000;
 
 /// One stored version of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Version {
     /// The file's path relative to the synchronized root.
     pub path: RelPath,
@@ -79,7 +80,8 @@ pub struct Version {
 }
 
 /// What [`Versions::restore_tree_as_of`] wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct RestoreReport {
     /// Files written.
     pub files: u64,
@@ -88,7 +90,8 @@ pub struct RestoreReport {
 }
 
 /// What [`Versions::clean`] removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct CleanReport {
     /// Versions removed.
     pub removed: u64,

@@ -165,6 +165,17 @@ pub enum ActionOutcome {
     Failed,
 }
 
+impl ActionOutcome {
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionOutcome::Done => "done",
+            ActionOutcome::Skipped => "skipped",
+            ActionOutcome::Failed => "failed",
+        }
+    }
+}
+
 /// A warning or error of a run, with the folder and path it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -259,6 +270,17 @@ pub enum RunStatus {
     Errors,
     /// Stopped by the caller.
     Cancelled,
+}
+
+impl RunStatus {
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Errors => "errors",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
 }
 
 impl RunStatus {

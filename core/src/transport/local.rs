@@ -274,6 +274,11 @@ impl Transport for LocalTransport {
     fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
         Some(self.full(path))
     }
+
+    fn create_dir_all(&self, path: &RelPath) -> Result<()> {
+        let full = self.full(path);
+        fs::create_dir_all(&full).map_err(|e| Error::io(&full, e))
+    }
 }
 
 #[cfg(test)]

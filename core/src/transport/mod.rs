@@ -29,6 +29,18 @@ pub enum EntryKind {
     Special,
 }
 
+impl EntryKind {
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Special => "special",
+        }
+    }
+}
+
 /// One file, folder or link of a replica, as listed: no contents, only metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
