@@ -156,3 +156,24 @@ fn mirror_never_deletes_excluded_files_and_keeps_their_folder() {
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
     assert!(report.warnings[0].message.contains("excluded"));
 }
+
+#[test]
+fn copy_leaves_a_file_folder_clash_alone_and_reports_it() {
+    let p = Pair::new();
+    tree::write(
+        &p.src(),
+        &[
+            ("clash/inner.txt", "folder in the source"),
+            ("ok.txt", "fine"),
+        ],
+    );
+    tree::write(&p.dst(), &[("clash", "a file in the destination")]);
+    let report = tree::run(&tree::profile(Operation::Copy, &p.src(), &p.dst()));
+    assert_eq!(
+        fs::read_to_string(p.dst().join("clash")).unwrap(),
+        "a file in the destination"
+    );
+    assert_eq!(fs::read_to_string(p.dst().join("ok.txt")).unwrap(), "fine");
+    assert_eq!(report.done.conflicts, 2, "{report:#?}");
+    assert_eq!(report.warnings.len(), 2);
+}

@@ -115,6 +115,23 @@ pub(super) fn run_folder(
             .any(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
         || opts.prompt.as_ref().is_none_or(|p| p.confirm_deletes(plan));
 
+    // 0. Conflicts are left alone, and reported.
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Conflict)
+    {
+        let shown = f.dst.local_path(&a.path).map(|p| p.display().to_string());
+        f.warn(
+            shown,
+            ErrorKind::AlreadyExists,
+            format!(
+                "left alone: the source has a {} here and the destination something else",
+                a.entry.name()
+            ),
+        );
+        f.lock().done.conflicts += 1;
+    }
     // 1. Destination entries of another kind than their source go first.
     let mut replaced: Vec<&Action> = plan
         .actions
