@@ -108,3 +108,5 @@ pub extern "C" fn ferry_version() -> *const c_char {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_store;
