@@ -54,7 +54,7 @@ fn versions_of(destination: *const c_char) -> Result<(Versions, PathBuf), Failur
 }
 
 /// The folder of `profile` named `name` (NULL: its only folder).
-fn folder_of<'a>(profile: &'a Profile, name: *const c_char) -> Result<&'a Folder, Failure> {
+fn folder_of(profile: &Profile, name: *const c_char) -> Result<&Folder, Failure> {
     if name.is_null() {
         return match profile.folders.as_slice() {
             [only] => Ok(only),
