@@ -204,9 +204,11 @@ pub extern "C" fn ferry_profile_versions_list_json(
 
 /// Copies a stored version of `relpath` back to `relpath` in the folder's destination, with
 /// its modification time: the version stored at `stored_ns` (its `"stored-ns"` in
-/// `ferry_profile_versions_list_json`), or the newest when `stored_ns` is 0. The file the
-/// destination holds there is first kept as a version itself, so nothing is lost (and the
-/// profile's `versions.keep` then applies). Folder as in `ferry_profile_versions_list_json`.
+/// `ferry_profile_versions_list_json`), or the newest when `stored_ns` is 0. Stored times have
+/// millisecond resolution: of several versions stored in the same millisecond (same
+/// `"stored-ns"`, listed newest first), the newest is restored. The file the destination
+/// holds there is first kept as a version itself, so nothing is lost (and the profile's
+/// `versions.keep` then applies). Folder as in `ferry_profile_versions_list_json`.
 ///
 /// Errors: `FERRY_RESULT_NOT_FOUND` when `relpath` has no such version (the message names
 /// both); `FERRY_RESULT_INVALID_INPUT` when something not a file is at `relpath`; the errors
