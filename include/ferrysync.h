@@ -217,6 +217,14 @@ typedef struct ferry_report ferry_report;
 // `ferry_run_free`.
 typedef struct ferry_run ferry_run;
 
+// A profile store: a folder holding each profile as `<dir>/<group path>/<name>.json`. Made
+// by `ferry_store_open`, released by `ferry_store_free`.
+//
+// Profiles are addressed by key: `group/name`, `/name` for a profile at the top, or a bare
+// `name` when only one group has a profile of that name. The store keeps nothing in memory
+// and every write is atomic, so several stores (and threads) may share a folder.
+typedef struct ferry_store ferry_store;
+
 // One action of a plan, as `ferry_plan_action_get` gives it.
 typedef struct ferry_action_info {
     // What to do.
@@ -307,13 +315,21 @@ typedef struct ferry_report_counts {
     uint64_t skipped_folders;
 } ferry_report_counts;
 
-// What `ferry_versions_restore_as_of` wrote.
+// What `ferry_versions_restore_as_of` and `ferry_profile_versions_restore_as_of` wrote.
 typedef struct ferry_restore_report {
     // Files written.
     uint64_t files;
     // Bytes written.
     uint64_t bytes;
 } ferry_restore_report;
+
+// What `ferry_profile_versions_clean` removed.
+typedef struct ferry_clean_report {
+    // Versions removed.
+    uint64_t removed;
+    // Their total size in bytes.
+    uint64_t bytes_freed;
+} ferry_clean_report;
 
 #ifdef __cplusplus
 extern "C" {
@@ -521,23 +537,164 @@ ferry_result ferry_report_to_json(const struct ferry_report *report, char **out)
 // Releases a report. NULL is a no-op.
 void ferry_report_free(struct ferry_report *report);
 
-// The stored versions under the local `destination`'s versions folder as a JSON array into
-// `*out_json` (release with `ferry_string_free`): every version, by path and newest first,
-// or only those of `relpath` (relative to the destination root, `/`-separated) when it is
-// not NULL. Each element: `{"path", "stored-ns", "mtime-ns", "size", "location"}` (times in
-// ns since the epoch, location relative to the versions folder).
+// Opens the store in the folder `dir` (created with its parents when missing) into `*out`.
+//
+// Errors: the I/O error creating the folder, naming it.
+ferry_result ferry_store_open(const char *dir, struct ferry_store **out);
+
+// Releases a store (the folder stays). NULL is a no-op.
+void ferry_store_free(struct ferry_store *store);
+
+// Every profile of the store as a JSON array into `*out` (release with
+// `ferry_string_free`), sorted by group, then name. Each element is a whole profile object,
+// the document `ferry_profile_to_json` gives (`{"format": 1, "name", "group", ...}`; `group`
+// is left out at the top); its key is `group/name`.
+//
+// Errors: a folder that cannot be read, or a profile file that does not load (naming it).
+ferry_result ferry_store_list_json(const struct ferry_store *store, char **out);
+
+// The profile with `key` (`group/name`, `/name`, or a bare `name`) into `*out`; release it
+// with `ferry_profile_free`.
+//
+// Errors: `FERRY_RESULT_NOT_FOUND` when no profile has the key (the last error message names
+// it); `FERRY_RESULT_INVALID_INPUT` for a bare name that several groups use, or a key that
+// would leave the store; the errors of `ferry_profile_load`.
+ferry_result ferry_store_get(const struct ferry_store *store,
+                             const char *key,
+                             struct ferry_profile **out);
+
+// Inserts `profile` at its group and name, or replaces the profile stored there.
+//
+// Errors: the profile's validation errors (nothing is written), or the write's I/O error.
+ferry_result ferry_store_save(const struct ferry_store *store, const struct ferry_profile *profile);
+
+// Adds the profiles of `json` (a single-profile document or a group export) and gives
+// their keys (`group/name`, `/name` at the top) as a JSON array of strings in
+// `*out_keys_json` (release with `ferry_string_free`). Nothing is written unless every
+// profile is valid and, when `overwrite` is false, none of them exists yet.
+//
+// Errors: `FERRY_RESULT_INVALID_INPUT` for a malformed document or an invalid profile;
+// `FERRY_RESULT_ALREADY_EXISTS` naming a profile that exists when `overwrite` is false; the
+// write's I/O error.
+ferry_result ferry_store_import(const struct ferry_store *store,
+                                const char *json,
+                                bool overwrite,
+                                char **out_keys_json);
+
+// The profile with `key` as a single-profile JSON document into `*out` (release with
+// `ferry_string_free`). The errors of `ferry_store_get`.
+ferry_result ferry_store_export(const struct ferry_store *store, const char *key, char **out);
+
+// The profiles of `group` and its subgroups as a group export document into `*out`
+// (release with `ferry_string_free`); `""` exports every profile.
+// `ferry_store_import` reads it back.
+//
+// Errors: `FERRY_RESULT_NOT_FOUND` when the group does not exist (the message names it); the
+// errors of `ferry_store_list_json`.
+ferry_result ferry_store_export_group(const struct ferry_store *store,
+                                      const char *group,
+                                      char **out);
+
+// Renames the profile with `key` to `new_name`, in the same group.
+//
+// Errors: the errors of `ferry_store_get`; `FERRY_RESULT_INVALID_INPUT` for an invalid
+// name; `FERRY_RESULT_ALREADY_EXISTS` when the group has a profile named `new_name`.
+ferry_result ferry_store_rename(const struct ferry_store *store,
+                                const char *key,
+                                const char *new_name);
+
+// Copies the profile with `key` as `new_name`, in the same group. The errors of
+// `ferry_store_rename`.
+ferry_result ferry_store_duplicate(const struct ferry_store *store,
+                                   const char *key,
+                                   const char *new_name);
+
+// Deletes the profile with `key` (its group stays, in `ferry_store_groups_json`).
+//
+// Errors: the errors of `ferry_store_get`, or the I/O error removing the file.
+ferry_result ferry_store_delete(const struct ferry_store *store, const char *key);
+
+// Enables or disables the profile with `key` (disabled profiles do not run).
+//
+// Errors: the errors of `ferry_store_get` and `ferry_store_save`.
+ferry_result ferry_store_set_enabled(const struct ferry_store *store,
+                                     const char *key,
+                                     bool enabled);
+
+// The group tree as a sorted JSON array of group paths into `*out` (release with
+// `ferry_string_free`), every level included: `["Daily", "Daily/Docs"]`. A group stays
+// after its last profile is deleted.
+//
+// Errors: a folder that cannot be read.
+ferry_result ferry_store_groups_json(const struct ferry_store *store, char **out);
+
+// The stored versions under the local `destination`'s default versions folder
+// (`.ferrysync/versions`) as a JSON array into `*out_json` (release with
+// `ferry_string_free`): every version, by path and newest first, or only those of `relpath`
+// (relative to the destination root, `/`-separated) when it is not NULL. Each element:
+// `{"path", "stored-ns", "mtime-ns", "size", "location"}` (times in ns since the epoch,
+// location relative to the versions folder). For a profile's versions, wherever its
+// `versions.folder` puts them, use `ferry_profile_versions_list_json`.
 ferry_result ferry_versions_list_json(const char *destination,
                                       const char *relpath_or_null,
                                       char **out_json);
 
 // Rebuilds the local `destination`'s tree as it was at `at_unix_ns` (ns since the epoch)
 // into the folder `into_dir` (created when missing; best empty; never the destination
-// itself), from the versions
-// folder and the live files not modified since; counts into `*out`.
+// itself), from the default versions folder and the live files not modified since; counts
+// into `*out`.
 ferry_result ferry_versions_restore_as_of(const char *destination,
                                           int64_t at_unix_ns,
                                           const char *into_dir,
                                           struct ferry_restore_report *out);
+
+// The stored versions of one folder of `profile`, in the versions folder its `versions`
+// options name (default `.ferrysync/versions` in the folder's destination), as a JSON array
+// into `*out` (release with `ferry_string_free`). `folder_name_or_null` names the folder;
+// NULL means the profile's only folder. `relpath_or_null` as in `ferry_versions_list_json`,
+// and so is each element: `{"path", "stored-ns", "mtime-ns", "size", "location"}`.
+//
+// Errors: `FERRY_RESULT_NOT_FOUND` for a folder name the profile does not have;
+// `FERRY_RESULT_INVALID_INPUT` for NULL with several folders, a malformed `relpath` or
+// versions folder, or an undefined variable in the destination.
+ferry_result ferry_profile_versions_list_json(const struct ferry_profile *profile,
+                                              const char *folder_name_or_null,
+                                              const char *relpath_or_null,
+                                              char **out);
+
+// Copies a stored version of `relpath` back to `relpath` in the folder's destination, with
+// its modification time: the version stored at `stored_ns` (its `"stored-ns"` in
+// `ferry_profile_versions_list_json`), or the newest when `stored_ns` is 0. Stored times have
+// millisecond resolution: of several versions stored in the same millisecond (same
+// `"stored-ns"`, listed newest first), the newest is restored. The file the destination
+// holds there is first kept as a version itself, so nothing is lost (and the profile's
+// `versions.keep` then applies). Folder as in `ferry_profile_versions_list_json`.
+//
+// Errors: `FERRY_RESULT_NOT_FOUND` when `relpath` has no such version (the message names
+// both); `FERRY_RESULT_INVALID_INPUT` when something not a file is at `relpath`; the errors
+// of `ferry_profile_versions_list_json`.
+ferry_result ferry_profile_versions_restore(const struct ferry_profile *profile,
+                                            const char *folder_name_or_null,
+                                            const char *relpath,
+                                            int64_t stored_ns);
+
+// Rebuilds one folder's destination tree as it was at `at_unix_ns` (ns since the epoch) into
+// `into_dir` (created when missing; best empty; never the destination itself), from the
+// profile's versions folder and the live files not modified since; counts into `*out`.
+// Folder as in `ferry_profile_versions_list_json`.
+ferry_result ferry_profile_versions_restore_as_of(const struct ferry_profile *profile,
+                                                  const char *folder_name_or_null,
+                                                  int64_t at_unix_ns,
+                                                  const char *into_dir,
+                                                  struct ferry_restore_report *out);
+
+// Applies the profile's retention limits (`versions.keep`, at least 1, and `max-age` per
+// file, then `max-total-size` over all) to one folder's versions folder, removes the folders
+// this left empty, and counts what went into `*out`. Files not named like versions are left
+// alone. Folder as in `ferry_profile_versions_list_json`.
+ferry_result ferry_profile_versions_clean(const struct ferry_profile *profile,
+                                          const char *folder_name_or_null,
+                                          struct ferry_clean_report *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -69,7 +69,7 @@ check "header compiles as C++17" c++ "${cxxflags[@]}" -c "$work/header.cpp" -o "
 bin="$work/bin"; mkdir -p "$bin"
 shared=(-L"$prefix/lib" -lferrysync -Wl,-rpath,"$prefix/lib")
 static=(-L"$prefix/lib" -l:libferrysync.a -lpthread -ldl -lm)
-for ex in quickstart mirror prompt; do
+for ex in quickstart mirror prompt versions; do
   check "build examples/c/$ex.c (static)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex-static" "${static[@]}"
   check "build examples/c/$ex.c (shared)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex" "${shared[@]}"
 done
@@ -153,6 +153,28 @@ cancels() {
 }
 SHOW=1 check "mirror cancels on SIGINT" cancels
 
+# versions FILE: a changed file's old content is kept in the profile's versions folder
+# (.versions, not the default), listed (one version), and restored (then two versions: the
+# restored one and the content it replaced).
+version_tree() { # DIR: a source tree for the versions example
+  rm -rf "$1" && mkdir -p "$1/src/sub" && echo original > "$1/src/sub/a.txt" && echo other > "$1/src/b.txt"
+}
+versions_restored() { # DIR OUT: checks what the versions example left in DIR and printed in OUT
+  local v=$1
+  [ "$(cat "$v/dst/sub/a.txt")" = original ] && [ "$(cat "$v/src/sub/a.txt")" = "$(printf 'original\nchanged')" ] &&
+    [ "$(sed -n 1p "$2" | grep -o '"stored-ns"' | wc -l)" -eq 1 ] &&
+    [ "$(sed -n 2p "$2" | grep -o '"stored-ns"' | wc -l)" -eq 2 ] &&
+    [ "$(find "$v/dst/.versions" -type f | wc -l)" -eq 2 ] && [ ! -e "$v/dst/.ferrysync/versions" ] &&
+    cmp "$v/src/b.txt" "$v/dst/b.txt"
+}
+keeps_and_restores() { # BINARY
+  local v="$work/ver-$(basename "$1")"
+  version_tree "$v" && "$1" "$v/src" "$v/dst" sub/a.txt > "$v.out" && cat "$v.out" && versions_restored "$v" "$v.out"
+}
+for v in versions versions-static; do
+  SHOW=1 check "$v SRC DST FILE: keeps, lists and restores a version" keeps_and_restores "$bin/$v"
+done
+
 # The README sections show these files verbatim.
 in_readme() {
   local f
@@ -182,6 +204,12 @@ SHOW=1 check "valgrind: prompt" under_valgrind prompt "$bin/prompt" "$vsrc" "$wo
 SHOW=1 check "valgrind: mirror-cpp" under_valgrind mirror-cpp "$bin/mirror-cpp" "$vsrc" "$work/vdst2"
 profile_json "$vsrc" "$work/vdst3" > "$work/vprofile.json"
 SHOW=1 check "valgrind: quickstart" under_valgrind quickstart "$bin/quickstart" "$work/vprofile.json"
+versions_clean() {
+  local v="$work/vver"
+  version_tree "$v" && under_valgrind versions "$bin/versions" "$v/src" "$v/dst" sub/a.txt &&
+    [ "$(cat "$v/dst/sub/a.txt")" = original ]
+}
+SHOW=1 check "valgrind: versions" versions_clean
 error_path_clean() { # quickstart fails (exit 2) on a missing profile, leaking nothing
   valgrind --leak-check=full --error-exitcode=1 --suppressions="$root/tests/ffi.supp" \
     --log-file="$work/vg-error.log" "$bin/quickstart" "$work/missing.json" >/dev/null 2>&1

@@ -34,20 +34,30 @@ static size_t json_string(char *out, size_t at, size_t cap, const char *s) {
     return at;
 }
 
-/* Makes a one-folder mirror profile from `source` to `destination`; `copy_options` is the
- * JSON object of the profile's "copy" key ("{}" for the defaults). */
-static ferry_result mirror_profile(const char *source, const char *destination,
-                                   const char *copy_options, ferry_profile **out) {
+/* Makes a one-folder mirror profile from `source` to `destination`; `options` are further
+ * members of the profile object, without braces ("\"copy\": {}"; "" for none). */
+static inline ferry_result mirror_profile_with(const char *source, const char *destination,
+                                               const char *options, ferry_profile **out) {
     char json[8192];
     size_t at = (size_t)snprintf(json, sizeof json,
-        "{\"format\": 1, \"name\": \"example\", \"operation\": \"mirror\", \"copy\": %s, "
-        "\"folders\": [{\"name\": \"main\", \"source\": ", copy_options);
+        "{\"format\": 1, \"name\": \"example\", \"operation\": \"mirror\", %s%s"
+        "\"folders\": [{\"name\": \"main\", \"source\": ", options, *options ? ", " : "");
     if (at >= sizeof json || !(at = json_string(json, at, sizeof json, source))) return FERRY_RESULT_INVALID_INPUT;
     at += (size_t)snprintf(json + at, sizeof json - at, ", \"destination\": ");
     if (at >= sizeof json || !(at = json_string(json, at, sizeof json, destination))) return FERRY_RESULT_INVALID_INPUT;
     if (at + 4 >= sizeof json) return FERRY_RESULT_INVALID_INPUT;
     strcpy(json + at, "}]}");
     return ferry_profile_from_json(json, out);
+}
+
+/* Makes a one-folder mirror profile from `source` to `destination`; `copy_options` is the
+ * JSON object of the profile's "copy" key ("{}" for the defaults). */
+static inline ferry_result mirror_profile(const char *source, const char *destination,
+                                          const char *copy_options, ferry_profile **out) {
+    char options[1024];
+    if ((size_t)snprintf(options, sizeof options, "\"copy\": %s", copy_options) >= sizeof options)
+        return FERRY_RESULT_INVALID_INPUT;
+    return mirror_profile_with(source, destination, options, out);
 }
 
 #endif

@@ -26,6 +26,7 @@ mod plan;
 mod profile;
 mod result;
 mod run;
+mod store;
 mod versions;
 
 pub use plan::{
@@ -50,7 +51,17 @@ pub use run::{
     ferry_run_free, ferry_run_next_event, ferry_run_options, ferry_run_options_init,
     ferry_run_pause, ferry_run_resume, ferry_run_status, ferry_run_try_next_event, ferry_run_wait,
 };
-pub use versions::{ferry_restore_report, ferry_versions_list_json, ferry_versions_restore_as_of};
+pub use store::{
+    ferry_store, ferry_store_delete, ferry_store_duplicate, ferry_store_export,
+    ferry_store_export_group, ferry_store_free, ferry_store_get, ferry_store_groups_json,
+    ferry_store_import, ferry_store_list_json, ferry_store_open, ferry_store_rename,
+    ferry_store_save, ferry_store_set_enabled,
+};
+pub use versions::{
+    ferry_clean_report, ferry_profile_versions_clean, ferry_profile_versions_list_json,
+    ferry_profile_versions_restore, ferry_profile_versions_restore_as_of, ferry_restore_report,
+    ferry_versions_list_json, ferry_versions_restore_as_of,
+};
 
 use std::ffi::c_char;
 
@@ -97,3 +108,5 @@ pub extern "C" fn ferry_version() -> *const c_char {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_store;

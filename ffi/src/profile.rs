@@ -14,7 +14,7 @@ pub struct ferry_profile {
     pub(crate) profile: Profile,
 }
 
-fn into_handle(profile: Profile) -> *mut ferry_profile {
+pub(crate) fn into_handle(profile: Profile) -> *mut ferry_profile {
     Box::into_raw(Box::new(ferry_profile { profile }))
 }
 
