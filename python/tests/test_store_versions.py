@@ -218,6 +218,9 @@ def test_versions_restore(history: tuple[ferrysync.Profile, pathlib.Path, pathli
     assert (dst / "a.txt").stat().st_mtime == T0 + 80
     assert len(versions.list("a.txt")) == 3  # nothing was there to keep
 
+    for bad in ("/abs.txt", "../up.txt", ""):
+        with pytest.raises(ferrysync.InvalidInputError):
+            versions.restore(oldest, to=bad)
     versions.restore(oldest, to=pathlib.Path("old") / "a.txt")
     assert (dst / "old" / "a.txt").read_text() == "v2" * 2
     versions.restore(middle, to="a.txt")  # keeps v4, which is there, as a version first
