@@ -142,3 +142,30 @@ pub fn timedelta(py: Python<'_>, d: Duration) -> PyResult<Bound<'_, PyAny>> {
 pub fn pretty<T: serde::Serialize>(value: &T) -> PyResult<String> {
     serde_json::to_string_pretty(value).map_err(|e| PyTypeError::new_err(e.to_string()))
 }
+
+/// An aware `datetime` (a naive one is local time, as `datetime.timestamp()` takes it) as
+/// nanoseconds since the epoch.
+pub fn ns_of(when: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let py = when.py();
+    let dt = py.import("datetime")?;
+    if !when.is_instance(&dt.getattr("datetime")?)? {
+        return Err(PyTypeError::new_err(format!(
+            "expected a datetime.datetime, not {}",
+            when.get_type().name()?
+        )));
+    }
+    let aware = if when.getattr("tzinfo")?.is_none() {
+        when.call_method0("astimezone")?
+    } else {
+        when.clone()
+    };
+    let utc = dt.getattr("timezone")?.getattr("utc")?;
+    let epoch = dt
+        .getattr("datetime")?
+        .call1((1970, 1, 1, 0, 0, 0, 0, utc))?;
+    let delta = aware.call_method1("__sub__", (epoch,))?;
+    let days: i64 = delta.getattr("days")?.extract()?;
+    let secs: i64 = delta.getattr("seconds")?.extract()?;
+    let micros: i64 = delta.getattr("microseconds")?.extract()?;
+    Ok(days * 86_400_000_000_000 + secs * 1_000_000_000 + micros * 1_000)
+}

@@ -15,6 +15,8 @@ mod errors;
 mod plan;
 mod profile;
 mod run;
+mod store;
+mod versions;
 
 /// The extension module.
 #[pymodule]
@@ -31,5 +33,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<run::Event>()?;
     m.add_class::<run::Report>()?;
     m.add_class::<run::Problem>()?;
+    m.add_class::<store::ProfileStore>()?;
+    m.add_function(wrap_pyfunction!(store::profiles_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(store::profiles_to_json, m)?)?;
+    m.add_class::<versions::Versions>()?;
+    m.add_class::<versions::Version>()?;
+    m.add_class::<versions::RestoreReport>()?;
+    m.add_class::<versions::CleanReport>()?;
     Ok(())
 }

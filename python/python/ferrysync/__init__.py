@@ -6,7 +6,9 @@
 
 ``Engine().plan(profile)`` previews, ``Engine().run(profile)`` runs and returns a ``Report``,
 ``Engine().start(profile)`` runs in the background and yields ``Event``s. Errors are
-``SyncError`` subclasses; warnings go to the ``ferrysync`` logger.
+``SyncError`` subclasses; warnings go to the ``ferrysync`` logger. ``ProfileStore`` keeps
+profiles in a folder; ``Versions`` lists, restores and cleans up the earlier versions of
+files that runs replaced or deleted.
 """
 
 from ._errors import (
@@ -25,16 +27,23 @@ from ._errors import (
 )
 from ._native import (
     Action,
+    CleanReport,
     Engine,
     Event,
     Folder,
     Plan,
     Problem,
     Profile,
+    ProfileStore,
     Report,
+    RestoreReport,
     Run,
     Stamp,
+    Version,
+    Versions,
     __version__,
+    profiles_from_json,
+    profiles_to_json,
 )
 
 __all__ = [
@@ -42,6 +51,7 @@ __all__ = [
     "AlreadyExistsError",
     "BusyError",
     "CancelledError",
+    "CleanReport",
     "CorruptError",
     "Engine",
     "Event",
@@ -55,10 +65,16 @@ __all__ = [
     "Plan",
     "Problem",
     "Profile",
+    "ProfileStore",
     "Report",
+    "RestoreReport",
     "Run",
     "Stamp",
     "SyncError",
     "UnavailableError",
+    "Version",
+    "Versions",
     "__version__",
+    "profiles_from_json",
+    "profiles_to_json",
 ]
