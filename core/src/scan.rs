@@ -137,7 +137,8 @@ struct Walk<'a> {
 
 #[derive(Default)]
 struct Found {
-    entries: Vec<Entry>,
+    /// The accepted children of each folder read.
+    chunks: Vec<(RelPath, Vec<Entry>)>,
     warnings: Vec<ScanWarning>,
     unreadable: Vec<RelPath>,
     temporaries: Vec<RelPath>,
@@ -175,7 +176,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
     let (tx, rx) = unbounded::<Option<RelPath>>();
     let threads = opts.threads.max(1);
     let mut found = Found::default();
-    walk.take_children(first, &tx, &mut found);
+    walk.take_children(root.clone(), first, &tx, &mut found);
     if walk.pending.load(Ordering::SeqCst) == 0 {
         for _ in 0..threads {
             let _ = tx.send(None);
@@ -195,7 +196,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
             .collect()
     });
     for mut part in results {
-        found.entries.append(&mut part.entries);
+        found.chunks.append(&mut part.chunks);
         found.warnings.append(&mut part.warnings);
         found.unreadable.append(&mut part.unreadable);
         found.temporaries.append(&mut part.temporaries);
@@ -204,8 +205,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         return Err(Error::new(ErrorKind::Cancelled, "cancelled while scanning")
             .with_path(transport.describe()));
     }
-    let mut entries = found.entries;
-    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    let mut entries = depth_first(found.chunks);
     if !filter.include_empty_folders() {
         entries = drop_empty_folders(entries, &found.unreadable);
     }
@@ -243,7 +243,7 @@ impl Walk<'_> {
                 self.transport.read_dir(&dir)
             };
             match listed {
-                Ok(children) => self.take_children(children, tx, &mut found),
+                Ok(children) => self.take_children(dir, children, tx, &mut found),
                 Err(e) if e.kind() == ErrorKind::NotFound => found.warnings.push(ScanWarning {
                     path: dir.clone(),
                     message: "folder vanished during the scan".into(),
@@ -265,7 +265,14 @@ impl Walk<'_> {
         found
     }
 
-    fn take_children(&self, children: Vec<Entry>, tx: &Sender<Option<RelPath>>, found: &mut Found) {
+    fn take_children(
+        &self,
+        dir: RelPath,
+        children: Vec<Entry>,
+        tx: &Sender<Option<RelPath>>,
+        found: &mut Found,
+    ) {
+        let mut kept = Vec::with_capacity(children.len());
         let names: Option<HashSet<Vec<u8>>> = self.filter.needs_siblings().then(|| {
             children
                 .iter()
@@ -323,11 +330,11 @@ impl Walk<'_> {
                     }
                     self.pending.fetch_add(1, Ordering::SeqCst);
                     let _ = tx.send(Some(child.path.clone()));
-                    found.entries.push(child);
+                    kept.push(child);
                 }
                 EntryKind::File | EntryKind::Symlink => {
                     if self.filter.accepts_file(&child, &sibling_exists) {
-                        found.entries.push(child);
+                        kept.push(child);
                     }
                 }
                 EntryKind::Special => found.warnings.push(ScanWarning {
@@ -336,7 +343,40 @@ impl Walk<'_> {
                 }),
             }
         }
+        found.chunks.push((dir, kept));
     }
+}
+
+/// Puts the folders' children in listing order without a global sort: depth first, each
+/// folder's children by name (names hold no `/`, so byte order is [`RelPath`] order), a folder
+/// directly followed by its subtree.
+fn depth_first(chunks: Vec<(RelPath, Vec<Entry>)>) -> Vec<Entry> {
+    let total = chunks.iter().map(|(_, c)| c.len()).sum();
+    let mut by_dir: std::collections::HashMap<RelPath, Vec<Entry>> = chunks.into_iter().collect();
+    let mut out = Vec::with_capacity(total);
+    let mut stack: Vec<std::vec::IntoIter<Entry>> = Vec::new();
+    let mut open = |dir: &RelPath, stack: &mut Vec<std::vec::IntoIter<Entry>>| {
+        if let Some(mut children) = by_dir.remove(dir) {
+            children.sort_unstable_by(|a, b| a.path.file_name().cmp(b.path.file_name()));
+            stack.push(children.into_iter());
+        }
+    };
+    open(&RelPath::root(), &mut stack);
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            Some(entry) => {
+                let dir = (entry.kind == EntryKind::Dir).then(|| entry.path.clone());
+                out.push(entry);
+                if let Some(dir) = dir {
+                    open(&dir, &mut stack);
+                }
+            }
+            None => {
+                stack.pop();
+            }
+        }
+    }
+    out
 }
 
 /// Drops folders with nothing kept below them. Entries are sorted, so a folder's subtree
@@ -480,5 +520,31 @@ mod tests {
             "{:?}",
             followed.warnings()
         );
+    }
+
+    #[test]
+    fn depth_first_assembly_matches_path_order_on_tricky_names() {
+        let d = tempfile::tempdir().unwrap();
+        for dir in ["a", "a/b", "a-b", "a.d", "A", "a b", "z/y/x"] {
+            fs::create_dir_all(d.path().join(dir)).unwrap();
+        }
+        for f in [
+            "a.txt", "a/b.txt", "a/b/c", "a-b/x", "a.d/y", "A/q", "a b/r", "ab", "z/y/x/w",
+        ] {
+            fs::write(d.path().join(f), b"x").unwrap();
+        }
+        use std::os::unix::ffi::OsStrExt;
+        fs::write(d.path().join(std::ffi::OsStr::from_bytes(b"a\xff")), b"x").unwrap();
+        let l = scan(
+            &LocalTransport::new(d.path()),
+            &Filter::everything(),
+            &ScanOptions::default(),
+        )
+        .unwrap();
+        let mut sorted: Vec<RelPath> = l.entries().iter().map(|e| e.path.clone()).collect();
+        sorted.sort();
+        let got: Vec<RelPath> = l.entries().iter().map(|e| e.path.clone()).collect();
+        assert_eq!(got, sorted);
+        assert_eq!(got.len(), 19);
     }
 }

@@ -249,7 +249,11 @@ impl Engine {
         let comparator = Comparator::new(&profile.comparison)?;
         let planner = Planner::new(profile.operation, &comparator)
             .preserve_permissions(profile.copy.preserve_permissions);
-        let checks = planner.content_checks(&src_listing, &dst_listing);
+        let checks = if comparator.reads_content() {
+            planner.content_checks(&src_listing, &dst_listing)
+        } else {
+            Vec::new()
+        };
         let verdicts = content_verdicts(&comparator, &src, &*dst, checks);
         let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
         // A folder holding a skipped subtree (a custom versions folder's parents) stays.
