@@ -190,8 +190,16 @@ pub(super) fn run_folder(
             _ => {}
         }
     }
-    parallel(threads, &jobs, |job| {
-        if opts.control.proceed() {
+    // Each worker takes one folder's files at a time: workers creating entries in the same
+    // folder at once contend for its lock.
+    let batches: Vec<&[Job<'_>]> = jobs
+        .chunk_by(|a, b| parent_bytes(&a.action.path) == parent_bytes(&b.action.path))
+        .collect();
+    parallel(threads, &batches, |batch| {
+        for job in batch.iter() {
+            if !opts.control.proceed() {
+                break;
+            }
             f.file_job(job);
         }
     });
@@ -267,6 +275,12 @@ pub(super) fn run_folder(
     report.warnings.extend(log.warnings);
     report.errors.extend(log.errors);
     Ok(())
+}
+
+/// The bytes of a path's folder part (empty at the root).
+fn parent_bytes(path: &RelPath) -> &[u8] {
+    let bytes = path.as_bytes();
+    &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)]
 }
 
 fn add(a: Summary, b: Summary) -> Summary {
