@@ -619,7 +619,10 @@ fn copy(
     meta: &Meta,
 ) -> Result<u64> {
     match from.local_path(from_path) {
-        Some(local) => to.write(to_path, Source::Local(&local), meta, WriteMode::Atomic),
+        Some(local) => {
+            let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
+            to.write(to_path, Source::File(&file), meta, WriteMode::Atomic)
+        }
         None => {
             let mut input = from.open(from_path)?;
             to.write(

@@ -12,7 +12,8 @@ use crate::path::RelPath;
 use crate::plan::{Action, ActionKind, FolderPlan, Reason, Summary};
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
 use crate::transport::{
-    temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport, WriteMode,
+    entry_from_metadata, temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport,
+    WriteMode,
 };
 use crate::versions::Versions;
 
@@ -471,7 +472,49 @@ impl Folder<'_> {
     }
 
     fn copy(&self, a: &Action) -> Result<u64> {
-        let before = self.source_entry(&a.path)?;
+        let follow = self.profile.copy.symlinks == SymlinkMode::Follow;
+        if a.entry == EntryKind::Symlink && !follow {
+            self.preserve_replaced(a)?;
+            return self.copy_link(a);
+        }
+        // One path lookup: the open file answers every later question (fstat, not lstat).
+        let local = a.path.to_path(self.src.root());
+        let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
+        let stat = |f: &std::fs::File| {
+            f.metadata()
+                .map(|md| entry_from_metadata(a.path.clone(), &md))
+                .map_err(|e| Error::io(&local, e))
+        };
+        let before = stat(&file)?;
+        if before.kind != EntryKind::File {
+            return Err(Error::invalid("not a file any more").with_path(&local));
+        }
+        self.preserve_replaced(a)?;
+        let meta = self.meta_of(&before);
+        let mode = if self.profile.copy.copy_directly {
+            WriteMode::Direct
+        } else {
+            WriteMode::Atomic
+        };
+        let bytes = self.with_parent(&a.path, || {
+            self.dst.write(&a.path, Source::File(&file), &meta, mode)
+        })?;
+        let after = stat(&file)?;
+        if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                "changed while being copied; will be copied on the next run",
+            )
+            .with_path(&local));
+        }
+        if self.profile.copy.verify {
+            self.verify(&a.path)?;
+        }
+        Ok(bytes)
+    }
+
+    /// With versions on, the destination file a copy replaces goes to the versions folder.
+    fn preserve_replaced(&self, a: &Action) -> Result<()> {
         if let (Some(versions), Some(_)) = (&self.versions, a.destination) {
             if self.profile.versions.enabled() && a.reason != Reason::Replaced {
                 if let Some(old) = self.dst.stat(&a.path)? {
@@ -481,46 +524,26 @@ impl Folder<'_> {
                 }
             }
         }
-        let meta = self.meta_of(&before);
-        let bytes = match before.kind {
-            EntryKind::Symlink => {
-                let target = self.src.read_link(&a.path)?;
-                let temp = temp_sibling(&a.path);
-                self.with_parent(&a.path, || self.dst.symlink(&temp, &target))?;
-                self.dst.rename(&temp, &a.path).inspect_err(|_| {
-                    let _ = self.dst.remove_file(&temp);
-                })?;
-                self.dst.set_meta(&a.path, &Meta { mode: None, ..meta })?;
-                0
-            }
-            EntryKind::File => {
-                let local = a.path.to_path(self.src.root());
-                let mode = if self.profile.copy.copy_directly {
-                    WriteMode::Direct
-                } else {
-                    WriteMode::Atomic
-                };
-                self.with_parent(&a.path, || {
-                    self.dst.write(&a.path, Source::Local(&local), &meta, mode)
-                })?
-            }
-            _ => {
-                return Err(Error::invalid("not a file or link any more")
-                    .with_path(a.path.to_path(self.src.root())))
-            }
-        };
-        let after = self.source_entry(&a.path)?;
-        if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                "changed while being copied; will be copied on the next run",
-            )
-            .with_path(a.path.to_path(self.src.root())));
-        }
-        if self.profile.copy.verify && before.kind == EntryKind::File {
-            self.verify(&a.path)?;
-        }
-        Ok(bytes)
+        Ok(())
+    }
+
+    /// Copies a symbolic link as a link: made under a temporary name, renamed into place.
+    fn copy_link(&self, a: &Action) -> Result<u64> {
+        let before = self.source_entry(&a.path)?;
+        let target = self.src.read_link(&a.path)?;
+        let temp = temp_sibling(&a.path);
+        self.with_parent(&a.path, || self.dst.symlink(&temp, &target))?;
+        self.dst.rename(&temp, &a.path).inspect_err(|_| {
+            let _ = self.dst.remove_file(&temp);
+        })?;
+        self.dst.set_meta(
+            &a.path,
+            &Meta {
+                mode: None,
+                ..self.meta_of(&before)
+            },
+        )?;
+        Ok(0)
     }
 
     /// Runs `op`; when the destination folder is missing (a versioned backup, a folder

@@ -16,14 +16,18 @@ use crate::path::RelPath;
 pub struct LocalTransport {
     root: PathBuf,
     may_chown: bool,
+    /// The user and group new files get (this process's).
+    own_ids: (u32, u32),
 }
 
 impl LocalTransport {
     /// A transport rooted at `root` (which need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> LocalTransport {
+        let own_ids = process_ids();
         LocalTransport {
             root: root.into(),
-            may_chown: is_root_user(),
+            may_chown: own_ids.0 == 0,
+            own_ids,
         }
     }
 
@@ -41,10 +45,11 @@ impl LocalTransport {
     }
 }
 
-fn is_root_user() -> bool {
+/// This process's effective user and group, as `/proc/self` shows them.
+fn process_ids() -> (u32, u32) {
     fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+        .map(|m| (m.uid(), m.gid()))
+        .unwrap_or((u32::MAX, u32::MAX))
 }
 
 /// The entry for `path` from its (not followed) metadata.
@@ -94,15 +99,15 @@ impl LocalTransport {
         }
         let mut out = opts.open(target)?;
         let written = match source {
-            Source::Local(src) => {
-                let mut input = File::open(src)?;
+            Source::File(mut input) => {
                 // File-to-file io::copy uses copy_file_range (reflink-capable) on Linux.
                 io::copy(&mut input, &mut out)?
             }
             Source::Stream(input) => io::copy(input, &mut out)?,
         };
         if self.may_chown {
-            if let Some((uid, gid)) = meta.owner {
+            // A new file already belongs to us: only a different owner needs a call.
+            if let Some((uid, gid)) = meta.owner.filter(|&o| o != self.own_ids) {
                 std::os::unix::fs::fchown(&out, Some(uid), Some(gid))?;
             }
         }

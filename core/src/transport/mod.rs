@@ -7,12 +7,13 @@
 mod local;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
 use crate::path::RelPath;
 
+pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
 
 /// What an entry is.
@@ -104,8 +105,8 @@ pub enum WriteMode {
 
 /// Where the bytes of a written file come from.
 pub enum Source<'a> {
-    /// A local file: backends may copy it with `copy_file_range`/reflink.
-    Local(&'a Path),
+    /// An open local file: backends may copy it with `copy_file_range`/reflink.
+    File(&'a std::fs::File),
     /// Any stream.
     Stream(&'a mut (dyn Read + Send)),
 }
