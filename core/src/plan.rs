@@ -168,7 +168,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, a: &Action) {
+    pub(crate) fn add(&mut self, a: &Action) {
         match a.kind {
             ActionKind::CreateDir => self.new_dirs += 1,
             ActionKind::Copy => {
@@ -189,7 +189,7 @@ impl Summary {
         }
     }
 
-    fn merge(&mut self, o: &Summary) {
+    pub(crate) fn merge(&mut self, o: &Summary) {
         self.new_dirs += o.new_dirs;
         self.new_files += o.new_files;
         self.modified_files += o.modified_files;

@@ -75,7 +75,7 @@ pub(super) fn run_folder(
     report: &mut Report,
 ) -> Result<()> {
     if opts.dry_run {
-        report.done = add(report.done, plan.summary);
+        report.done.merge(&plan.summary);
         return Ok(());
     }
     let dst_root = PathBuf::from(&plan.destination);
@@ -270,7 +270,7 @@ pub(super) fn run_folder(
     f.progress(None, true);
 
     let log = f.log.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.done = add(report.done, log.done);
+    report.done.merge(&log.done);
     report.bytes_written += log.bytes_written;
     report.failed += log.failed;
     report.warnings.extend(log.warnings);
@@ -282,20 +282,6 @@ pub(super) fn run_folder(
 fn parent_bytes(path: &RelPath) -> &[u8] {
     let bytes = path.as_bytes();
     &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)]
-}
-
-fn add(a: Summary, b: Summary) -> Summary {
-    Summary {
-        new_dirs: a.new_dirs + b.new_dirs,
-        new_files: a.new_files + b.new_files,
-        modified_files: a.modified_files + b.modified_files,
-        metadata_updates: a.metadata_updates + b.metadata_updates,
-        deletions: a.deletions + b.deletions,
-        source_deletions: a.source_deletions + b.source_deletions,
-        conflicts: a.conflicts + b.conflicts,
-        bytes_to_copy: a.bytes_to_copy + b.bytes_to_copy,
-        bytes_to_delete: a.bytes_to_delete + b.bytes_to_delete,
-    }
 }
 
 impl Folder<'_> {
@@ -313,20 +299,10 @@ impl Folder<'_> {
         {
             let mut log = self.lock();
             let mut one = Summary::default();
-            match a.kind {
-                ActionKind::CreateDir => one.new_dirs = 1,
-                ActionKind::Copy if a.reason == Reason::New => one.new_files = 1,
-                ActionKind::Copy => one.modified_files = 1,
-                ActionKind::UpdateMeta => one.metadata_updates = 1,
-                ActionKind::Delete => {
-                    one.deletions = 1;
-                    one.bytes_to_delete = a.size;
-                }
-                ActionKind::DeleteSource => one.source_deletions = 1,
-                ActionKind::Conflict => one.conflicts = 1,
-            }
+            one.add(a);
+            // What was written, not what was planned (a link copies no bytes).
             one.bytes_to_copy = bytes;
-            log.done = add(log.done, one);
+            log.done.merge(&one);
             log.bytes_written += bytes;
         }
         self.items_done.fetch_add(1, Ordering::Relaxed);
