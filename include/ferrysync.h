@@ -34,6 +34,10 @@ enum ferry_action_group
     FERRY_ACTION_GROUP_DELETED = 3,
     // Cannot be reconciled.
     FERRY_ACTION_GROUP_CONFLICT = 4,
+    // Renamed or moved (two-way).
+    FERRY_ACTION_GROUP_RENAMED = 5,
+    // Already equal: only the state database changes (two-way).
+    FERRY_ACTION_GROUP_RECORDED = 6,
 };
 #ifndef __cplusplus
 typedef uint32_t ferry_action_group;
@@ -55,8 +59,12 @@ enum ferry_action_kind
     FERRY_ACTION_KIND_DELETE = 4,
     // Delete the source entry after its copy is verified (move).
     FERRY_ACTION_KIND_DELETE_SOURCE = 5,
-    // Leave both sides alone and report.
+    // Both sides changed (two-way), or the sides cannot be reconciled (one-way).
     FERRY_ACTION_KIND_CONFLICT = 6,
+    // Two-way: rename an entry as the other side did.
+    FERRY_ACTION_KIND_RENAME = 7,
+    // Two-way: both sides agree; only the state database changes.
+    FERRY_ACTION_KIND_RECORD = 8,
 };
 #ifndef __cplusplus
 typedef uint32_t ferry_action_kind;

@@ -29,6 +29,7 @@ mod path;
 mod plan;
 mod profile;
 mod scan;
+mod state;
 pub mod transport;
 mod versions;
 
@@ -44,14 +45,18 @@ pub use filter::{Age, AgeUnit, ByteSize, Decision, Filter, FilterSpec, SiblingRu
 pub use location::expand_vars;
 pub use path::RelPath;
 pub use plan::{
-    Action, ActionKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason, Stamp, Summary,
+    Action, ActionKind, ConflictKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason,
+    Resolution, Side, Stamp, Summary,
 };
 pub use profile::{
-    profiles_from_json, profiles_to_json, CopyOptions, DeleteLimit, DeletionMode, Folder,
-    GuardOptions, IfUnavailable, Operation, Profile, ProfileStore, SymlinkMode, VersionsOptions,
-    FORMAT,
+    profiles_from_json, profiles_to_json, ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit,
+    DeletionMode, Folder, GuardOptions, IfUnavailable, Operation, Profile, ProfileStore,
+    SymlinkMode, SyncOptions, VersionsOptions, DEFAULT_CONFLICT_NAME, FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
+pub use state::{
+    Base, BaseEntry, BaseWriter, PairId, PairInfo, PairKey, PairLock, RunRecord, SideStamp, StateDb,
+};
 pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
 
 /// The README's examples, compiled and run as doc tests so they never rot.

@@ -25,8 +25,15 @@ pub enum ActionKind {
     Delete,
     /// Delete the source entry after its copy is verified (move).
     DeleteSource,
-    /// Leave both sides alone and report: they cannot be reconciled by this operation.
+    /// Both sides changed (two-way), or they cannot be reconciled by this operation (one-way).
+    /// In a two-way plan, [`Action::resolution`] says what the run does about it.
     Conflict,
+    /// Two-way: rename [`Action::from`] to [`Action::path`] on side [`Action::to`], as the other
+    /// side did (detected by file id, else size + mtime + hash).
+    Rename,
+    /// Two-way: both sides already agree; only the state database learns it (or forgets a
+    /// path gone from both sides when [`Action::reason`] is [`Reason::Forgotten`]).
+    Record,
 }
 
 impl ActionKind {
@@ -39,6 +46,8 @@ impl ActionKind {
             ActionKind::Delete => "delete",
             ActionKind::DeleteSource => "delete-source",
             ActionKind::Conflict => "conflict",
+            ActionKind::Rename => "rename",
+            ActionKind::Record => "record",
         }
     }
 }
@@ -61,6 +70,78 @@ pub enum Reason {
     Moved,
     /// A folder on one side is a file or link on the other; this operation does not delete.
     KindDiffers,
+    /// Two-way: the other side deleted it since the last sync.
+    Deleted,
+    /// Two-way: this side deleted it, the other side changed it: the change wins.
+    Restored,
+    /// Two-way: the other side renamed or moved it.
+    Renamed,
+    /// Two-way: both sides hold equal entries.
+    Identical,
+    /// Two-way: gone from both sides (or now excluded by the filters): the state forgets it.
+    Forgotten,
+    /// Two-way: a conflict, and which.
+    Conflict(ConflictKind),
+}
+
+/// Which side of a folder pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The folder pair's source (left, "path 1").
+    Source,
+    /// The folder pair's destination (right, "path 2").
+    #[default]
+    Destination,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Source => Side::Destination,
+            Side::Destination => Side::Source,
+        }
+    }
+
+    /// The kebab-case name used in JSON and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Source => "source",
+            Side::Destination => "destination",
+        }
+    }
+}
+
+/// What kind of two-way conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictKind {
+    /// Changed on both sides since the last sync, contents now differ.
+    BothChanged,
+    /// Created on both sides (or present on both at a first run) with different contents.
+    BothCreated,
+    /// Deleted on one side and changed on the other, and the policy does not let the change win.
+    ChangedDeleted,
+    /// Both sides changed and at least one changed kind (file, folder, link), to different kinds.
+    KindChanged,
+}
+
+/// What a two-way run does about a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "resolution", content = "side")]
+pub enum Resolution {
+    /// Keep both: the side named here holds the newer version, which keeps the name; the older
+    /// one is renamed with the conflict name template; both end up on both sides. When one side
+    /// is a folder, the folder keeps the name and the other entry is renamed.
+    KeepBoth(Side),
+    /// This side's version wins and is copied over the other; the loser goes to the loser's
+    /// side's versions folder (a deletion that wins deletes, preserving the loser the same way).
+    Wins(Side),
+    /// Leave both sides as they are and report it.
+    Skip,
+    /// Ask the run's [`crate::Prompt`] when the run reaches it.
+    Prompt,
 }
 
 /// Size and time of one side of an action, for the preview.
@@ -103,6 +184,15 @@ pub struct Action {
     /// The destination side, when it has the path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destination: Option<Stamp>,
+    /// The side the action changes: the destination, except for a move's source deletions and
+    /// two-way actions going from the destination to the source.
+    pub to: Side,
+    /// [`ActionKind::Rename`]: the path on side `to` that becomes `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<RelPath>,
+    /// [`ActionKind::Conflict`] of a two-way plan: what the run does about it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
 }
 
 /// How the preview groups actions.
@@ -117,6 +207,10 @@ pub enum Group {
     Deleted,
     /// Cannot be reconciled.
     Conflict,
+    /// Renamed or moved (two-way).
+    Renamed,
+    /// Already equal: only the state database changes (two-way).
+    Recorded,
 }
 
 impl Group {
@@ -127,6 +221,8 @@ impl Group {
             Group::Modified => "modified",
             Group::Deleted => "deleted",
             Group::Conflict => "conflict",
+            Group::Renamed => "renamed",
+            Group::Recorded => "recorded",
         }
     }
 }
@@ -139,6 +235,8 @@ impl Action {
             (ActionKind::Copy | ActionKind::UpdateMeta, _) => Group::Modified,
             (ActionKind::Delete | ActionKind::DeleteSource, _) => Group::Deleted,
             (ActionKind::Conflict, _) => Group::Conflict,
+            (ActionKind::Rename, _) => Group::Renamed,
+            (ActionKind::Record, _) => Group::Recorded,
         }
     }
 }
@@ -165,6 +263,10 @@ pub struct Summary {
     pub bytes_to_copy: u64,
     /// Bytes of destination files to delete.
     pub bytes_to_delete: u64,
+    /// Entries to rename (two-way).
+    pub renames: u64,
+    /// Paths only the state database learns or forgets (two-way).
+    pub records: u64,
 }
 
 impl Summary {
@@ -186,6 +288,8 @@ impl Summary {
             }
             ActionKind::DeleteSource => self.source_deletions += 1,
             ActionKind::Conflict => self.conflicts += 1,
+            ActionKind::Rename => self.renames += 1,
+            ActionKind::Record => self.records += 1,
         }
     }
 
@@ -199,6 +303,8 @@ impl Summary {
         self.conflicts += o.conflicts;
         self.bytes_to_copy += o.bytes_to_copy;
         self.bytes_to_delete += o.bytes_to_delete;
+        self.renames += o.renames;
+        self.records += o.records;
     }
 
     /// Whether nothing is to be done.
@@ -549,6 +655,13 @@ fn action(
         size: if e.kind == EntryKind::Dir { 0 } else { e.size },
         source: src.map(Stamp::from),
         destination: dst.map(Stamp::from),
+        to: if kind == ActionKind::DeleteSource {
+            Side::Source
+        } else {
+            Side::Destination
+        },
+        from: None,
+        resolution: None,
     }
 }
 
@@ -636,6 +749,8 @@ mod tests {
                     ActionKind::Delete => "del",
                     ActionKind::DeleteSource => "delsrc",
                     ActionKind::Conflict => "conflict",
+                    ActionKind::Rename => "rename",
+                    ActionKind::Record => "record",
                 };
                 format!("{k} {}", a.path)
             })

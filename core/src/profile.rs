@@ -34,7 +34,7 @@ pub enum Operation {
     Move,
     /// Copy new and changed files into a new timestamped folder of the destination per run.
     VersionedBackup,
-    /// Two-way synchronization (a later release).
+    /// Two-way synchronization: changes on either side reach the other; see [`SyncOptions`].
     Synchronize,
 }
 
@@ -373,6 +373,136 @@ impl<'de> Deserialize<'de> for DeleteLimit {
     }
 }
 
+/// How a two-way conflict (both sides changed) is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// Ask the run's [`crate::Prompt`] (the CLI asks interactively); without one, keep both.
+    Prompt,
+    /// The version modified later wins.
+    Newer,
+    /// The version modified earlier wins.
+    Older,
+    /// The larger file wins.
+    Larger,
+    /// The smaller file wins.
+    Smaller,
+    /// The source's version wins.
+    Source,
+    /// The destination's version wins.
+    Destination,
+    /// Keep both: the newer keeps the name, the older is renamed with
+    /// [`SyncOptions::conflict_name`], and both end up on both sides.
+    #[default]
+    KeepBoth,
+    /// Leave both sides as they are and report it.
+    Skip,
+}
+
+impl ConflictPolicy {
+    /// Every policy, in documentation order.
+    pub const ALL: [ConflictPolicy; 9] = [
+        ConflictPolicy::Prompt,
+        ConflictPolicy::Newer,
+        ConflictPolicy::Older,
+        ConflictPolicy::Larger,
+        ConflictPolicy::Smaller,
+        ConflictPolicy::Source,
+        ConflictPolicy::Destination,
+        ConflictPolicy::KeepBoth,
+        ConflictPolicy::Skip,
+    ];
+
+    /// The kebab-case name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictPolicy::Prompt => "prompt",
+            ConflictPolicy::Newer => "newer",
+            ConflictPolicy::Older => "older",
+            ConflictPolicy::Larger => "larger",
+            ConflictPolicy::Smaller => "smaller",
+            ConflictPolicy::Source => "source",
+            ConflictPolicy::Destination => "destination",
+            ConflictPolicy::KeepBoth => "keep-both",
+            ConflictPolicy::Skip => "skip",
+        }
+    }
+}
+
+impl std::str::FromStr for ConflictPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ConflictPolicy::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ConflictPolicy::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown conflict policy {s:?} (one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// A conflict policy for the paths matching a file mask (`*.log`, `docs/*.docx`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConflictRule {
+    /// A file mask, matched like the filters' file masks (name, or relative path when it
+    /// holds a separator), case-insensitive unless the filters are case-sensitive.
+    pub mask: String,
+    /// The policy for matching paths.
+    pub policy: ConflictPolicy,
+}
+
+/// The default [`SyncOptions::conflict_name`].
+pub const DEFAULT_CONFLICT_NAME: &str = "{stem} (conflict {date} {time} on {host}){ext}";
+
+/// Two-way synchronization (operation `synchronize`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SyncOptions {
+    /// The conflict policy for paths no rule matches.
+    pub conflict: ConflictPolicy,
+    /// Per-path policies: the first rule whose mask matches decides.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflict_rules: Vec<ConflictRule>,
+    /// For files that differ at a first run (no state yet, or after a resync); `None` uses the
+    /// conflict policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_run: Option<ConflictPolicy>,
+    /// The name the older version of a "keep both" conflict gets: `{stem}` (name without
+    /// extension), `{ext}` (with its dot, or empty), `{name}`, `{date}` (`YYYY-MM-DD`),
+    /// `{time}` (`HHMMSS`), `{host}`; it must contain `{stem}` or `{name}`.
+    pub conflict_name: String,
+    /// Detect renames and moves on one side and apply them as renames on the other.
+    pub detect_renames: bool,
+    /// The state database file; default `$XDG_DATA_HOME/ferrysync/<profile>.sqlite`
+    /// (`~/.local/share/...`). Environment variables and `~` are expanded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            conflict: ConflictPolicy::KeepBoth,
+            conflict_rules: Vec::new(),
+            first_run: None,
+            conflict_name: DEFAULT_CONFLICT_NAME.to_string(),
+            detect_renames: true,
+            state: None,
+        }
+    }
+}
+
+impl SyncOptions {
+    fn is_default(&self) -> bool {
+        *self == SyncOptions::default()
+    }
+}
+
 /// Safety guards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
@@ -426,6 +556,9 @@ pub struct Profile {
     /// Safety guards.
     #[serde(default)]
     pub guards: GuardOptions,
+    /// Two-way synchronization options.
+    #[serde(default, skip_serializing_if = "SyncOptions::is_default")]
+    pub sync: SyncOptions,
     /// Schedule (a later release: rejected when present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<serde_json::Value>,
@@ -455,6 +588,7 @@ impl Profile {
             copy: CopyOptions::default(),
             versions: VersionsOptions::default(),
             guards: GuardOptions::default(),
+            sync: SyncOptions::default(),
             schedule: None,
             programs: None,
             notifications: None,

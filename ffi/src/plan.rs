@@ -57,8 +57,12 @@ pub enum ferry_action_kind {
     Delete = 4,
     /// Delete the source entry after its copy is verified (move).
     DeleteSource = 5,
-    /// Leave both sides alone and report.
+    /// Both sides changed (two-way), or the sides cannot be reconciled (one-way).
     Conflict = 6,
+    /// Two-way: rename an entry as the other side did.
+    Rename = 7,
+    /// Two-way: both sides agree; only the state database changes.
+    Record = 8,
 }
 
 /// How the preview groups actions.
@@ -73,6 +77,10 @@ pub enum ferry_action_group {
     Deleted = 3,
     /// Cannot be reconciled.
     Conflict = 4,
+    /// Renamed or moved (two-way).
+    Renamed = 5,
+    /// Already equal: only the state database changes (two-way).
+    Recorded = 6,
 }
 
 /// What the entry of an action is.
@@ -262,12 +270,16 @@ pub extern "C" fn ferry_plan_action_get(
                     ActionKind::Delete => ferry_action_kind::Delete,
                     ActionKind::DeleteSource => ferry_action_kind::DeleteSource,
                     ActionKind::Conflict => ferry_action_kind::Conflict,
+                    ActionKind::Rename => ferry_action_kind::Rename,
+                    ActionKind::Record => ferry_action_kind::Record,
                 },
                 group: match action.group() {
                     Group::New => ferry_action_group::New,
                     Group::Modified => ferry_action_group::Modified,
                     Group::Deleted => ferry_action_group::Deleted,
                     Group::Conflict => ferry_action_group::Conflict,
+                    Group::Renamed => ferry_action_group::Renamed,
+                    Group::Recorded => ferry_action_group::Recorded,
                 },
                 entry: match action.entry {
                     EntryKind::File => ferry_entry_kind::File,

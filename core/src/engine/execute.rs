@@ -414,6 +414,7 @@ impl Folder<'_> {
             let del = Action {
                 kind: ActionKind::DeleteSource,
                 reason: Reason::Moved,
+                to: crate::plan::Side::Source,
                 ..a.clone()
             };
             self.step(&del, || self.delete_moved_source(&del));

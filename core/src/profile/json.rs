@@ -249,8 +249,8 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::filter::{Age, AgeUnit, ByteSize, FilterSpec, SiblingRule};
     use crate::profile::{
-        CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation,
-        SymlinkMode, VersionsOptions,
+        ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions,
+        IfUnavailable, Operation, SymlinkMode, SyncOptions, VersionsOptions,
     };
 
     /// Each row: a bad document, the error kind, and how the message must start.
@@ -446,6 +446,17 @@ mod tests {
             },
             guards: GuardOptions {
                 max_delete: Some(DeleteLimit::Count(10)),
+            },
+            sync: SyncOptions {
+                conflict: ConflictPolicy::Newer,
+                conflict_rules: vec![ConflictRule {
+                    mask: "*.docx".into(),
+                    policy: ConflictPolicy::KeepBoth,
+                }],
+                first_run: Some(ConflictPolicy::Source),
+                conflict_name: "{stem}.conflict-{date}{ext}".into(),
+                detect_renames: false,
+                state: Some("~/state.sqlite".into()),
             },
             schedule: Some(serde_json::json!({"daily": "02:00"})),
             programs: Some(serde_json::json!(["echo"])),

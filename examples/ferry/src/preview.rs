@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use ferrysync::transport::EntryKind;
-use ferrysync::{Action, Difference, Group, Plan, Reason, Report, RunStatus, Summary};
+use ferrysync::{
+    Action, ConflictKind, Difference, Group, Plan, Reason, Report, Resolution, RunStatus, Summary,
+};
 use indicatif::HumanBytes;
 
 const RESET: &str = "\x1b[0m";
@@ -92,7 +94,37 @@ fn reason(a: &Action) -> String {
         Reason::Metadata => "times or permissions differ".into(),
         Reason::Moved => "moved: deleted from the source".into(),
         Reason::KindDiffers => "a folder on one side, not on the other".into(),
+        Reason::Deleted => format!("deleted on the {}", a.to.other().name()),
+        Reason::Restored => format!(
+            "deleted on the {}, changed on the {}: restored",
+            a.to.name(),
+            a.to.other().name()
+        ),
+        Reason::Renamed => match &a.from {
+            Some(from) => format!("renamed from {}", from.display()),
+            None => "renamed".into(),
+        },
+        Reason::Identical => "equal on both sides".into(),
+        Reason::Forgotten => "gone from both sides".into(),
+        Reason::Conflict(k) => conflict(k, a.resolution),
     }
+}
+
+fn conflict(k: ConflictKind, r: Option<Resolution>) -> String {
+    let what = match k {
+        ConflictKind::BothChanged => "changed on both sides",
+        ConflictKind::BothCreated => "created on both sides",
+        ConflictKind::ChangedDeleted => "changed on one side, deleted on the other",
+        ConflictKind::KindChanged => "changed kind",
+    };
+    let how = match r {
+        Some(Resolution::KeepBoth(newer)) => format!("keep both ({} is newer)", newer.name()),
+        Some(Resolution::Wins(side)) => format!("{} wins", side.name()),
+        Some(Resolution::Skip) => "left alone".into(),
+        Some(Resolution::Prompt) => "ask".into(),
+        None => "left alone".into(),
+    };
+    format!("{what}: {how}")
 }
 
 fn difference(d: Difference) -> &'static str {
@@ -208,6 +240,9 @@ mod tests {
             size: 2048,
             source: None,
             destination: None,
+            to: ferrysync::Side::Destination,
+            from: None,
+            resolution: None,
         }
     }
 

@@ -1,0 +1,147 @@
+//! Two-way state: per folder pair, the base — every path as it was after the last sync — kept
+//! in a SQLite database (see [`StateDb`]), and the run history.
+
+use serde::Serialize;
+
+use crate::path::RelPath;
+use crate::plan::Side;
+use crate::transport::{Entry, EntryKind};
+
+mod db;
+
+pub use db::{BaseWriter, PairId, PairInfo, PairKey, PairLock, RunRecord, StateDb};
+
+/// One side's metadata of a base entry: what the planner compares a fresh listing against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SideStamp {
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Permission bits; 0 when unknown.
+    pub mode: u32,
+    /// File identity (inode number); 0 when unknown.
+    pub file_id: u64,
+}
+
+impl From<&Entry> for SideStamp {
+    fn from(e: &Entry) -> SideStamp {
+        SideStamp {
+            mtime_ns: e.mtime_ns,
+            mode: e.mode,
+            file_id: e.file_id,
+        }
+    }
+}
+
+/// A path as both sides held it after it was last synchronized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BaseEntry {
+    /// Path relative to both roots.
+    pub path: RelPath,
+    /// File, folder or link (the same on both sides).
+    pub kind: EntryKind,
+    /// Size in bytes (0 for folders; a link's target length).
+    pub size: u64,
+    /// BLAKE3 of the contents (a link's target), when the run computed it.
+    #[serde(skip_serializing_if = "Option::is_none", with = "hex_hash")]
+    pub hash: Option<[u8; 32]>,
+    /// The source side's metadata.
+    pub source: SideStamp,
+    /// The destination side's metadata.
+    pub destination: SideStamp,
+}
+
+impl BaseEntry {
+    /// A base entry for a path both sides now hold equally: `src` and `dst` are the two
+    /// sides' entries (same kind and size).
+    pub fn from_entries(src: &Entry, dst: &Entry, hash: Option<[u8; 32]>) -> BaseEntry {
+        BaseEntry {
+            path: src.path.clone(),
+            kind: src.kind,
+            size: src.size,
+            hash,
+            source: SideStamp::from(src),
+            destination: SideStamp::from(dst),
+        }
+    }
+
+    /// One side's stamp.
+    pub fn side(&self, side: Side) -> &SideStamp {
+        match side {
+            Side::Source => &self.source,
+            Side::Destination => &self.destination,
+        }
+    }
+
+    /// Whether `now` (this path on `side` as listed now) is unchanged since the base: same
+    /// kind, and for files and links the same size and mtime (and permission bits when both are
+    /// known and `modes` is set). Folders change only by changing kind.
+    pub fn unchanged(&self, side: Side, now: &Entry, modes: bool) -> bool {
+        if now.kind != self.kind {
+            return false;
+        }
+        if self.kind == EntryKind::Dir {
+            return true;
+        }
+        let s = self.side(side);
+        let modes_equal = !modes || s.mode == 0 || now.mode == 0 || s.mode == now.mode;
+        now.size == self.size && now.mtime_ns == s.mtime_ns && modes_equal
+    }
+}
+
+/// The base of one folder pair, sorted by path like a [`crate::Listing`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Base {
+    entries: Vec<BaseEntry>,
+    synced: bool,
+}
+
+impl Base {
+    /// A base from entries in any order; `synced` says whether a run has completed since the
+    /// pair's state was created or cleared (if not, the next run is a first run: a union).
+    pub fn new(mut entries: Vec<BaseEntry>, synced: bool) -> Base {
+        entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        entries.dedup_by(|a, b| a.path == b.path);
+        Base { entries, synced }
+    }
+
+    /// The entries, sorted by path.
+    pub fn entries(&self) -> &[BaseEntry] {
+        &self.entries
+    }
+
+    /// The entry at `path`.
+    pub fn get(&self, path: &RelPath) -> Option<&BaseEntry> {
+        self.entries
+            .binary_search_by(|e| e.path.cmp(path))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Whether a run has completed since the state was created or cleared.
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+mod hex_hash {
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(h: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => s.serialize_str(&blake3::Hash::from_bytes(*h).to_hex()),
+            None => s.serialize_none(),
+        }
+    }
+}
