@@ -9,7 +9,7 @@ use super::report::{ActionOutcome, Event, Problem, Progress, Report, RunOptions}
 use crate::compare::blake3_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::plan::{Action, ActionKind, FolderPlan, Reason, Summary};
+use crate::plan::{Action, ActionKind, FolderPlan, Reason, Side, Summary};
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
 use crate::transport::{
     entry_from_metadata, temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport,
@@ -40,9 +40,10 @@ struct Folder<'a> {
     plan: &'a FolderPlan,
     profile: &'a Profile,
     opts: &'a RunOptions,
-    src: LocalTransport,
-    dst: Arc<dyn Transport>,
-    versions: Option<Versions>,
+    /// The two sides, indexed by [`Side`]: the source, then the destination.
+    sides: [Arc<dyn Transport>; 2],
+    /// Each side's versions folder, when the run keeps versions.
+    versions: [Option<Versions>; 2],
     now_ns: i64,
     items_total: u64,
     bytes_total: u64,
@@ -82,15 +83,23 @@ pub(super) fn run_folder(
     let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&dst_root));
     let needs_versions =
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
-    let versions = needs_versions
-        .then(|| Versions::new(dst.clone(), &profile.versions))
-        .transpose()?;
+    let src: Arc<dyn Transport> = Arc::new(LocalTransport::new(&plan.source));
+    let versions_of = |side: &Arc<dyn Transport>| {
+        needs_versions
+            .then(|| Versions::new(side.clone(), &profile.versions))
+            .transpose()
+    };
+    // Two-way runs keep each side's replaced and deleted files on that side.
+    let two_way = profile.operation == crate::profile::Operation::Synchronize;
+    let versions = [
+        if two_way { versions_of(&src)? } else { None },
+        versions_of(&dst)?,
+    ];
     let f = Folder {
         plan,
         profile,
         opts,
-        src: LocalTransport::new(&plan.source),
-        dst,
+        sides: [src, dst],
         versions,
         now_ns: super::now_ns(),
         items_total: plan.actions.len() as u64,
@@ -106,7 +115,7 @@ pub(super) fn run_folder(
         std::fs::create_dir_all(&dst_root).map_err(|e| Error::io(&dst_root, e))?;
     }
     for temp in &plan.temporaries {
-        let _ = f.dst.remove_file(temp);
+        let _ = f.side(Side::Destination).remove_file(temp);
     }
 
     let deletes_allowed = !profile.copy.confirm_deletes
@@ -122,7 +131,7 @@ pub(super) fn run_folder(
         .iter()
         .filter(|a| a.kind == ActionKind::Conflict)
     {
-        let shown = f.dst.local_path(&a.path).map(|p| p.display().to_string());
+        let shown = f.shown(a.to, &a.path);
         f.warn(
             shown,
             ErrorKind::AlreadyExists,
@@ -156,7 +165,7 @@ pub(super) fn run_folder(
         if !opts.control.proceed() {
             break;
         }
-        f.step(a, || f.dst.create_dir_all(&a.path).map(|()| 0));
+        f.step(a, || f.side(a.to).create_dir_all(&a.path).map(|()| 0));
     }
     // 3. Files, in parallel.
     let mut jobs = Vec::new();
@@ -246,7 +255,7 @@ pub(super) fn run_folder(
         if !opts.control.proceed() {
             break;
         }
-        if f.src.remove_dir(&a.path).is_ok() {
+        if f.side(Side::Source).remove_dir(&a.path).is_ok() {
             f.done(a, 0);
         }
     }
@@ -256,7 +265,7 @@ pub(super) fn run_folder(
         f.restore_folder_metadata();
     }
     // Per-path limits (count, age) apply as versions are made; the total size needs a walk.
-    if let Some(versions) = &f.versions {
+    for versions in f.versions.iter().flatten() {
         if profile.versions.max_total_size.is_some() {
             if let Err(e) = versions.clean(f.now_ns) {
                 f.warn(
@@ -414,26 +423,47 @@ impl Folder<'_> {
             let del = Action {
                 kind: ActionKind::DeleteSource,
                 reason: Reason::Moved,
-                to: crate::plan::Side::Source,
+                to: Side::Source,
                 ..a.clone()
             };
             self.step(&del, || self.delete_moved_source(&del));
         }
     }
 
-    fn source_entry(&self, path: &RelPath) -> Result<Entry> {
+    /// One side of the pair.
+    fn side(&self, side: Side) -> &dyn Transport {
+        &*self.sides[side as usize]
+    }
+
+    /// A path on one side as people read it.
+    fn shown(&self, side: Side, path: &RelPath) -> Option<String> {
+        self.side(side)
+            .local_path(path)
+            .map(|p| p.display().to_string())
+    }
+
+    /// The entry at `path` on `side` now (following links when the profile follows them).
+    fn entry_on(&self, side: Side, path: &RelPath) -> Result<Entry> {
+        let t = self.side(side);
         let found = if self.profile.copy.symlinks == SymlinkMode::Follow {
-            self.src.stat_follow(path)?
+            t.stat_follow(path)?
         } else {
-            self.src.stat(path)?
+            t.stat(path)?
         };
         found.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
-                "vanished from the source since the scan",
+                format!("vanished from the {} since the scan", side.name()),
             )
-            .with_path(path.to_path(self.src.root()))
+            .with_path(self.local(side, path))
         })
+    }
+
+    /// The local path of `path` on `side` (every side is local for now).
+    fn local(&self, side: Side, path: &RelPath) -> PathBuf {
+        self.side(side)
+            .local_path(path)
+            .unwrap_or_else(|| PathBuf::from(path.display().into_owned()))
     }
 
     fn meta_of(&self, e: &Entry) -> Meta {
@@ -448,14 +478,16 @@ impl Folder<'_> {
         }
     }
 
+    /// Copies the file or link at `a.path` from the other side to side `a.to`.
     fn copy(&self, a: &Action) -> Result<u64> {
+        let (from, to) = (a.to.other(), a.to);
         let follow = self.profile.copy.symlinks == SymlinkMode::Follow;
         if a.entry == EntryKind::Symlink && !follow {
             self.preserve_replaced(a)?;
             return self.copy_link(a);
         }
         // One path lookup: the open file answers every later question (fstat, not lstat).
-        let local = a.path.to_path(self.src.root());
+        let local = self.local(from, &a.path);
         let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
         let stat = |f: &std::fs::File| {
             f.metadata()
@@ -473,8 +505,9 @@ impl Folder<'_> {
         } else {
             WriteMode::Atomic
         };
-        let bytes = self.with_parent(&a.path, || {
-            self.dst.write(&a.path, Source::File(&file), &meta, mode)
+        let bytes = self.with_parent(to, &a.path, || {
+            self.side(to)
+                .write(&a.path, Source::File(&file), &meta, mode)
         })?;
         let after = stat(&file)?;
         if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
@@ -485,16 +518,20 @@ impl Folder<'_> {
             .with_path(&local));
         }
         if self.profile.copy.verify {
-            self.verify(&a.path)?;
+            self.verify(a)?;
         }
         Ok(bytes)
     }
 
-    /// With versions on, the destination file a copy replaces goes to the versions folder.
+    /// With versions on, the file a copy replaces goes to its side's versions folder.
     fn preserve_replaced(&self, a: &Action) -> Result<()> {
-        if let (Some(versions), Some(_)) = (&self.versions, a.destination) {
+        let present = match a.to {
+            Side::Source => a.source.is_some(),
+            Side::Destination => a.destination.is_some(),
+        };
+        if let (Some(versions), true) = (&self.versions[a.to as usize], present) {
             if self.profile.versions.enabled() && a.reason != Reason::Replaced {
-                if let Some(old) = self.dst.stat(&a.path)? {
+                if let Some(old) = self.side(a.to).stat(&a.path)? {
                     if old.kind != EntryKind::Dir {
                         versions.preserve(&a.path, self.now_ns)?;
                     }
@@ -506,14 +543,16 @@ impl Folder<'_> {
 
     /// Copies a symbolic link as a link: made under a temporary name, renamed into place.
     fn copy_link(&self, a: &Action) -> Result<u64> {
-        let before = self.source_entry(&a.path)?;
-        let target = self.src.read_link(&a.path)?;
+        let (from, to) = (a.to.other(), a.to);
+        let before = self.entry_on(from, &a.path)?;
+        let target = self.side(from).read_link(&a.path)?;
         let temp = temp_sibling(&a.path);
-        self.with_parent(&a.path, || self.dst.symlink(&temp, &target))?;
-        self.dst.rename(&temp, &a.path).inspect_err(|_| {
-            let _ = self.dst.remove_file(&temp);
+        let dst = self.side(to);
+        self.with_parent(to, &a.path, || dst.symlink(&temp, &target))?;
+        dst.rename(&temp, &a.path).inspect_err(|_| {
+            let _ = dst.remove_file(&temp);
         })?;
-        self.dst.set_meta(
+        dst.set_meta(
             &a.path,
             &Meta {
                 mode: None,
@@ -523,13 +562,13 @@ impl Folder<'_> {
         Ok(0)
     }
 
-    /// Runs `op`; when the destination folder is missing (a versioned backup, a folder
-    /// deleted meanwhile), creates it and runs `op` again.
-    fn with_parent<T>(&self, path: &RelPath, op: impl Fn() -> Result<T>) -> Result<T> {
+    /// Runs `op`; when the folder on `side` is missing (a versioned backup, a folder deleted
+    /// meanwhile), creates it and runs `op` again.
+    fn with_parent<T>(&self, side: Side, path: &RelPath, op: impl Fn() -> Result<T>) -> Result<T> {
         match op() {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 if let Some(parent) = path.parent() {
-                    self.dst.create_dir_all(&parent)?;
+                    self.side(side).create_dir_all(&parent)?;
                 }
                 op()
             }
@@ -537,55 +576,60 @@ impl Folder<'_> {
         }
     }
 
-    fn verify(&self, path: &RelPath) -> Result<()> {
+    fn verify(&self, a: &Action) -> Result<()> {
         let (s, d) = (
-            blake3_file(&self.src, path)?,
-            blake3_file(&*self.dst, path)?,
+            blake3_file(self.side(a.to.other()), &a.path)?,
+            blake3_file(self.side(a.to), &a.path)?,
         );
         if s != d {
-            return Err(
-                Error::new(ErrorKind::Corrupt, "copy differs from the source (BLAKE3)")
-                    .with_path(path.to_path(PathBuf::from(&self.plan.destination).as_path())),
-            );
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("copy differs from the {} (BLAKE3)", a.to.other().name()),
+            )
+            .with_path(self.local(a.to, &a.path)));
         }
         Ok(())
     }
 
     fn update_meta(&self, a: &Action) -> Result<u64> {
-        let e = self.source_entry(&a.path)?;
+        let e = self.entry_on(a.to.other(), &a.path)?;
         let meta = self.meta_of(&e);
-        self.dst.set_meta(&a.path, &meta).map(|()| 0)
+        self.side(a.to).set_meta(&a.path, &meta).map(|()| 0)
     }
 
     fn delete_moved_source(&self, a: &Action) -> Result<u64> {
-        let e = self.source_entry(&a.path)?;
+        let (src, dst) = (self.side(Side::Source), self.side(Side::Destination));
+        let e = self.entry_on(Side::Source, &a.path)?;
+        let shown = || self.local(Side::Source, &a.path);
         match e.kind {
             EntryKind::Symlink => {
-                if self.src.read_link(&a.path)? != self.dst.read_link(&a.path)? {
+                if src.read_link(&a.path)? != dst.read_link(&a.path)? {
                     return Err(Error::new(
                         ErrorKind::Corrupt,
                         "destination link differs; source kept",
                     )
-                    .with_path(a.path.to_path(self.src.root())));
+                    .with_path(shown()));
                 }
             }
             _ => {
-                if blake3_file(&self.src, &a.path)? != blake3_file(&*self.dst, &a.path)? {
+                if blake3_file(src, &a.path)? != blake3_file(dst, &a.path)? {
                     return Err(Error::new(
                         ErrorKind::Corrupt,
                         "destination differs from the source; source kept",
                     )
-                    .with_path(a.path.to_path(self.src.root())));
+                    .with_path(shown()));
                 }
             }
         }
-        self.src.remove_file(&a.path).map(|()| 0)
+        src.remove_file(&a.path).map(|()| 0)
     }
 
+    /// Deletes the file or link at `a.path` on side `a.to` as the profile says.
     fn delete(&self, a: &Action) -> Result<u64> {
-        let local = self.dst.local_path(&a.path);
+        let side = self.side(a.to);
+        let local = side.local_path(&a.path);
         match self.profile.versions.deleted_files {
-            DeletionMode::Versions => match &self.versions {
+            DeletionMode::Versions => match &self.versions[a.to as usize] {
                 Some(v) => v.preserve(&a.path, self.now_ns)?,
                 None => {
                     return Err(Error::invalid(
@@ -601,7 +645,7 @@ impl Folder<'_> {
                         .with_path(&path)
                 })?;
             }
-            DeletionMode::Erase => match self.dst.remove_file(&a.path) {
+            DeletionMode::Erase => match side.remove_file(&a.path) {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 other => other?,
             },
@@ -612,20 +656,12 @@ impl Folder<'_> {
     /// Removes a destination folder whose listed contents are gone. A folder that still holds
     /// entries the filters exclude is kept, with a warning: excluded files are never deleted.
     fn delete_dir(&self, a: &Action) {
-        match self.dst.remove_dir(&a.path) {
+        let side = self.side(a.to);
+        match side.remove_dir(&a.path) {
             Ok(()) => self.done(a, 0),
             Err(e) if e.kind() == ErrorKind::NotFound => self.done(a, 0),
-            Err(e)
-                if self
-                    .dst
-                    .read_dir(&a.path)
-                    .is_ok_and(|rest| !rest.is_empty()) =>
-            {
-                let _ = e;
-                let shown = self
-                    .dst
-                    .local_path(&a.path)
-                    .map(|p| p.display().to_string());
+            Err(_) if side.read_dir(&a.path).is_ok_and(|rest| !rest.is_empty()) => {
+                let shown = self.shown(a.to, &a.path);
                 self.warn(
                     shown,
                     ErrorKind::AlreadyExists,
@@ -636,40 +672,43 @@ impl Folder<'_> {
         }
     }
 
-    /// Gives every folder the run touched its source's times and permissions, deepest first.
+    /// Gives every folder the run touched the times and permissions of the other side's
+    /// folder, deepest first.
     fn restore_folder_metadata(&self) {
         if self.profile.operation == crate::profile::Operation::VersionedBackup {
             return;
         }
-        let mut dirs: BTreeSet<RelPath> = BTreeSet::new();
+        let mut dirs: BTreeSet<(RelPath, Side)> = BTreeSet::new();
         for a in &self.plan.actions {
             match a.kind {
                 ActionKind::CreateDir => {
-                    dirs.insert(a.path.clone());
+                    dirs.insert((a.path.clone(), a.to));
                 }
                 ActionKind::UpdateMeta if a.entry == EntryKind::Dir => {
-                    dirs.insert(a.path.clone());
+                    dirs.insert((a.path.clone(), a.to));
                 }
-                ActionKind::Copy | ActionKind::Delete => {}
+                ActionKind::Copy | ActionKind::Delete | ActionKind::Rename => {}
                 _ => continue,
             }
             if let Some(parent) = a.path.parent() {
-                dirs.insert(parent);
+                dirs.insert((parent, a.to));
             }
         }
-        dirs.insert(RelPath::root());
-        for dir in dirs.iter().rev() {
-            let Ok(Some(src)) = self.src.stat_follow(dir) else {
+        if self.profile.operation != crate::profile::Operation::Synchronize {
+            dirs.insert((RelPath::root(), Side::Destination));
+        }
+        for (dir, to) in dirs.iter().rev() {
+            let Ok(Some(from)) = self.side(to.other()).stat_follow(dir) else {
                 continue;
             };
-            if src.kind != EntryKind::Dir {
+            if from.kind != EntryKind::Dir {
                 continue;
             }
-            if let Ok(Some(dst)) = self.dst.stat(dir) {
-                let meta = self.meta_of(&src);
-                let same_mode = meta.mode.is_none_or(|m| m == dst.mode);
-                if dst.kind == EntryKind::Dir && (dst.mtime_ns != src.mtime_ns || !same_mode) {
-                    if let Err(e) = self.dst.set_meta(dir, &meta) {
+            if let Ok(Some(now)) = self.side(*to).stat(dir) {
+                let meta = self.meta_of(&from);
+                let same_mode = meta.mode.is_none_or(|m| m == now.mode);
+                if now.kind == EntryKind::Dir && (now.mtime_ns != from.mtime_ns || !same_mode) {
+                    if let Err(e) = self.side(*to).set_meta(dir, &meta) {
                         self.warn(
                             e.path().map(|p| p.display().to_string()),
                             e.kind(),
