@@ -2,7 +2,7 @@
 //! windows, compiled once from a [`FilterSpec`] into an immutable [`Filter`].
 
 mod age;
-mod mask;
+pub(crate) mod mask;
 mod size;
 
 use regex::RegexSet;

@@ -11,6 +11,10 @@ use crate::profile::Operation;
 use crate::scan::Listing;
 use crate::transport::{Entry, EntryKind};
 
+mod two_way;
+
+pub use two_way::{ConflictPolicies, Hashes, TwoWayPlanner};
+
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -338,6 +342,28 @@ pub struct FolderPlan {
     pub actions: Vec<Action>,
     /// Counts and bytes.
     pub summary: Summary,
+    /// Two-way: the state the plan was made against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_way: Option<TwoWayContext>,
+}
+
+/// What a two-way folder plan was made against: its state and both sides' sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TwoWayContext {
+    /// The state database file.
+    pub state: String,
+    /// Entries in the base (the last sync's view of the pair).
+    pub base_entries: u64,
+    /// Whether this is a first run (no completed sync since the state was made or cleared):
+    /// a union that deletes nothing.
+    pub first_run: bool,
+    /// Entries listed on the source now.
+    pub source_entries: u64,
+    /// Whether the source root exists.
+    pub source_exists: bool,
+    /// Whether the destination root exists.
+    pub destination_exists: bool,
 }
 
 impl FolderPlan {
@@ -360,6 +386,7 @@ impl FolderPlan {
             temporaries: Vec::new(),
             actions,
             summary,
+            two_way: None,
         }
     }
 }

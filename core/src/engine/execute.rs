@@ -9,8 +9,10 @@ use super::report::{ActionOutcome, Event, Problem, Progress, Report, RunOptions}
 use crate::compare::blake3_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::plan::{Action, ActionKind, FolderPlan, Reason, Side, Summary};
+use crate::plan::{Action, ActionKind, FolderPlan, Reason, Resolution, Side, Summary};
+use crate::profile::ConflictPolicy;
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
+use crate::state::{BaseEntry, BaseWriter};
 use crate::transport::{
     entry_from_metadata, temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport,
     WriteMode,
@@ -51,6 +53,8 @@ struct Folder<'a> {
     bytes_done: AtomicU64,
     last_progress_ns: AtomicI64,
     log: Mutex<Log>,
+    /// Two-way: the base, updated as actions complete.
+    state: Option<&'a BaseWriter>,
 }
 
 #[derive(Default)]
@@ -73,6 +77,7 @@ pub(super) fn run_folder(
     plan: &FolderPlan,
     opts: &RunOptions,
     threads: usize,
+    state: Option<&BaseWriter>,
     report: &mut Report,
 ) -> Result<()> {
     if opts.dry_run {
@@ -108,6 +113,7 @@ pub(super) fn run_folder(
         bytes_done: AtomicU64::new(0),
         last_progress_ns: AtomicI64::new(0),
         log: Mutex::new(Log::default()),
+        state,
     };
     // A mirror of an empty source still makes the (empty) destination; a versioned backup
     // with nothing new makes no empty backup folder.
@@ -122,15 +128,19 @@ pub(super) fn run_folder(
         || !plan
             .actions
             .iter()
-            .any(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
+            .any(|a| a.kind == ActionKind::Delete && is_unmatched(a))
         || opts.prompt.as_ref().is_none_or(|p| p.confirm_deletes(plan));
 
-    // 0. Conflicts are left alone, and reported.
+    // 0. Two-way conflicts are resolved; one-way conflicts are left alone, and reported.
     for a in plan
         .actions
         .iter()
         .filter(|a| a.kind == ActionKind::Conflict)
     {
+        if let Some(resolution) = a.resolution {
+            f.resolve(a, resolution);
+            continue;
+        }
         let shown = f.shown(a.to, &a.path);
         f.warn(
             shown,
@@ -175,7 +185,7 @@ pub(super) fn run_folder(
             .get(i + 1)
             .is_some_and(|n| n.kind == ActionKind::DeleteSource && n.path == a.path);
         match a.kind {
-            ActionKind::Copy => jobs.push(Job {
+            ActionKind::Copy | ActionKind::Rename => jobs.push(Job {
                 action: a,
                 then_delete_source: moved_after,
             }),
@@ -217,7 +227,7 @@ pub(super) fn run_folder(
     let unmatched: Vec<&Action> = plan
         .actions
         .iter()
-        .filter(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
+        .filter(|a| a.kind == ActionKind::Delete && is_unmatched(a))
         .collect();
     if deletes_allowed {
         let files: Vec<&Action> = unmatched
@@ -259,7 +269,11 @@ pub(super) fn run_folder(
             f.done(a, 0);
         }
     }
-    // 6. Folder times and permissions last, deepest first, so writing inside them cannot
+    // 6. Two-way: paths both sides already agree on (or both lost) only update the state.
+    for a in plan.actions.iter().filter(|a| a.kind == ActionKind::Record) {
+        f.done(a, 0);
+    }
+    // 7. Folder times and permissions last, deepest first, so writing inside them cannot
     //    disturb them again.
     if !opts.control.is_cancelled() {
         f.restore_folder_metadata();
@@ -287,6 +301,11 @@ pub(super) fn run_folder(
     Ok(())
 }
 
+/// A deletion of what the other side no longer has (mirror) or deleted (two-way).
+fn is_unmatched(a: &Action) -> bool {
+    matches!(a.reason, Reason::Unmatched | Reason::Deleted)
+}
+
 /// The bytes of a path's folder part (empty at the root).
 fn parent_bytes(path: &RelPath) -> &[u8] {
     let bytes = path.as_bytes();
@@ -305,6 +324,15 @@ impl Folder<'_> {
     }
 
     fn done(&self, a: &Action, bytes: u64) {
+        if let Some(state) = self.state {
+            if let Err(e) = self.record(state, a) {
+                self.warn(
+                    self.shown(a.to, &a.path),
+                    e.kind(),
+                    format!("state not updated: {}", e.message()),
+                );
+            }
+        }
         {
             let mut log = self.lock();
             let mut one = Summary::default();
@@ -411,6 +439,7 @@ impl Folder<'_> {
         let ok = match a.kind {
             ActionKind::Copy => self.step(a, || self.copy(a)),
             ActionKind::UpdateMeta => self.step(a, || self.update_meta(a)),
+            ActionKind::Rename => self.step(a, || self.rename(a)),
             // A move whose file the destination already holds: the source goes once the
             // contents are confirmed equal.
             ActionKind::DeleteSource => {
@@ -498,6 +527,7 @@ impl Folder<'_> {
         if before.kind != EntryKind::File {
             return Err(Error::invalid("not a file any more").with_path(&local));
         }
+        self.check_unchanged_since_scan(a, &before)?;
         self.preserve_replaced(a)?;
         let meta = self.meta_of(&before);
         let mode = if self.profile.copy.copy_directly {
@@ -523,6 +553,45 @@ impl Folder<'_> {
         Ok(bytes)
     }
 
+    /// Two-way: a copy reads the entry the plan saw and replaces only what the plan saw, so an
+    /// edit made on either side while the run works is never overwritten or copied half-done:
+    /// the path is left for the next run.
+    fn check_unchanged_since_scan(&self, a: &Action, read: &Entry) -> Result<()> {
+        if self.state.is_none() || (a.source.is_none() && a.destination.is_none()) {
+            return Ok(());
+        }
+        let planned = |side: Side| match side {
+            Side::Source => a.source,
+            Side::Destination => a.destination,
+        };
+        let (from, to) = (a.to.other(), a.to);
+        let busy = |side: Side| {
+            Err(Error::new(
+                ErrorKind::Busy,
+                format!(
+                    "changed on the {} since the scan; left for the next run",
+                    side.name()
+                ),
+            )
+            .with_path(self.local(side, &a.path)))
+        };
+        if let Some(p) = planned(from) {
+            if (p.size, p.mtime_ns) != (read.size, read.mtime_ns) {
+                return busy(from);
+            }
+        }
+        match (planned(to), self.side(to).stat(&a.path)?) {
+            (_, None) => Ok(()),
+            (Some(p), Some(now))
+                if now.kind == EntryKind::Dir
+                    || (p.size, p.mtime_ns) == (now.size, now.mtime_ns) =>
+            {
+                Ok(())
+            }
+            _ => busy(to),
+        }
+    }
+
     /// With versions on, the file a copy replaces goes to its side's versions folder.
     fn preserve_replaced(&self, a: &Action) -> Result<()> {
         let present = match a.to {
@@ -545,6 +614,7 @@ impl Folder<'_> {
     fn copy_link(&self, a: &Action) -> Result<u64> {
         let (from, to) = (a.to.other(), a.to);
         let before = self.entry_on(from, &a.path)?;
+        self.check_unchanged_since_scan(a, &before)?;
         let target = self.side(from).read_link(&a.path)?;
         let temp = temp_sibling(&a.path);
         let dst = self.side(to);
@@ -628,6 +698,22 @@ impl Folder<'_> {
     fn delete(&self, a: &Action) -> Result<u64> {
         let side = self.side(a.to);
         let local = side.local_path(&a.path);
+        if self.state.is_some() {
+            // Two-way: a file edited since the scan is not deleted; the next run sees the edit.
+            let planned = match a.to {
+                Side::Source => a.source,
+                Side::Destination => a.destination,
+            };
+            if let (Some(p), Some(now)) = (planned, side.stat(&a.path)?) {
+                if now.kind != EntryKind::Dir && (p.size, p.mtime_ns) != (now.size, now.mtime_ns) {
+                    return Err(Error::new(
+                        ErrorKind::Busy,
+                        format!("changed on the {} since the scan; not deleted", a.to.name()),
+                    )
+                    .with_path(self.local(a.to, &a.path)));
+                }
+            }
+        }
         match self.profile.versions.deleted_files {
             DeletionMode::Versions => match &self.versions[a.to as usize] {
                 Some(v) => v.preserve(&a.path, self.now_ns)?,
@@ -718,5 +804,241 @@ impl Folder<'_> {
                 }
             }
         }
+    }
+}
+
+/// Two-way steps: the state, renames and conflicts.
+impl Folder<'_> {
+    /// Tells the state what a completed action left on both sides.
+    fn record(&self, state: &BaseWriter, a: &Action) -> Result<()> {
+        match (a.kind, a.reason) {
+            (ActionKind::Delete, _) | (ActionKind::Record, Reason::Forgotten) => {
+                state.forget(&a.path)
+            }
+            (ActionKind::Rename, _) => {
+                if let Some(from) = &a.from {
+                    state.forget(from)?;
+                }
+                self.record_path(state, &a.path)
+            }
+            (ActionKind::Conflict, _) => Ok(()),
+            _ => self.record_path(state, &a.path),
+        }
+    }
+
+    /// Records `path` when both sides now hold equal entries there.
+    fn record_path(&self, state: &BaseWriter, path: &RelPath) -> Result<()> {
+        let src = self.side(Side::Source).stat(path)?;
+        let dst = self.side(Side::Destination).stat(path)?;
+        if let (Some(s), Some(d)) = (src, dst) {
+            if s.kind == d.kind && (s.kind == EntryKind::Dir || s.size == d.size) {
+                return state.put(BaseEntry::from_entries(&s, &d, None));
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames `a.from` to `a.path` on side `a.to`, as the other side did.
+    fn rename(&self, a: &Action) -> Result<u64> {
+        let from = a
+            .from
+            .as_ref()
+            .ok_or_else(|| Error::invalid("a rename without its old path"))?;
+        let side = self.side(a.to);
+        if side.stat(&a.path)?.is_some() && !same_when_folded(from, &a.path) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                "cannot rename: the new name is taken since the scan",
+            )
+            .with_path(self.local(a.to, &a.path)));
+        }
+        self.with_parent(a.to, &a.path, || side.rename(from, &a.path))?;
+        Ok(0)
+    }
+
+    /// Carries out a two-way conflict's resolution; a prompt asks the run's [`Prompt`].
+    fn resolve(&self, a: &Action, resolution: Resolution) {
+        let resolution = match resolution {
+            Resolution::Prompt => {
+                let policy = self
+                    .opts
+                    .prompt
+                    .as_ref()
+                    .and_then(|p| p.resolve_conflict(&self.plan.folder, a))
+                    .unwrap_or(ConflictPolicy::KeepBoth);
+                match Resolution::for_policy(policy, a.source, a.destination) {
+                    Resolution::Prompt => Resolution::KeepBoth(newer_side(a)),
+                    r => r,
+                }
+            }
+            r => r,
+        };
+        match resolution {
+            Resolution::Skip | Resolution::Prompt => {
+                self.warn(
+                    self.shown(a.to, &a.path),
+                    ErrorKind::AlreadyExists,
+                    "conflict left alone: both sides changed".into(),
+                );
+                self.lock().done.conflicts += 1;
+            }
+            Resolution::Wins(winner) => {
+                self.step(a, || self.loser_goes(a, winner));
+            }
+            Resolution::KeepBoth(newer) => {
+                self.step(a, || self.keep_both(a, newer));
+            }
+        }
+    }
+
+    /// The winner's version replaces the loser's, which goes to its side's versions folder
+    /// (also when the winner deleted the path).
+    fn loser_goes(&self, a: &Action, winner: Side) -> Result<u64> {
+        let loser = winner.other();
+        let versions = self.conflict_versions(loser)?;
+        if let Some(old) = self.side(loser).stat(&a.path)? {
+            if old.kind == EntryKind::Dir {
+                return Err(Error::invalid("a folder cannot lose a conflict")
+                    .with_path(self.local(loser, &a.path)));
+            }
+            versions.preserve(&a.path, self.now_ns)?;
+        }
+        let bytes = match self.side(winner).stat(&a.path)? {
+            Some(w) if w.kind == EntryKind::Dir => {
+                self.side(loser).create_dir_all(&a.path)?;
+                0
+            }
+            Some(w) => self.copy(&Action {
+                kind: ActionKind::Copy,
+                to: loser,
+                entry: w.kind,
+                source: None,
+                destination: None,
+                ..a.clone()
+            })?,
+            None => 0,
+        };
+        if let Some(state) = self.state {
+            if self.side(winner).stat(&a.path)?.is_some() {
+                self.record_path(state, &a.path)?;
+            } else {
+                state.forget(&a.path)?;
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Keeps both versions: the older (or the non-folder) is renamed with the conflict name
+    /// on its side and copied to the other; the newer keeps the name on both sides.
+    fn keep_both(&self, a: &Action, newer: Side) -> Result<u64> {
+        let older = newer.other();
+        let Some(old) = self.side(older).stat(&a.path)? else {
+            // Nothing to keep on that side (deleted meanwhile): the newer simply wins.
+            return self.loser_goes(a, newer);
+        };
+        let renamed = self.conflict_name(older, &a.path)?;
+        self.side(older).rename(&a.path, &renamed)?;
+        let copy_to = |to: Side, path: &RelPath, kind: EntryKind| {
+            self.copy(&Action {
+                kind: ActionKind::Copy,
+                path: path.clone(),
+                to,
+                entry: kind,
+                source: None,
+                destination: None,
+                reason: Reason::New,
+                from: None,
+                resolution: None,
+                size: 0,
+            })
+        };
+        let mut bytes = copy_to(newer, &renamed, old.kind)?;
+        match self.side(newer).stat(&a.path)? {
+            Some(n) if n.kind == EntryKind::Dir => self.side(older).create_dir_all(&a.path)?,
+            Some(n) => bytes += copy_to(older, &a.path, n.kind)?,
+            None => {}
+        }
+        if let Some(state) = self.state {
+            self.record_path(state, &renamed)?;
+            self.record_path(state, &a.path)?;
+        }
+        Ok(bytes)
+    }
+
+    /// The versions folder conflict losers go to on `side`: the profile's, keeping every
+    /// version when the profile keeps none (a loser is never destroyed).
+    fn conflict_versions(&self, side: Side) -> Result<Versions> {
+        if let Some(v) = &self.versions[side as usize] {
+            if self.profile.versions.enabled() {
+                return Ok(v.clone());
+            }
+        }
+        let mut opts = self.profile.versions.clone();
+        opts.keep = u32::MAX;
+        Versions::new(self.sides[side as usize].clone(), &opts)
+    }
+
+    /// A free name for the older version of a conflict, from the profile's template.
+    fn conflict_name(&self, side: Side, path: &RelPath) -> Result<RelPath> {
+        let name = String::from_utf8_lossy(path.file_name()).into_owned();
+        let (stem, ext) = match name.rfind('.') {
+            Some(i) if i > 0 => (&name[..i], &name[i..]),
+            _ => (name.as_str(), ""),
+        };
+        let now = chrono::Local::now();
+        let base = self
+            .profile
+            .sync
+            .conflict_name
+            .replace("{stem}", stem)
+            .replace("{ext}", ext)
+            .replace("{name}", &name)
+            .replace("{date}", &now.format("%Y-%m-%d").to_string())
+            .replace("{time}", &now.format("%H%M%S").to_string())
+            .replace("{host}", &host_name());
+        for n in 1..1000 {
+            let candidate = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base} {n}")
+            };
+            let rel = match path.parent() {
+                Some(p) if !p.is_root() => RelPath::new(format!("{}/{candidate}", p.display()))?,
+                _ => RelPath::new(&candidate)?,
+            };
+            if self.side(side).stat(&rel)?.is_none()
+                && self.side(side.other()).stat(&rel)?.is_none()
+            {
+                return Ok(rel);
+            }
+        }
+        Err(
+            Error::new(ErrorKind::AlreadyExists, "no free conflict name")
+                .with_path(self.local(side, path)),
+        )
+    }
+}
+
+/// Whether two paths differ only by letter case (a case-only rename).
+fn same_when_folded(a: &RelPath, b: &RelPath) -> bool {
+    String::from_utf8_lossy(a.as_bytes()).to_lowercase()
+        == String::from_utf8_lossy(b.as_bytes()).to_lowercase()
+}
+
+/// This machine's name, for conflict copies.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The side whose version of a conflict is newer (the source on a tie).
+fn newer_side(a: &Action) -> Side {
+    match Resolution::for_policy(ConflictPolicy::Newer, a.source, a.destination) {
+        Resolution::Wins(side) => side,
+        _ => Side::Source,
     }
 }

@@ -2,6 +2,7 @@
 
 mod execute;
 mod report;
+mod two_way;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
-use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner};
+use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner, Summary, TwoWayContext};
 use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
 use crate::scan::{scan, Listing, ScanOptions};
 use crate::transport::{EntryKind, LocalTransport, Transport};
@@ -108,7 +109,11 @@ impl Engine {
         let started = Instant::now();
         profile.validate()?;
         for folder in &plan.folders {
-            check_delete_limit(profile, folder, opts.force)?;
+            if profile.operation == Operation::Synchronize {
+                two_way::check_guards(profile, folder, opts.force)?;
+            } else {
+                check_delete_limit(profile, folder, opts.force)?;
+            }
         }
         let mut report = Report::new(&profile.name, opts.dry_run);
         opts.emit(Event::Started {
@@ -141,7 +146,48 @@ impl Engine {
             opts.emit(Event::FolderStarted {
                 folder: folder.folder.clone(),
             });
-            execute::run_folder(profile, folder, opts, threads, &mut report)?;
+            if profile.operation == Operation::Synchronize && !opts.dry_run {
+                let pair = profile
+                    .folders
+                    .iter()
+                    .find(|f| f.name == folder.folder)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "profile {:?} has no folder {:?}",
+                                profile.name, folder.folder
+                            ),
+                        )
+                    })?;
+                let state = two_way::PairRun::start(folder, pair, opts.resync, now_ns())?;
+                let before = (report.done, report.failed);
+                execute::run_folder(
+                    profile,
+                    folder,
+                    opts,
+                    threads,
+                    Some(&state.writer),
+                    &mut report,
+                )?;
+                let record = crate::state::RunRecord {
+                    started_ns: state.started_ns,
+                    ended_ns: Some(now_ns()),
+                    done: count(&report.done) - count(&before.0),
+                    failed: report.failed - before.1,
+                    conflicts: report.done.conflicts - before.0.conflicts,
+                    outcome: Some(if opts.control.is_cancelled() {
+                        "cancelled".into()
+                    } else if report.failed > before.1 {
+                        "errors".into()
+                    } else {
+                        "ok".into()
+                    }),
+                };
+                state.finish(record, !opts.control.is_cancelled())?;
+            } else {
+                execute::run_folder(profile, folder, opts, threads, None, &mut report)?;
+            }
         }
         report.status = if opts.control.is_cancelled() {
             RunStatus::Cancelled
@@ -153,6 +199,49 @@ impl Engine {
         report.duration = started.elapsed();
         opts.emit(Event::Finished(Box::new(report.clone())));
         Ok(report)
+    }
+
+    /// Forgets the two-way state of every selected folder pair of `profile` ("Clear"): the
+    /// next run is a first run, a union that deletes nothing.
+    ///
+    /// # Errors
+    /// A profile that is not a two-way one, a state database that cannot be opened, or a
+    /// pair being synchronized by another run ([`ErrorKind::Busy`]).
+    pub fn clear_state(&self, profile: &Profile) -> Result<()> {
+        two_way::require(profile)?;
+        let db = two_way::state_path(profile)?;
+        if !db.exists() {
+            return Ok(());
+        }
+        for folder in self.selected(profile, &RunOptions::default())? {
+            two_way::clear(&db, folder)?;
+        }
+        Ok(())
+    }
+
+    /// Records both sides of every selected folder pair as they are now as in sync
+    /// ("Reset"): paths whose entries are equal on both sides (same kind; files of equal size
+    /// and time, or equal contents) form the new base; paths that differ are left out, so the
+    /// next run treats them as created on both sides. Returns the entries recorded.
+    ///
+    /// # Errors
+    /// As [`Engine::clear_state`], and everything [`Engine::plan`] rejects.
+    pub fn reset_state(&self, profile: &Profile) -> Result<u64> {
+        two_way::require(profile)?;
+        let opts = RunOptions {
+            resync: true,
+            ..RunOptions::default()
+        };
+        let plan = self.plan_with(profile, &opts)?;
+        let db = two_way::state_path(profile)?;
+        let mut recorded = 0;
+        for (fp, folder) in plan.folders.iter().zip(self.selected(profile, &opts)?) {
+            if fp.skipped.is_some() {
+                continue;
+            }
+            recorded += two_way::reset(&db, folder, fp)?;
+        }
+        Ok(recorded)
     }
 
     fn selected<'p>(&self, profile: &'p Profile, opts: &RunOptions) -> Result<Vec<&'p Folder>> {
@@ -247,6 +336,33 @@ impl Engine {
         let dst_listing = dst_listing?;
 
         let comparator = Comparator::new(&profile.comparison)?;
+        if profile.operation == Operation::Synchronize {
+            let state = two_way::state_path(profile)?;
+            let key = two_way::pair_key(folder, &shown.0, &shown.1);
+            let base = two_way::load_base(&state, &key, opts.resync)?;
+            let actions = two_way::plan_pair(
+                profile,
+                &comparator,
+                &src,
+                &*dst,
+                &src_listing,
+                &dst_listing,
+                &base,
+            )?;
+            let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
+            fp.destination_entries = dst_listing.len() as u64;
+            fp.two_way = Some(TwoWayContext {
+                state: state.display().to_string(),
+                base_entries: base.len() as u64,
+                first_run: !base.is_synced(),
+                source_entries: src_listing.len() as u64,
+                source_exists: src.stat_follow(&RelPath::root())?.is_some(),
+                destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
+            });
+            fp.warnings = listing_warnings(&src_listing, &dst_listing);
+            fp.temporaries = dst_listing.temporaries().to_vec();
+            return Ok(fp);
+        }
         let planner = Planner::new(profile.operation, &comparator)
             .preserve_permissions(profile.copy.preserve_permissions);
         let checks = if comparator.reads_content() {
@@ -270,20 +386,34 @@ impl Engine {
         };
         let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
         fp.destination_entries = dst_listing.len() as u64;
-        fp.warnings = src_listing
-            .warnings()
-            .iter()
-            .map(|w| format!("source {}: {}", w.path, w.message))
-            .chain(
-                dst_listing
-                    .warnings()
-                    .iter()
-                    .map(|w| format!("destination {}: {}", w.path, w.message)),
-            )
-            .collect();
+        fp.warnings = listing_warnings(&src_listing, &dst_listing);
         fp.temporaries = dst_listing.temporaries().to_vec();
         Ok(fp)
     }
+}
+
+fn listing_warnings(src: &Listing, dst: &Listing) -> Vec<String> {
+    src.warnings()
+        .iter()
+        .map(|w| format!("source {}: {}", w.path, w.message))
+        .chain(
+            dst.warnings()
+                .iter()
+                .map(|w| format!("destination {}: {}", w.path, w.message)),
+        )
+        .collect()
+}
+
+/// Actions done, in one number.
+fn count(s: &Summary) -> u64 {
+    s.new_dirs
+        + s.new_files
+        + s.modified_files
+        + s.metadata_updates
+        + s.deletions
+        + s.source_deletions
+        + s.renames
+        + s.records
 }
 
 fn unavailable(

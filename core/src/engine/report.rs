@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::plan::{Action, FolderPlan, Summary};
+use crate::profile::ConflictPolicy;
 
 /// Answers the questions a run may ask. Absent methods use the profile's defaults.
 pub trait Prompt: Send + Sync {
@@ -17,6 +18,13 @@ pub trait Prompt: Send + Sync {
     fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
         let _ = plan;
         true
+    }
+
+    /// How to resolve a two-way conflict whose policy is "prompt": `action` is the conflict
+    /// (both sides' size and time in `source` and `destination`). `None` keeps both.
+    fn resolve_conflict(&self, folder: &str, action: &Action) -> Option<ConflictPolicy> {
+        let _ = (folder, action);
+        None
     }
 }
 
@@ -101,6 +109,8 @@ pub struct RunOptions {
     pub prompt: Option<Arc<dyn Prompt>>,
     /// The shortest time between two progress events.
     pub progress_interval: Duration,
+    /// Two-way: forget the state first; the run is then a first run (a union).
+    pub resync: bool,
 }
 
 impl Default for RunOptions {
@@ -113,6 +123,7 @@ impl Default for RunOptions {
             events: None,
             prompt: None,
             progress_interval: Duration::from_millis(200),
+            resync: false,
         }
     }
 }

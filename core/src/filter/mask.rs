@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// Builds one glob the way every mask is built; `literal_separator` makes `*` and `?` stop at
 /// `/` (path masks).
-pub(super) fn glob(
+pub(crate) fn glob(
     pattern: &str,
     case_sensitive: bool,
     literal_separator: bool,

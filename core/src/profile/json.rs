@@ -323,8 +323,8 @@ mod tests {
         group_export_as_single: r#"{"format": 1, "profiles": []}"# => InvalidInput,
             "profiles: this is a group export";
         validation_runs: r#"{"format": 1, "name": "a/b"}"# => InvalidInput, "name: ";
-        synchronize_not_supported: r#"{"format": 1, "name": "p", "operation": "synchronize"}"#
-            => NotSupported, "operation \"synchronize\": not supported yet";
+        unknown_conflict_policy: r#"{"format": 1, "name": "p", "sync": {"conflict": "coin"}}"#
+            => InvalidInput, "sync.conflict: unknown variant `coin`";
     }
 
     /// Same rows for group exports: paths start at `profiles[i]`.

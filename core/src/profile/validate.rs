@@ -69,9 +69,10 @@ impl Profile {
     ///
     /// # Errors
     /// The first broken rule, its message starting with the JSON path (`folders[1].source: ...`):
-    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) for the `synchronize`
-    /// operation and the `schedule`, `programs`, `notifications` and `access` keys;
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) for following links in a
+    /// two-way sync and the `schedule`, `programs`, `notifications` and `access` keys;
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty or slashed name,
+    /// a conflict name without `{stem}`/`{name}` or with a separator, a bad conflict-rule mask,
     /// an empty group component, empty or duplicate folder names, an empty source or
     /// destination or both the same, a bad marker, filters that do not compile, `"versions"`
     /// deletion without versions, a versions folder with `..`, more than 256 threads, or an
@@ -81,7 +82,25 @@ impl Profile {
         check_group("group", &self.group)?;
 
         if self.operation == Operation::Synchronize {
-            return Err(Error::not_supported("operation \"synchronize\""));
+            if self.copy.symlinks == crate::profile::SymlinkMode::Follow {
+                return Err(Error::not_supported(
+                    "copy.symlinks \"follow\" with operation \"synchronize\"",
+                ));
+            }
+            let name = &self.sync.conflict_name;
+            if !name.contains("{stem}") && !name.contains("{name}") {
+                return Err(invalid(
+                    "sync.conflict-name",
+                    format!("{name:?} must contain {{stem}} or {{name}}"),
+                ));
+            }
+            if name.contains('/') || name.contains('\\') {
+                return Err(invalid(
+                    "sync.conflict-name",
+                    format!("{name:?} must not contain a path separator"),
+                ));
+            }
+            crate::plan::ConflictPolicies::new(&self.sync, self.filters.case_sensitive)?;
         }
         for (key, value) in [
             ("schedule", &self.schedule),
@@ -231,8 +250,16 @@ mod tests {
             "folders[1].destination: destination is empty";
         source_is_destination: |p| p.folders[1].destination = "/src/b".into() => InvalidInput,
             "folders[1].destination: same as the source";
-        synchronize: |p| p.operation = Operation::Synchronize => NotSupported,
-            "operation \"synchronize\": not supported yet";
+        synchronize_following_links: |p| {
+            p.operation = Operation::Synchronize;
+            p.copy.symlinks = crate::profile::SymlinkMode::Follow;
+        } => NotSupported,
+            "copy.symlinks \"follow\" with operation \"synchronize\": not supported yet";
+        conflict_name_without_stem: |p| {
+            p.operation = Operation::Synchronize;
+            p.sync.conflict_name = "conflict {date}".into();
+        } => InvalidInput,
+            "sync.conflict-name: \"conflict {date}\" must contain {stem} or {name}";
         schedule: |p| p.schedule = Some(serde_json::json!({})) => NotSupported,
             "schedule: not supported yet";
         programs: |p| p.programs = Some(serde_json::json!([])) => NotSupported,

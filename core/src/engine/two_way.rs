@@ -1,0 +1,305 @@
+//! Two-way synchronization in the engine: the state database around the one planner and the
+//! one executor. Planning reads the base; running locks the pair, checks the two-way guards
+//! and records every completed action in the base.
+
+use std::path::PathBuf;
+
+use crate::compare::{blake3_file, Comparator};
+use crate::error::{Error, ErrorKind, Result};
+use crate::location::expand_vars;
+use crate::path::RelPath;
+use crate::plan::{ActionKind, ConflictPolicies, FolderPlan, Hashes, Reason, Side, TwoWayPlanner};
+use crate::profile::{DeleteLimit, Folder, Profile};
+use crate::scan::Listing;
+use crate::state::{Base, BaseEntry, PairKey, StateDb};
+use crate::transport::{EntryKind, LocalTransport, Transport};
+
+/// The state database of `profile`: its `sync.state`, else the per-user default.
+pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
+    match &profile.sync.state {
+        Some(p) => expand_vars(p).map(PathBuf::from),
+        None => StateDb::default_path(&profile.name),
+    }
+}
+
+/// The key of a folder pair in the state database.
+pub(crate) fn pair_key(folder: &Folder, source: &str, destination: &str) -> PairKey {
+    PairKey {
+        folder: folder.name.clone(),
+        source: source.to_string(),
+        destination: destination.to_string(),
+    }
+}
+
+/// The base of a pair; an empty first-run base when the database does not exist yet (a
+/// preview creates no files) or `resync` discards it.
+pub(crate) fn load_base(db_path: &std::path::Path, key: &PairKey, resync: bool) -> Result<Base> {
+    if resync || !db_path.exists() {
+        return Ok(Base::default());
+    }
+    let db = StateDb::open(db_path)?;
+    let pair = db.pair(key)?;
+    db.base(pair)
+}
+
+/// Plans one two-way folder pair from both listings and its base.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn plan_pair(
+    profile: &Profile,
+    comparator: &Comparator,
+    src: &dyn Transport,
+    dst: &dyn Transport,
+    src_listing: &Listing,
+    dst_listing: &Listing,
+    base: &Base,
+) -> Result<Vec<crate::plan::Action>> {
+    let policies = ConflictPolicies::new(&profile.sync, profile.filters.case_sensitive)?;
+    let planner = TwoWayPlanner::new(comparator, &policies)
+        .detect_renames(profile.sync.detect_renames)
+        .preserve_permissions(profile.copy.preserve_permissions)
+        .case_insensitive(Side::Source, case_insensitive(src, src_listing))
+        .case_insensitive(Side::Destination, case_insensitive(dst, dst_listing));
+    let requests = planner.hash_requests(src_listing, dst_listing, base);
+    let hashes = hashes(src, dst, &requests);
+    Ok(planner.plan(src_listing, dst_listing, base, &hashes))
+}
+
+/// BLAKE3 of the requested files (a link's target), in parallel; unreadable ones are left
+/// out (the planner then treats the pair as different).
+fn hashes(src: &dyn Transport, dst: &dyn Transport, requests: &[(Side, RelPath)]) -> Hashes {
+    let out = std::sync::Mutex::new(Hashes::new());
+    super::execute::parallel(
+        super::DEFAULT_THREADS.min(requests.len().max(1)),
+        requests,
+        |(side, path)| {
+            let t = match side {
+                Side::Source => src,
+                Side::Destination => dst,
+            };
+            let h = match t.stat(path) {
+                Ok(Some(e)) if e.kind == EntryKind::Symlink => t
+                    .read_link(path)
+                    .map(|target| *blake3::hash(&target).as_bytes()),
+                _ => blake3_file(t, path),
+            };
+            if let Ok(h) = h {
+                out.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((*side, path.clone()), h);
+            }
+        },
+    );
+    out.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether the file system of a side ignores letter case: an entry looked up with its name's
+/// case swapped is the same file. Writes nothing.
+fn case_insensitive(t: &dyn Transport, listing: &Listing) -> bool {
+    let Some(e) = listing.entries().iter().find(|e| {
+        let n = e.path.file_name();
+        n.iter().any(u8::is_ascii_alphabetic)
+    }) else {
+        return false;
+    };
+    let swapped: Vec<u8> = e
+        .path
+        .as_bytes()
+        .iter()
+        .map(|b| {
+            if b.is_ascii_lowercase() {
+                b.to_ascii_uppercase()
+            } else {
+                b.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let Ok(other) = RelPath::new(&swapped) else {
+        return false;
+    };
+    matches!(t.stat(&other), Ok(Some(o)) if o.file_id == e.file_id && o.file_id != 0)
+}
+
+/// The two-way guards, checked before anything changes: a side that had entries at the
+/// last sync and is now empty or missing, and deletions above the limit on either side.
+pub(crate) fn check_guards(profile: &Profile, fp: &FolderPlan, force: bool) -> Result<()> {
+    let Some(ctx) = &fp.two_way else {
+        return Ok(());
+    };
+    if force {
+        return Ok(());
+    }
+    let guard = |msg: String, path: &str| {
+        Err(Error::new(
+            ErrorKind::Guard,
+            format!(
+                "folder {:?}: {msg}; nothing was changed (force to go ahead)",
+                fp.folder
+            ),
+        )
+        .with_path(path))
+    };
+    if !ctx.first_run && ctx.base_entries > 0 {
+        for (side, exists, entries, root) in [
+            (
+                Side::Source,
+                ctx.source_exists,
+                ctx.source_entries,
+                &fp.source,
+            ),
+            (
+                Side::Destination,
+                ctx.destination_exists,
+                fp.destination_entries,
+                &fp.destination,
+            ),
+        ] {
+            if !exists || entries == 0 {
+                let how = if exists { "empty" } else { "missing" };
+                return guard(
+                    format!(
+                        "the {} had {} entries at the last sync and is now {how}: it looks like an unmounted drive",
+                        side.name(),
+                        ctx.base_entries
+                    ),
+                    root,
+                );
+            }
+        }
+    }
+    let Some(limit) = profile.guards.max_delete else {
+        return Ok(());
+    };
+    for side in [Side::Source, Side::Destination] {
+        let deletes = fp
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Delete && a.to == side && a.reason == Reason::Deleted)
+            .count() as u64;
+        if deletes == 0 {
+            continue;
+        }
+        let base = ctx.base_entries.max(1);
+        let over = match limit {
+            DeleteLimit::Count(n) => deletes > n,
+            DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base,
+        };
+        if over {
+            let root = match side {
+                Side::Source => &fp.source,
+                Side::Destination => &fp.destination,
+            };
+            return guard(
+                format!(
+                    "would delete {deletes} of {base} entries on the {}, over the limit of {limit}",
+                    side.name()
+                ),
+                root,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a profile whose operation is not `synchronize`.
+pub(crate) fn require(profile: &Profile) -> Result<()> {
+    if profile.operation != crate::profile::Operation::Synchronize {
+        return Err(Error::invalid(format!(
+            "profile {:?} is not a two-way profile (operation {:?}); it has no state",
+            profile.name,
+            profile.operation.name()
+        )));
+    }
+    Ok(())
+}
+
+/// The pair key of `folder` as the planner makes it: its name and both resolved roots.
+fn folder_key(folder: &Folder) -> Result<PairKey> {
+    let (s, d) = (folder.resolved_source()?, folder.resolved_destination()?);
+    Ok(pair_key(
+        folder,
+        &s.display().to_string(),
+        &d.display().to_string(),
+    ))
+}
+
+/// Forgets the base of `folder`'s pair in the database at `db_path`.
+pub(crate) fn clear(db_path: &std::path::Path, folder: &Folder) -> Result<()> {
+    let db = StateDb::open(db_path)?;
+    let pair = db.pair(&folder_key(folder)?)?;
+    let _lock = db.lock(pair)?;
+    db.clear(pair)
+}
+
+/// Makes the paths a first-run plan found equal on both sides the base of `folder`'s pair.
+pub(crate) fn reset(db_path: &std::path::Path, folder: &Folder, fp: &FolderPlan) -> Result<u64> {
+    let src = LocalTransport::new(&fp.source);
+    let dst = LocalTransport::new(&fp.destination);
+    let mut entries = Vec::new();
+    for a in fp
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Record && a.reason == Reason::Identical)
+    {
+        if let (Some(s), Some(d)) = (src.stat(&a.path)?, dst.stat(&a.path)?) {
+            if s.kind == d.kind && (s.kind == EntryKind::Dir || s.size == d.size) {
+                entries.push(BaseEntry::from_entries(&s, &d, None));
+            }
+        }
+    }
+    let db = StateDb::open(db_path)?;
+    let pair = db.pair(&folder_key(folder)?)?;
+    let _lock = db.lock(pair)?;
+    let n = entries.len() as u64;
+    db.reset(pair, entries)?;
+    Ok(n)
+}
+
+/// The state of a pair while a run works on it.
+pub(crate) struct PairRun {
+    db: StateDb,
+    _lock: crate::state::PairLock,
+    run: i64,
+    /// When the run started, ns since the epoch.
+    pub(crate) started_ns: i64,
+    /// Records completed actions.
+    pub(crate) writer: crate::state::BaseWriter,
+}
+
+impl PairRun {
+    /// Opens the state, locks the pair (busy when another run holds it) and starts a run.
+    pub(crate) fn start(
+        fp: &FolderPlan,
+        folder: &Folder,
+        resync: bool,
+        started_ns: i64,
+    ) -> Result<PairRun> {
+        let ctx = fp
+            .two_way
+            .as_ref()
+            .ok_or_else(|| Error::invalid("not a two-way plan"))?;
+        let db = StateDb::open(&ctx.state)?;
+        let pair = db.pair(&pair_key(folder, &fp.source, &fp.destination))?;
+        let lock = db.lock(pair)?;
+        if resync {
+            db.clear(pair)?;
+        }
+        let run = db.begin_run(pair, started_ns)?;
+        let writer = db.writer(pair)?;
+        Ok(PairRun {
+            db,
+            _lock: lock,
+            run,
+            started_ns,
+            writer,
+        })
+    }
+
+    /// Ends the run: the base is complete unless the run was cancelled.
+    pub(crate) fn finish(self, record: crate::state::RunRecord, completed: bool) -> Result<()> {
+        let PairRun {
+            db, run, writer, ..
+        } = self;
+        writer.finish(completed)?;
+        db.end_run(run, &record)
+    }
+}
