@@ -70,6 +70,59 @@ enum ferry_action_kind
 typedef uint32_t ferry_action_kind;
 #endif // __cplusplus
 
+// What kind of two-way conflict.
+enum ferry_conflict_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    // Not a two-way conflict.
+    FERRY_CONFLICT_KIND_NONE = 0,
+    // Changed on both sides since the last sync; the contents now differ.
+    FERRY_CONFLICT_KIND_BOTH_CHANGED = 1,
+    // Created on both sides (or present on both at a first run) with different contents.
+    FERRY_CONFLICT_KIND_BOTH_CREATED = 2,
+    // Deleted on one side and changed on the other.
+    FERRY_CONFLICT_KIND_CHANGED_DELETED = 3,
+    // Both sides changed and at least one changed kind (file, folder, link).
+    FERRY_CONFLICT_KIND_KIND_CHANGED = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t ferry_conflict_kind;
+#endif // __cplusplus
+
+// How a two-way conflict is resolved: the values of the profile's `sync.conflict` and the
+// answers to a conflict prompt (`ferry_run_answer_conflict`). Functions taking a policy take
+// it as `uint32_t`, so that a value unknown to this version is an error, not undefined
+// behaviour.
+enum ferry_conflict_policy
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    // Ask (profile option only; not an answer).
+    FERRY_CONFLICT_POLICY_PROMPT = 1,
+    // The version modified later wins.
+    FERRY_CONFLICT_POLICY_NEWER = 2,
+    // The version modified earlier wins.
+    FERRY_CONFLICT_POLICY_OLDER = 3,
+    // The larger file wins.
+    FERRY_CONFLICT_POLICY_LARGER = 4,
+    // The smaller file wins.
+    FERRY_CONFLICT_POLICY_SMALLER = 5,
+    // The source's version wins.
+    FERRY_CONFLICT_POLICY_SOURCE = 6,
+    // The destination's version wins.
+    FERRY_CONFLICT_POLICY_DESTINATION = 7,
+    // Keep both: the newer keeps the name, the older is renamed; the default.
+    FERRY_CONFLICT_POLICY_KEEP_BOTH = 8,
+    // Leave both sides as they are and report the conflict.
+    FERRY_CONFLICT_POLICY_SKIP = 9,
+};
+#ifndef __cplusplus
+typedef uint32_t ferry_conflict_policy;
+#endif // __cplusplus
+
 // What the entry of an action is.
 enum ferry_entry_kind
 #ifdef __cplusplus
@@ -115,9 +168,37 @@ enum ferry_event_kind
     FERRY_EVENT_KIND_CONFIRM_DELETES = 7,
     // The run ended; the last event.
     FERRY_EVENT_KIND_FINISHED = 8,
+    // A two-way conflict whose policy is "prompt": the run asks how to resolve it
+    // (`ferry_event_conflict` says what it is). Answer with `ferry_run_answer_conflict(run,
+    // ferry_event_prompt_id(ev), policy)`; unanswered, both versions are kept.
+    FERRY_EVENT_KIND_CONFLICT_PROMPT = 9,
 };
 #ifndef __cplusplus
 typedef uint32_t ferry_event_kind;
+#endif // __cplusplus
+
+// What a two-way run does about a conflict (`ferry_action_info.resolution`; the side it
+// concerns is `resolution_side`).
+enum ferry_resolution
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    // Not a two-way conflict.
+    FERRY_RESOLUTION_NONE = 0,
+    // Keep both: the version on `resolution_side` (the newer) keeps the name, the other is
+    // renamed with the profile's conflict name, and both end up on both sides.
+    FERRY_RESOLUTION_KEEP_BOTH = 1,
+    // The version on `resolution_side` wins and replaces the other, which goes to its side's
+    // versions folder.
+    FERRY_RESOLUTION_WINS = 2,
+    // Both sides are left as they are; the run reports the conflict.
+    FERRY_RESOLUTION_SKIP = 3,
+    // The run asks (a `FERRY_EVENT_KIND_CONFLICT_PROMPT` event).
+    FERRY_RESOLUTION_PROMPT = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t ferry_resolution;
 #endif // __cplusplus
 
 // What a call did. Values are explicit and grouped in ranges; a value once published is
@@ -201,6 +282,23 @@ enum ferry_run_status
 typedef uint32_t ferry_run_status;
 #endif // __cplusplus
 
+// Which side of a folder pair.
+enum ferry_side
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    // No side (an action that is not a conflict has no `resolution_side`).
+    FERRY_SIDE_NONE = 0,
+    // The folder pair's source (left, "path 1").
+    FERRY_SIDE_SOURCE = 1,
+    // The folder pair's destination (right, "path 2").
+    FERRY_SIDE_DESTINATION = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t ferry_side;
+#endif // __cplusplus
+
 // Runs profiles. One engine may run several profiles at once from different threads.
 // Made by `ferry_engine_new`, released by `ferry_engine_free`.
 typedef struct ferry_engine ferry_engine;
@@ -233,6 +331,46 @@ typedef struct ferry_run ferry_run;
 // and every write is atomic, so several stores (and threads) may share a folder.
 typedef struct ferry_store ferry_store;
 
+// Receives each event of a run on an engine thread. `userdata` first; `event` is borrowed
+// for the duration of the call only (do not free it, do not keep it).
+typedef void (*ferry_event_callback)(void *userdata, const struct ferry_event *event);
+
+// How a run goes. Zero-initialize it (`ferry_run_options opts = {0};`) or fill it with
+// `ferry_run_options_init`, then set what you need. Passing NULL instead means the defaults.
+typedef struct ferry_run_options {
+    // Plan and report, change nothing.
+    bool dry_run;
+    // Go ahead although a guard (mass delete) objects.
+    bool force;
+    // How long a prompt waits for its answer before the run takes the default: for
+    // CONFIRM_DELETES yes (delete, as the profile asked), for CONFLICT_PROMPT keep both.
+    // 0 means the default, 30000 ms.
+    uint32_t prompt_timeout_ms;
+    // The shortest time between two progress events; 0 means the default, 200 ms.
+    uint32_t progress_interval_ms;
+    // When set, every event goes to this function, on an engine thread, instead of the
+    // queue read by `ferry_run_next_event` (which then only reports RUN_FINISHED). The
+    // callback must return quickly and must not call `ferry_run_wait` or `ferry_run_free`.
+    // It may call `ferry_run_answer`, `ferry_run_answer_conflict`, `ferry_run_cancel`,
+    // `ferry_run_pause`, `ferry_run_resume`.
+    ferry_event_callback event_callback;
+    // Passed as the first argument of `event_callback`.
+    void *userdata;
+    // Two-way: forget the state database's record of the folder pairs first, so the run is
+    // a first run again (a union that deletes nothing).
+    bool resync;
+} ferry_run_options;
+
+// Size and modification time of one side of an action or conflict.
+typedef struct ferry_stamp {
+    // Whether this side has the path; `size` and `mtime_ns` are 0 when it does not.
+    bool exists;
+    // Size in bytes.
+    uint64_t size;
+    // Modification time in nanoseconds since the Unix epoch (UTC).
+    int64_t mtime_ns;
+} ferry_stamp;
+
 // One action of a plan, as `ferry_plan_action_get` gives it.
 typedef struct ferry_action_info {
     // What to do.
@@ -248,6 +386,23 @@ typedef struct ferry_action_info {
     const char *path;
     // The profile folder the action belongs to. Borrowed like `path`.
     const char *folder;
+    // The side the action changes: the destination, except for a move's source deletions
+    // and two-way actions that go from the destination to the source.
+    ferry_side to;
+    // RENAME: the old path on side `to`, which becomes `path`; NULL for other kinds.
+    // Borrowed like `path`.
+    const char *from;
+    // The source side of the path (`exists` is false when the source does not have it).
+    struct ferry_stamp source;
+    // The destination side of the path.
+    struct ferry_stamp destination;
+    // A two-way CONFLICT: which conflict; `FERRY_CONFLICT_KIND_NONE` otherwise.
+    ferry_conflict_kind conflict;
+    // A two-way CONFLICT: what the run will do about it; `FERRY_RESOLUTION_NONE` otherwise.
+    ferry_resolution resolution;
+    // The side `resolution` names (the winner, or the version that keeps the name);
+    // `FERRY_SIDE_NONE` for SKIP, PROMPT and NONE.
+    ferry_side resolution_side;
 } ferry_action_info;
 
 // Counts and bytes of a plan, or of what a run did.
@@ -270,32 +425,11 @@ typedef struct ferry_summary {
     uint64_t bytes_to_copy;
     // Bytes of destination files to delete.
     uint64_t bytes_to_delete;
+    // Entries to rename (two-way).
+    uint64_t renames;
+    // Paths only the state database learns or forgets (two-way).
+    uint64_t records;
 } ferry_summary;
-
-// Receives each event of a run on an engine thread. `userdata` first; `event` is borrowed
-// for the duration of the call only (do not free it, do not keep it).
-typedef void (*ferry_event_callback)(void *userdata, const struct ferry_event *event);
-
-// How a run goes. Zero-initialize it (`ferry_run_options opts = {0};`) or fill it with
-// `ferry_run_options_init`, then set what you need. Passing NULL instead means the defaults.
-typedef struct ferry_run_options {
-    // Plan and report, change nothing.
-    bool dry_run;
-    // Go ahead although a guard (mass delete) objects.
-    bool force;
-    // How long a CONFIRM_DELETES prompt waits for `ferry_run_answer` before the run takes
-    // the default (yes: delete, as the profile asked); 0 means the default, 30000 ms.
-    uint32_t prompt_timeout_ms;
-    // The shortest time between two progress events; 0 means the default, 200 ms.
-    uint32_t progress_interval_ms;
-    // When set, every event goes to this function, on an engine thread, instead of the
-    // queue read by `ferry_run_next_event` (which then only reports RUN_FINISHED). The
-    // callback must return quickly and must not call `ferry_run_wait` or `ferry_run_free`.
-    // It may call `ferry_run_answer`, `ferry_run_cancel`, `ferry_run_pause`, `ferry_run_resume`.
-    ferry_event_callback event_callback;
-    // Passed as the first argument of `event_callback`.
-    void *userdata;
-} ferry_run_options;
 
 // How far a run is.
 typedef struct ferry_progress {
@@ -308,6 +442,25 @@ typedef struct ferry_progress {
     // Bytes to copy.
     uint64_t bytes_total;
 } ferry_progress;
+
+// The conflict a CONFLICT_PROMPT event asks about, as `ferry_event_conflict` gives it.
+typedef struct ferry_conflict_info {
+    // The id to answer with `ferry_run_answer_conflict`.
+    uint64_t prompt_id;
+    // Which conflict.
+    ferry_conflict_kind kind;
+    // What the entry is (on the side the plan read).
+    ferry_entry_kind entry;
+    // The profile folder. Borrowed: valid while the event lives (for a callback: during the
+    // call).
+    const char *folder;
+    // The path relative to both roots, `/`-separated. Borrowed like `folder`.
+    const char *path;
+    // The source's version (`exists` is false when the source deleted it).
+    struct ferry_stamp source;
+    // The destination's version.
+    struct ferry_stamp destination;
+} ferry_conflict_info;
 
 // Counters of a report beside its summary (`ferry_report_get_counts`).
 typedef struct ferry_report_counts {
@@ -361,6 +514,14 @@ void ferry_engine_free(struct ferry_engine *engine);
 ferry_result ferry_engine_plan(const struct ferry_engine *engine,
                                const struct ferry_profile *profile,
                                struct ferry_plan **out);
+
+// Plans `profile` as a run with `opts` would (NULL: the defaults), into `*out`. Of the
+// options, only `resync` changes a plan: a two-way plan then ignores the state database and
+// is a first run's (a union). Errors: those of `ferry_engine_plan`.
+ferry_result ferry_engine_plan_with(const struct ferry_engine *engine,
+                                    const struct ferry_profile *profile,
+                                    const struct ferry_run_options *opts,
+                                    struct ferry_plan **out);
 
 // The plan as pretty JSON into `*out`; release it with `ferry_string_free`.
 ferry_result ferry_plan_to_json(const struct ferry_plan *plan, char **out);
@@ -470,12 +631,23 @@ ferry_result ferry_run_try_next_event(struct ferry_run *run, struct ferry_event 
 // Answers the CONFIRM_DELETES prompt `prompt_id`: `yes` lets the deletions of that folder go
 // ahead, `false` keeps every destination entry (copies still run).
 // `FERRY_RESULT_UNKNOWN_PROMPT` when that prompt is not waiting (already answered, timed
-// out). Safe to call from any thread, including an event callback.
+// out), `FERRY_RESULT_WRONG_EVENT_KIND` when it is a conflict prompt. Safe to call from any
+// thread, including an event callback.
 ferry_result ferry_run_answer(const struct ferry_run *run, uint64_t prompt_id, bool yes);
 
+// Answers the CONFLICT_PROMPT `prompt_id` with `policy`, a `ferry_conflict_policy` other than
+// PROMPT: `FERRY_CONFLICT_POLICY_KEEP_BOTH` keeps both versions, `..._NEWER` lets the newer
+// win, `..._SKIP` leaves both sides alone, and so on. `FERRY_RESULT_INVALID_INPUT` for
+// another value, `FERRY_RESULT_UNKNOWN_PROMPT` when that prompt is not waiting,
+// `FERRY_RESULT_WRONG_EVENT_KIND` when it is a CONFIRM_DELETES prompt. Safe to call from any
+// thread, including an event callback.
+ferry_result ferry_run_answer_conflict(const struct ferry_run *run,
+                                       uint64_t prompt_id,
+                                       uint32_t policy);
+
 // Cancels the run: it stops at the next item, leaving nothing half-written, and ends with
-// status CANCELLED. A waiting prompt is answered "no". Safe from any thread (a signal
-// handler should set a flag instead and call this from the event loop).
+// status CANCELLED. A waiting prompt is answered "no" (a conflict prompt: "skip"). Safe from
+// any thread (a signal handler should set a flag instead and call this from the event loop).
 ferry_result ferry_run_cancel(const struct ferry_run *run);
 
 // Holds the run's workers before their next item until `ferry_run_resume`.
@@ -502,9 +674,14 @@ ferry_event_kind ferry_event_get_kind(const struct ferry_event *event);
 // events.
 ferry_result ferry_event_progress(const struct ferry_event *event, struct ferry_progress *out);
 
-// The id of a CONFIRM_DELETES event's prompt into `*out`, for `ferry_run_answer`;
-// `FERRY_RESULT_WRONG_EVENT_KIND` for other events.
+// The id of a CONFIRM_DELETES or CONFLICT_PROMPT event's prompt into `*out`, for
+// `ferry_run_answer` or `ferry_run_answer_conflict`; `FERRY_RESULT_WRONG_EVENT_KIND` for
+// other events.
 ferry_result ferry_event_prompt_id(const struct ferry_event *event, uint64_t *out);
+
+// What a CONFLICT_PROMPT event asks about into `*out`; `FERRY_RESULT_WRONG_EVENT_KIND` for
+// other events.
+ferry_result ferry_event_conflict(const struct ferry_event *event, struct ferry_conflict_info *out);
 
 // A one-line description of the event into `buf` (for a warning or error: `[folder] path:
 // message`; for progress: the current item, possibly empty). Buffer rules as
@@ -515,8 +692,10 @@ ferry_result ferry_event_message(const struct ferry_event *event,
                                  size_t *out_n);
 
 // The event as one line of JSON (`{"event": "progress", ...}`; the CONFIRM_DELETES prompt
-// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`) into
-// `*out`; release it with `ferry_string_free`.
+// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`, the
+// CONFLICT_PROMPT `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action":
+// {the conflict action as in the plan's JSON}}`) into `*out`; release it with
+// `ferry_string_free`.
 ferry_result ferry_event_to_json(const struct ferry_event *event, char **out);
 
 // Releases an event from `ferry_run_next_event`. NULL is a no-op. Never pass an event lent
@@ -635,6 +814,14 @@ ferry_result ferry_store_set_enabled(const struct ferry_store *store,
 //
 // Errors: a folder that cannot be read.
 ferry_result ferry_store_groups_json(const struct ferry_store *store, char **out);
+
+// The name of a conflict policy as the profile format writes it (`"keep-both"`, `"newer"`,
+// ...): a static string, never freed. NULL for a value that is not a policy.
+const char *ferry_conflict_policy_name(uint32_t policy);
+
+// The policy named `name` (`"keep-both"`, `"newer"`, ...) into `*out`.
+// `FERRY_RESULT_INVALID_INPUT` for another name (the last error lists the names).
+ferry_result ferry_conflict_policy_from_name(const char *name, ferry_conflict_policy *out);
 
 // The stored versions under the local `destination`'s default versions folder
 // (`.ferrysync/versions`) as a JSON array into `*out_json` (release with

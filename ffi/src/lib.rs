@@ -27,12 +27,14 @@ mod profile;
 mod result;
 mod run;
 mod store;
+mod two_way;
 mod versions;
 
 pub use plan::{
     ferry_action_group, ferry_action_info, ferry_action_kind, ferry_engine, ferry_engine_free,
-    ferry_engine_new, ferry_engine_plan, ferry_entry_kind, ferry_plan, ferry_plan_action_count,
-    ferry_plan_action_get, ferry_plan_free, ferry_plan_summary, ferry_plan_to_json, ferry_summary,
+    ferry_engine_new, ferry_engine_plan, ferry_engine_plan_with, ferry_entry_kind, ferry_plan,
+    ferry_plan_action_count, ferry_plan_action_get, ferry_plan_free, ferry_plan_summary,
+    ferry_plan_to_json, ferry_summary,
 };
 pub use profile::{
     ferry_profile, ferry_profile_free, ferry_profile_from_json, ferry_profile_load,
@@ -43,11 +45,12 @@ pub use result::{
     ferry_string_free,
 };
 pub use run::{
-    ferry_engine_run, ferry_engine_run_start, ferry_event, ferry_event_callback, ferry_event_free,
-    ferry_event_get_kind, ferry_event_kind, ferry_event_message, ferry_event_progress,
-    ferry_event_prompt_id, ferry_event_to_json, ferry_progress, ferry_report, ferry_report_counts,
-    ferry_report_exit_code, ferry_report_free, ferry_report_get_counts, ferry_report_status,
-    ferry_report_summary, ferry_report_to_json, ferry_run, ferry_run_answer, ferry_run_cancel,
+    ferry_conflict_info, ferry_engine_run, ferry_engine_run_start, ferry_event,
+    ferry_event_callback, ferry_event_conflict, ferry_event_free, ferry_event_get_kind,
+    ferry_event_kind, ferry_event_message, ferry_event_progress, ferry_event_prompt_id,
+    ferry_event_to_json, ferry_progress, ferry_report, ferry_report_counts, ferry_report_exit_code,
+    ferry_report_free, ferry_report_get_counts, ferry_report_status, ferry_report_summary,
+    ferry_report_to_json, ferry_run, ferry_run_answer, ferry_run_answer_conflict, ferry_run_cancel,
     ferry_run_free, ferry_run_next_event, ferry_run_options, ferry_run_options_init,
     ferry_run_pause, ferry_run_resume, ferry_run_status, ferry_run_try_next_event, ferry_run_wait,
 };
@@ -56,6 +59,10 @@ pub use store::{
     ferry_store_export_group, ferry_store_free, ferry_store_get, ferry_store_groups_json,
     ferry_store_import, ferry_store_list_json, ferry_store_open, ferry_store_rename,
     ferry_store_save, ferry_store_set_enabled,
+};
+pub use two_way::{
+    ferry_conflict_kind, ferry_conflict_policy, ferry_conflict_policy_from_name,
+    ferry_conflict_policy_name, ferry_resolution, ferry_side, ferry_stamp,
 };
 pub use versions::{
     ferry_clean_report, ferry_profile_versions_clean, ferry_profile_versions_list_json,
@@ -110,3 +117,5 @@ pub extern "C" fn ferry_version() -> *const c_char {
 mod tests;
 #[cfg(test)]
 mod tests_store;
+#[cfg(test)]
+mod tests_two_way;

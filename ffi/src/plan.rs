@@ -3,12 +3,14 @@
 use std::ffi::{c_char, CString};
 
 use ferry_core::transport::EntryKind;
-use ferry_core::{ActionKind, Engine, Group, Plan, Summary};
+use ferry_core::{ActionKind, Engine, Group, Plan, Reason, Summary};
 
 use crate::profile::ferry_profile;
 use crate::result::{
     boundary, boundary_value, deref, ferry_result, out_ptr, owned_string, write_out, Failure,
 };
+use crate::run::{ferry_run_options, options};
+use crate::two_way::{ferry_conflict_kind, ferry_resolution, ferry_side, ferry_stamp, resolution};
 
 /// Runs profiles. One engine may run several profiles at once from different threads.
 /// Made by `ferry_engine_new`, released by `ferry_engine_free`.
@@ -97,6 +99,17 @@ pub enum ferry_entry_kind {
     Special = 4,
 }
 
+impl From<EntryKind> for ferry_entry_kind {
+    fn from(k: EntryKind) -> ferry_entry_kind {
+        match k {
+            EntryKind::File => ferry_entry_kind::File,
+            EntryKind::Dir => ferry_entry_kind::Dir,
+            EntryKind::Symlink => ferry_entry_kind::Symlink,
+            EntryKind::Special => ferry_entry_kind::Special,
+        }
+    }
+}
+
 /// One action of a plan, as `ferry_plan_action_get` gives it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +127,23 @@ pub struct ferry_action_info {
     pub path: *const c_char,
     /// The profile folder the action belongs to. Borrowed like `path`.
     pub folder: *const c_char,
+    /// The side the action changes: the destination, except for a move's source deletions
+    /// and two-way actions that go from the destination to the source.
+    pub to: ferry_side,
+    /// RENAME: the old path on side `to`, which becomes `path`; NULL for other kinds.
+    /// Borrowed like `path`.
+    pub from: *const c_char,
+    /// The source side of the path (`exists` is false when the source does not have it).
+    pub source: ferry_stamp,
+    /// The destination side of the path.
+    pub destination: ferry_stamp,
+    /// A two-way CONFLICT: which conflict; `FERRY_CONFLICT_KIND_NONE` otherwise.
+    pub conflict: ferry_conflict_kind,
+    /// A two-way CONFLICT: what the run will do about it; `FERRY_RESOLUTION_NONE` otherwise.
+    pub resolution: ferry_resolution,
+    /// The side `resolution` names (the winner, or the version that keeps the name);
+    /// `FERRY_SIDE_NONE` for SKIP, PROMPT and NONE.
+    pub resolution_side: ferry_side,
 }
 
 /// Counts and bytes of a plan, or of what a run did.
@@ -138,6 +168,10 @@ pub struct ferry_summary {
     pub bytes_to_copy: u64,
     /// Bytes of destination files to delete.
     pub bytes_to_delete: u64,
+    /// Entries to rename (two-way).
+    pub renames: u64,
+    /// Paths only the state database learns or forgets (two-way).
+    pub records: u64,
 }
 
 impl From<Summary> for ferry_summary {
@@ -152,6 +186,8 @@ impl From<Summary> for ferry_summary {
             conflicts: s.conflicts,
             bytes_to_copy: s.bytes_to_copy,
             bytes_to_delete: s.bytes_to_delete,
+            renames: s.renames,
+            records: s.records,
         }
     }
 }
@@ -160,12 +196,21 @@ impl From<Summary> for ferry_summary {
 /// released by `ferry_plan_free`.
 pub struct ferry_plan {
     plan: Plan,
-    /// Per action in plan order: its path as a C string, its folder and its index there.
-    paths: Vec<(CString, usize, usize)>,
+    /// Per action in plan order, the strings it lends and where it is.
+    actions: Vec<Lent>,
     folders: Vec<CString>,
 }
 
-fn c_string(bytes: &[u8]) -> CString {
+/// The C strings of one action, and its place in the plan.
+struct Lent {
+    path: CString,
+    from: Option<CString>,
+    folder: usize,
+    at: usize,
+}
+
+/// A C string of `bytes`, any NUL bytes left out.
+pub(crate) fn c_string(bytes: &[u8]) -> CString {
     CString::new(
         bytes
             .iter()
@@ -183,20 +228,22 @@ impl ferry_plan {
             .iter()
             .map(|f| c_string(f.folder.as_bytes()))
             .collect();
-        let paths = plan
+        let actions = plan
             .folders
             .iter()
             .enumerate()
-            .flat_map(|(i, f)| {
-                f.actions
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, a)| (c_string(a.path.as_bytes()), i, j))
+            .flat_map(|(folder, f)| {
+                f.actions.iter().enumerate().map(move |(at, a)| Lent {
+                    path: c_string(a.path.as_bytes()),
+                    from: a.from.as_ref().map(|p| c_string(p.as_bytes())),
+                    folder,
+                    at,
+                })
             })
             .collect();
         ferry_plan {
             plan,
-            paths,
+            actions,
             folders,
         }
     }
@@ -222,6 +269,30 @@ pub extern "C" fn ferry_engine_plan(
     })
 }
 
+/// Plans `profile` as a run with `opts` would (NULL: the defaults), into `*out`. Of the
+/// options, only `resync` changes a plan: a two-way plan then ignores the state database and
+/// is a first run's (a union). Errors: those of `ferry_engine_plan`.
+#[no_mangle]
+pub extern "C" fn ferry_engine_plan_with(
+    engine: *const ferry_engine,
+    profile: *const ferry_profile,
+    opts: *const ferry_run_options,
+    out: *mut *mut ferry_plan,
+) -> ferry_result {
+    boundary(|| {
+        let engine = deref(engine, "engine")?;
+        let profile = deref(profile, "profile")?;
+        let out = out_ptr(out, "out")?;
+        let run_opts = ferry_core::RunOptions {
+            resync: options(opts).resync,
+            ..ferry_core::RunOptions::default()
+        };
+        let plan = engine.engine.plan_with(&profile.profile, &run_opts)?;
+        write_out(out, Box::into_raw(Box::new(ferry_plan::new(plan))));
+        Ok(())
+    })
+}
+
 /// The plan as pretty JSON into `*out`; release it with `ferry_string_free`.
 #[no_mangle]
 pub extern "C" fn ferry_plan_to_json(
@@ -239,7 +310,7 @@ pub extern "C" fn ferry_plan_to_json(
 /// How many actions the plan has over all folders; 0 for NULL.
 #[no_mangle]
 pub extern "C" fn ferry_plan_action_count(plan: *const ferry_plan) -> usize {
-    boundary_value(0, || deref(plan, "plan").map_or(0, |p| p.paths.len()))
+    boundary_value(0, || deref(plan, "plan").map_or(0, |p| p.actions.len()))
 }
 
 /// The action at `index` (0 ≤ index < `ferry_plan_action_count`) into `*out`.
@@ -253,13 +324,17 @@ pub extern "C" fn ferry_plan_action_get(
     boundary(|| {
         let plan = deref(plan, "plan")?;
         let out = out_ptr(out, "out")?;
-        let (path, folder, at) = plan.paths.get(index).ok_or_else(|| {
+        let lent = plan.actions.get(index).ok_or_else(|| {
             Failure::new(
                 ferry_result::IndexOutOfRange,
-                format!("action {index} of a plan with {} actions", plan.paths.len()),
+                format!(
+                    "action {index} of a plan with {} actions",
+                    plan.actions.len()
+                ),
             )
         })?;
-        let action = &plan.plan.folders[*folder].actions[*at];
+        let action = &plan.plan.folders[lent.folder].actions[lent.at];
+        let (resolution, resolution_side) = resolution(action.resolution);
         write_out(
             out,
             ferry_action_info {
@@ -281,15 +356,20 @@ pub extern "C" fn ferry_plan_action_get(
                     Group::Renamed => ferry_action_group::Renamed,
                     Group::Recorded => ferry_action_group::Recorded,
                 },
-                entry: match action.entry {
-                    EntryKind::File => ferry_entry_kind::File,
-                    EntryKind::Dir => ferry_entry_kind::Dir,
-                    EntryKind::Symlink => ferry_entry_kind::Symlink,
-                    EntryKind::Special => ferry_entry_kind::Special,
-                },
+                entry: action.entry.into(),
                 size: action.size,
-                path: path.as_ptr(),
-                folder: plan.folders[*folder].as_ptr(),
+                path: lent.path.as_ptr(),
+                folder: plan.folders[lent.folder].as_ptr(),
+                to: action.to.into(),
+                from: lent.from.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
+                source: action.source.into(),
+                destination: action.destination.into(),
+                conflict: match action.reason {
+                    Reason::Conflict(kind) => kind.into(),
+                    _ => ferry_conflict_kind::None,
+                },
+                resolution,
+                resolution_side,
             },
         );
         Ok(())

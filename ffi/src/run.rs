@@ -1,8 +1,8 @@
 //! `ferry_run`: a run on its own thread, its events (pulled, or pushed to a callback), its
-//! prompts, and the `ferry_report` it ends with.
+//! prompts (confirm deletes, resolve a two-way conflict), and the `ferry_report` it ends with.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -10,17 +10,19 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use ferry_core::{
-    ActionOutcome, Event, EventSink, FolderPlan, Prompt, Report, RunControl, RunOptions, RunStatus,
+    Action, ActionOutcome, ConflictPolicy, Event, EventSink, FolderPlan, Prompt, Reason, Report,
+    RunControl, RunOptions, RunStatus,
 };
 
-use crate::plan::{ferry_engine, ferry_summary};
+use crate::plan::{c_string, ferry_engine, ferry_entry_kind, ferry_summary};
 use crate::profile::ferry_profile;
 use crate::result::{
     boundary, boundary_value, deref, ferry_result, out_ptr, owned_string, write_out, write_text,
     Failure,
 };
+use crate::two_way::{ferry_conflict_kind, ferry_conflict_policy, ferry_stamp};
 
-/// How long a prompt waits for `ferry_run_answer` when the options do not say.
+/// How long a prompt waits for an answer when the options do not say.
 const DEFAULT_PROMPT_TIMEOUT_MS: u32 = 30_000;
 
 /// Events a run may queue before the engine waits for the caller to take some (progress
@@ -41,18 +43,23 @@ pub struct ferry_run_options {
     pub dry_run: bool,
     /// Go ahead although a guard (mass delete) objects.
     pub force: bool,
-    /// How long a CONFIRM_DELETES prompt waits for `ferry_run_answer` before the run takes
-    /// the default (yes: delete, as the profile asked); 0 means the default, 30000 ms.
+    /// How long a prompt waits for its answer before the run takes the default: for
+    /// CONFIRM_DELETES yes (delete, as the profile asked), for CONFLICT_PROMPT keep both.
+    /// 0 means the default, 30000 ms.
     pub prompt_timeout_ms: u32,
     /// The shortest time between two progress events; 0 means the default, 200 ms.
     pub progress_interval_ms: u32,
     /// When set, every event goes to this function, on an engine thread, instead of the
     /// queue read by `ferry_run_next_event` (which then only reports RUN_FINISHED). The
     /// callback must return quickly and must not call `ferry_run_wait` or `ferry_run_free`.
-    /// It may call `ferry_run_answer`, `ferry_run_cancel`, `ferry_run_pause`, `ferry_run_resume`.
+    /// It may call `ferry_run_answer`, `ferry_run_answer_conflict`, `ferry_run_cancel`,
+    /// `ferry_run_pause`, `ferry_run_resume`.
     pub event_callback: ferry_event_callback,
     /// Passed as the first argument of `event_callback`.
     pub userdata: *mut c_void,
+    /// Two-way: forget the state database's record of the folder pairs first, so the run is
+    /// a first run again (a union that deletes nothing).
+    pub resync: bool,
 }
 
 impl Default for ferry_run_options {
@@ -64,6 +71,7 @@ impl Default for ferry_run_options {
             progress_interval_ms: 200,
             event_callback: None,
             userdata: std::ptr::null_mut(),
+            resync: false,
         }
     }
 }
@@ -102,6 +110,10 @@ pub enum ferry_event_kind {
     ConfirmDeletes = 7,
     /// The run ended; the last event.
     Finished = 8,
+    /// A two-way conflict whose policy is "prompt": the run asks how to resolve it
+    /// (`ferry_event_conflict` says what it is). Answer with `ferry_run_answer_conflict(run,
+    /// ferry_event_prompt_id(ev), policy)`; unanswered, both versions are kept.
+    ConflictPrompt = 9,
 }
 
 /// How far a run is.
@@ -128,10 +140,37 @@ struct ConfirmDeletes {
     bytes: u64,
 }
 
+/// The question of a CONFLICT_PROMPT event, with the strings it lends.
+#[derive(Debug, Clone)]
+struct ConflictPrompt {
+    id: u64,
+    folder: CString,
+    path: CString,
+    action: Action,
+}
+
+impl ConflictPrompt {
+    fn kind(&self) -> ferry_conflict_kind {
+        match self.action.reason {
+            Reason::Conflict(kind) => kind.into(),
+            _ => ferry_conflict_kind::None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum EventData {
     Core(Event),
     ConfirmDeletes(ConfirmDeletes),
+    ConflictPrompt(ConflictPrompt),
+}
+
+/// What one side of a conflict looks like in a message.
+fn side_text(stamp: Option<ferry_core::Stamp>) -> String {
+    match stamp {
+        Some(s) => format!("{} bytes, mtime {} ns", s.size, s.mtime_ns),
+        None => "absent".to_string(),
+    }
 }
 
 /// One event of a run. From `ferry_run_next_event` (release with `ferry_event_free`) or lent
@@ -145,6 +184,7 @@ impl ferry_event {
     fn kind(&self) -> ferry_event_kind {
         match &self.data {
             EventData::ConfirmDeletes(_) => ferry_event_kind::ConfirmDeletes,
+            EventData::ConflictPrompt(_) => ferry_event_kind::ConflictPrompt,
             EventData::Core(e) => match e {
                 Event::Started { .. } => ferry_event_kind::Started,
                 Event::FolderStarted { .. } => ferry_event_kind::FolderStarted,
@@ -162,6 +202,14 @@ impl ferry_event {
             EventData::ConfirmDeletes(c) => format!(
                 "[{}] delete {} unmatched entries ({} bytes) in {}?",
                 c.folder, c.deletions, c.bytes, c.destination
+            ),
+            EventData::ConflictPrompt(c) => format!(
+                "[{}] conflict ({}) at {}: source {}, destination {}",
+                c.folder.to_string_lossy(),
+                conflict_kind_name(&c.action),
+                c.action.path,
+                side_text(c.action.source),
+                side_text(c.action.destination),
             ),
             EventData::Core(e) => match e {
                 Event::Started { profile, summary } => format!(
@@ -208,8 +256,23 @@ impl ferry_event {
                 "bytes-to-delete": c.bytes,
             })
             .to_string(),
+            EventData::ConflictPrompt(c) => serde_json::json!({
+                "event": "conflict-prompt",
+                "prompt-id": c.id,
+                "folder": c.folder.to_string_lossy(),
+                "action": c.action,
+            })
+            .to_string(),
         }
     }
+}
+
+/// `both-changed`, ... for a two-way conflict action.
+fn conflict_kind_name(action: &Action) -> String {
+    serde_json::to_value(action.reason)
+        .ok()
+        .and_then(|v| v.get("detail")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "conflict".to_string())
 }
 
 fn status_name(s: RunStatus) -> &'static str {
@@ -259,27 +322,123 @@ impl Delivery {
     }
 }
 
-/// Prompts waiting for `ferry_run_answer`.
+/// What a prompt asks, and so which answer it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    ConfirmDeletes,
+    Conflict,
+}
+
+/// An answer from `ferry_run_answer` or `ferry_run_answer_conflict`.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Yes(bool),
+    Policy(ConflictPolicy),
+}
+
+/// How a wait for an answer ended.
+enum Waited {
+    Answered(Answer),
+    /// Unanswered in time, or nobody will answer any more (wait, free).
+    Default,
+    Cancelled,
+}
+
+/// A prompt asked and not yet taken back by the asking thread.
+struct Pending {
+    question: Question,
+    answer: Option<Answer>,
+}
+
+/// Prompts waiting for `ferry_run_answer` / `ferry_run_answer_conflict`.
 #[derive(Default)]
 struct Prompts {
     next_id: AtomicU64,
-    /// Asked and not yet taken back by the asking thread: `Some(answer)` once answered.
-    pending: Mutex<HashMap<u64, Option<bool>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     wake: Condvar,
     /// Set when nobody will answer any more (wait, free): prompts take the default at once.
     closed: AtomicBool,
 }
 
 impl Prompts {
-    fn answer(&self, id: u64, yes: bool) -> bool {
+    /// A new prompt id, waiting for its answer.
+    fn ask(&self, question: Question) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id,
+                Pending {
+                    question,
+                    answer: None,
+                },
+            );
+        id
+    }
+
+    fn answer(&self, id: u64, answer: Answer) -> Result<(), Failure> {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        match pending.get_mut(&id) {
-            Some(slot @ None) => {
-                *slot = Some(yes);
-                self.wake.notify_all();
-                true
+        let slot = match pending.get_mut(&id) {
+            Some(p) if p.answer.is_none() => p,
+            _ => {
+                return Err(Failure::new(
+                    ferry_result::UnknownPrompt,
+                    format!("prompt {id} is not waiting for an answer"),
+                ))
             }
-            _ => false,
+        };
+        match (slot.question, answer) {
+            (Question::ConfirmDeletes, Answer::Yes(_))
+            | (Question::Conflict, Answer::Policy(_)) => {}
+            (Question::ConfirmDeletes, Answer::Policy(_)) => {
+                return Err(Failure::new(
+                    ferry_result::WrongEventKind,
+                    format!("prompt {id} confirms deletions: answer it with ferry_run_answer"),
+                ))
+            }
+            (Question::Conflict, Answer::Yes(_)) => {
+                return Err(Failure::new(
+                    ferry_result::WrongEventKind,
+                    format!("prompt {id} is a conflict: answer it with ferry_run_answer_conflict"),
+                ))
+            }
+        }
+        slot.answer = Some(answer);
+        self.wake.notify_all();
+        Ok(())
+    }
+
+    /// Waits for the answer to prompt `id` until `timeout`, and forgets the prompt.
+    fn wait(&self, id: u64, timeout: Duration, control: &RunControl) -> Waited {
+        let deadline = Instant::now() + timeout;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(Pending {
+                answer: Some(answer),
+                ..
+            }) = pending.get(&id)
+            {
+                let answer = *answer;
+                pending.remove(&id);
+                return Waited::Answered(answer);
+            }
+            let now = Instant::now();
+            if control.is_cancelled() {
+                pending.remove(&id);
+                return Waited::Cancelled;
+            }
+            if now >= deadline || self.closed.load(Ordering::SeqCst) {
+                pending.remove(&id);
+                return Waited::Default;
+            }
+            // Short slices so a cancel is noticed promptly.
+            let slice = (deadline - now).min(Duration::from_millis(100));
+            pending = self
+                .wake
+                .wait_timeout(pending, slice)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -291,7 +450,7 @@ impl Prompts {
 }
 
 /// The run's answers to the engine's questions: ask the caller through an event, wait for
-/// `ferry_run_answer` or the timeout.
+/// the answer or the timeout.
 struct EventPrompt {
     prompts: Arc<Prompts>,
     delivery: Delivery,
@@ -301,14 +460,7 @@ struct EventPrompt {
 
 impl Prompt for EventPrompt {
     fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
-        // The profile asked for deletions; without an answer they go ahead.
-        let default = true;
-        let id = self.prompts.next_id.fetch_add(1, Ordering::SeqCst) + 1;
-        self.prompts
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, None);
+        let id = self.prompts.ask(Question::ConfirmDeletes);
         self.delivery.deliver(ferry_event {
             data: EventData::ConfirmDeletes(ConfirmDeletes {
                 id,
@@ -318,36 +470,30 @@ impl Prompt for EventPrompt {
                 bytes: plan.summary.bytes_to_delete,
             }),
         });
-        let deadline = Instant::now() + self.timeout;
-        let mut pending = self
-            .prompts
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(Some(answer)) = pending.get(&id) {
-                let answer = *answer;
-                pending.remove(&id);
-                return answer;
-            }
-            let now = Instant::now();
-            if self.control.is_cancelled() {
-                // Nothing more should change in a cancelled run.
-                pending.remove(&id);
-                return false;
-            }
-            if now >= deadline || self.prompts.closed.load(Ordering::SeqCst) {
-                pending.remove(&id);
-                return default;
-            }
-            // Short slices so a cancel is noticed promptly.
-            let slice = (deadline - now).min(Duration::from_millis(100));
-            pending = self
-                .prompts
-                .wake
-                .wait_timeout(pending, slice)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+        match self.prompts.wait(id, self.timeout, &self.control) {
+            Waited::Answered(Answer::Yes(yes)) => yes,
+            // The profile asked for deletions; without an answer they go ahead.
+            Waited::Answered(Answer::Policy(_)) | Waited::Default => true,
+            // Nothing more should change in a cancelled run.
+            Waited::Cancelled => false,
+        }
+    }
+
+    fn resolve_conflict(&self, folder: &str, action: &Action) -> Option<ConflictPolicy> {
+        let id = self.prompts.ask(Question::Conflict);
+        self.delivery.deliver(ferry_event {
+            data: EventData::ConflictPrompt(ConflictPrompt {
+                id,
+                folder: c_string(folder.as_bytes()),
+                path: c_string(action.path.as_bytes()),
+                action: action.clone(),
+            }),
+        });
+        match self.prompts.wait(id, self.timeout, &self.control) {
+            Waited::Answered(Answer::Policy(policy)) => Some(policy),
+            // Unanswered: keep both, which loses nothing.
+            Waited::Answered(Answer::Yes(_)) | Waited::Default => None,
+            Waited::Cancelled => Some(ConflictPolicy::Skip),
         }
     }
 }
@@ -411,6 +557,7 @@ impl ferry_run {
                 control: control.clone(),
             })),
             progress_interval: Duration::from_millis(u64::from(interval_ms)),
+            resync: opts.resync,
         };
         let engine = engine.engine.clone();
         let profile = profile.profile.clone();
@@ -468,7 +615,7 @@ impl ferry_run {
     }
 }
 
-fn options(opts: *const ferry_run_options) -> ferry_run_options {
+pub(crate) fn options(opts: *const ferry_run_options) -> ferry_run_options {
     // SAFETY: NULL or a pointer to an initialized ferry_run_options (C contract).
     match unsafe { opts.as_ref() } {
         Some(o) => *o,
@@ -587,7 +734,8 @@ pub extern "C" fn ferry_run_try_next_event(
 /// Answers the CONFIRM_DELETES prompt `prompt_id`: `yes` lets the deletions of that folder go
 /// ahead, `false` keeps every destination entry (copies still run).
 /// `FERRY_RESULT_UNKNOWN_PROMPT` when that prompt is not waiting (already answered, timed
-/// out). Safe to call from any thread, including an event callback.
+/// out), `FERRY_RESULT_WRONG_EVENT_KIND` when it is a conflict prompt. Safe to call from any
+/// thread, including an event callback.
 #[no_mangle]
 pub extern "C" fn ferry_run_answer(
     run: *const ferry_run,
@@ -596,20 +744,32 @@ pub extern "C" fn ferry_run_answer(
 ) -> ferry_result {
     boundary(|| {
         let run = deref(run, "run")?;
-        if run.prompts.answer(prompt_id, yes) {
-            Ok(())
-        } else {
-            Err(Failure::new(
-                ferry_result::UnknownPrompt,
-                format!("prompt {prompt_id} is not waiting for an answer"),
-            ))
-        }
+        run.prompts.answer(prompt_id, Answer::Yes(yes))
+    })
+}
+
+/// Answers the CONFLICT_PROMPT `prompt_id` with `policy`, a `ferry_conflict_policy` other than
+/// PROMPT: `FERRY_CONFLICT_POLICY_KEEP_BOTH` keeps both versions, `..._NEWER` lets the newer
+/// win, `..._SKIP` leaves both sides alone, and so on. `FERRY_RESULT_INVALID_INPUT` for
+/// another value, `FERRY_RESULT_UNKNOWN_PROMPT` when that prompt is not waiting,
+/// `FERRY_RESULT_WRONG_EVENT_KIND` when it is a CONFIRM_DELETES prompt. Safe to call from any
+/// thread, including an event callback.
+#[no_mangle]
+pub extern "C" fn ferry_run_answer_conflict(
+    run: *const ferry_run,
+    prompt_id: u64,
+    policy: u32,
+) -> ferry_result {
+    boundary(|| {
+        let run = deref(run, "run")?;
+        let policy = ferry_conflict_policy::answer(policy)?;
+        run.prompts.answer(prompt_id, Answer::Policy(policy))
     })
 }
 
 /// Cancels the run: it stops at the next item, leaving nothing half-written, and ends with
-/// status CANCELLED. A waiting prompt is answered "no". Safe from any thread (a signal
-/// handler should set a flag instead and call this from the event loop).
+/// status CANCELLED. A waiting prompt is answered "no" (a conflict prompt: "skip"). Safe from
+/// any thread (a signal handler should set a flag instead and call this from the event loop).
 #[no_mangle]
 pub extern "C" fn ferry_run_cancel(run: *const ferry_run) -> ferry_result {
     boundary(|| {
@@ -709,21 +869,78 @@ pub extern "C" fn ferry_event_progress(
     })
 }
 
-/// The id of a CONFIRM_DELETES event's prompt into `*out`, for `ferry_run_answer`;
-/// `FERRY_RESULT_WRONG_EVENT_KIND` for other events.
+/// The id of a CONFIRM_DELETES or CONFLICT_PROMPT event's prompt into `*out`, for
+/// `ferry_run_answer` or `ferry_run_answer_conflict`; `FERRY_RESULT_WRONG_EVENT_KIND` for
+/// other events.
 #[no_mangle]
 pub extern "C" fn ferry_event_prompt_id(event: *const ferry_event, out: *mut u64) -> ferry_result {
     boundary(|| {
         let event = deref(event, "event")?;
         let out = out_ptr(out, "out")?;
         match &event.data {
-            EventData::ConfirmDeletes(c) => {
-                write_out(out, c.id);
+            EventData::ConfirmDeletes(ConfirmDeletes { id, .. })
+            | EventData::ConflictPrompt(ConflictPrompt { id, .. }) => {
+                write_out(out, *id);
                 Ok(())
             }
             _ => Err(Failure::new(
                 ferry_result::WrongEventKind,
-                "not a CONFIRM_DELETES event",
+                "not a CONFIRM_DELETES or CONFLICT_PROMPT event",
+            )),
+        }
+    })
+}
+
+/// The conflict a CONFLICT_PROMPT event asks about, as `ferry_event_conflict` gives it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ferry_conflict_info {
+    /// The id to answer with `ferry_run_answer_conflict`.
+    pub prompt_id: u64,
+    /// Which conflict.
+    pub kind: ferry_conflict_kind,
+    /// What the entry is (on the side the plan read).
+    pub entry: ferry_entry_kind,
+    /// The profile folder. Borrowed: valid while the event lives (for a callback: during the
+    /// call).
+    pub folder: *const c_char,
+    /// The path relative to both roots, `/`-separated. Borrowed like `folder`.
+    pub path: *const c_char,
+    /// The source's version (`exists` is false when the source deleted it).
+    pub source: ferry_stamp,
+    /// The destination's version.
+    pub destination: ferry_stamp,
+}
+
+/// What a CONFLICT_PROMPT event asks about into `*out`; `FERRY_RESULT_WRONG_EVENT_KIND` for
+/// other events.
+#[no_mangle]
+pub extern "C" fn ferry_event_conflict(
+    event: *const ferry_event,
+    out: *mut ferry_conflict_info,
+) -> ferry_result {
+    boundary(|| {
+        let event = deref(event, "event")?;
+        let out = out_ptr(out, "out")?;
+        match &event.data {
+            EventData::ConflictPrompt(c) => {
+                write_out(
+                    out,
+                    ferry_conflict_info {
+                        prompt_id: c.id,
+                        kind: c.kind(),
+                        entry: c.action.entry.into(),
+                        folder: c.folder.as_ptr(),
+                        path: c.path.as_ptr(),
+                        source: c.action.source.into(),
+                        destination: c.action.destination.into(),
+                    },
+                );
+                Ok(())
+            }
+            _ => Err(Failure::new(
+                ferry_result::WrongEventKind,
+                "not a CONFLICT_PROMPT event",
             )),
         }
     })
@@ -746,8 +963,10 @@ pub extern "C" fn ferry_event_message(
 }
 
 /// The event as one line of JSON (`{"event": "progress", ...}`; the CONFIRM_DELETES prompt
-/// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`) into
-/// `*out`; release it with `ferry_string_free`.
+/// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`, the
+/// CONFLICT_PROMPT `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action":
+/// {the conflict action as in the plan's JSON}}`) into `*out`; release it with
+/// `ferry_string_free`.
 #[no_mangle]
 pub extern "C" fn ferry_event_to_json(
     event: *const ferry_event,
