@@ -823,6 +823,25 @@ const char *ferry_conflict_policy_name(uint32_t policy);
 // `FERRY_RESULT_INVALID_INPUT` for another name (the last error lists the names).
 ferry_result ferry_conflict_policy_from_name(const char *name, ferry_conflict_policy *out);
 
+// Forgets the two-way state of every folder pair of `profile` ("clear"): the next run is a
+// first run, a union that deletes nothing. Nothing to forget is not an error.
+//
+// Errors: `FERRY_RESULT_INVALID_INPUT` for a profile whose operation is not "synchronize",
+// `FERRY_RESULT_BUSY` while a run synchronizes one of its pairs, or the state database's
+// own failure.
+ferry_result ferry_engine_clear_state(const struct ferry_engine *engine,
+                                      const struct ferry_profile *profile);
+
+// Records both sides of every folder pair of `profile` as they are now as in sync
+// ("reset"): paths equal on both sides form the new state, paths that differ are left out
+// (the next run sees them as created on both sides). The number of entries recorded goes to
+// `*out_recorded`.
+//
+// Errors: those of `ferry_engine_clear_state` and `ferry_engine_plan`.
+ferry_result ferry_engine_reset_state(const struct ferry_engine *engine,
+                                      const struct ferry_profile *profile,
+                                      uint64_t *out_recorded);
+
 // The stored versions under the local `destination`'s default versions folder
 // (`.ferrysync/versions`) as a JSON array into `*out_json` (release with
 // `ferry_string_free`): every version, by path and newest first, or only those of `relpath`

@@ -62,7 +62,8 @@ pub use store::{
 };
 pub use two_way::{
     ferry_conflict_kind, ferry_conflict_policy, ferry_conflict_policy_from_name,
-    ferry_conflict_policy_name, ferry_resolution, ferry_side, ferry_stamp,
+    ferry_conflict_policy_name, ferry_engine_clear_state, ferry_engine_reset_state,
+    ferry_resolution, ferry_side, ferry_stamp,
 };
 pub use versions::{
     ferry_clean_report, ferry_profile_versions_clean, ferry_profile_versions_list_json,

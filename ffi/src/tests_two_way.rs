@@ -190,9 +190,9 @@ fn a_two_way_plan_shows_sides_stamps_resolutions_and_renames() {
     );
     pair.run(p, ptr::null());
 
-    // A rename on one side and a conflicting edit.
-    fs::rename(pair.a().join("left.txt"), pair.a().join("moved.txt")).unwrap();
+    // A conflicting edit (synchronized first, then edited) and a rename on one side.
     pair.conflicting_edit(p);
+    fs::rename(pair.a().join("left.txt"), pair.a().join("moved.txt")).unwrap();
     let (planned, summary) = actions(&pair, p, ptr::null());
     assert_eq!((summary.renames, summary.conflicts), (1, 1), "{planned:?}");
     let (rename, _, from) = planned
@@ -473,4 +473,78 @@ fn conflict_policies_have_their_profile_names() {
     assert_eq!(ferry_conflict_policy::Prompt as u32, 1);
     assert_eq!(ferry_conflict_policy::Skip as u32, 9);
     assert_eq!(ferry_event_kind::ConflictPrompt as u32, 9);
+}
+
+#[test]
+fn clear_and_reset_state_make_first_runs() {
+    let pair = Pair::new();
+    let p = pair.profile("keep-both");
+    write(&pair.a().join("x.txt"), "x", None);
+    write(&pair.a().join("y.txt"), "y", None);
+    pair.run(p, ptr::null());
+    fs::remove_file(pair.b().join("x.txt")).unwrap();
+
+    // Cleared, the deletion on b is forgotten: a first run brings x.txt back.
+    assert_eq!(ferry_engine_clear_state(pair.engine, p), ferry_result::Ok);
+    let (planned, summary) = actions(&pair, p, ptr::null());
+    assert_eq!(
+        (summary.new_files, summary.deletions),
+        (1, 0),
+        "{planned:?}"
+    );
+
+    // Reset, both sides as they are now are the state: the deletion is not one any more
+    // (x.txt is only on a, a new file there), y.txt is recorded.
+    let mut recorded = u64::MAX;
+    assert_eq!(
+        ferry_engine_reset_state(pair.engine, p, &mut recorded),
+        ferry_result::Ok,
+        "{}",
+        last_error()
+    );
+    assert!(recorded >= 1, "{recorded}");
+    let (planned, summary) = actions(&pair, p, ptr::null());
+    assert_eq!(
+        (summary.new_files, summary.deletions),
+        (1, 0),
+        "{planned:?}"
+    );
+    assert_eq!(planned[0].1, "x.txt");
+    assert_eq!(planned[0].0.to, ferry_side::Destination);
+
+    // Not a two-way profile: invalid input, the out-parameter untouched.
+    let mirror = serde_json::json!({
+        "format": 1, "name": "m", "operation": "mirror",
+        "folders": [{"name": "pair", "source": pair.a(), "destination": pair.b()}],
+    });
+    let mut m = ptr::null_mut();
+    assert_eq!(
+        ferry_profile_from_json(c(&mirror.to_string()).as_ptr(), &mut m),
+        ferry_result::Ok
+    );
+    assert_eq!(
+        ferry_engine_clear_state(pair.engine, m),
+        ferry_result::InvalidInput
+    );
+    assert!(
+        last_error().contains("not a two-way profile"),
+        "{}",
+        last_error()
+    );
+    let mut untouched = 7u64;
+    assert_eq!(
+        ferry_engine_reset_state(pair.engine, m, &mut untouched),
+        ferry_result::InvalidInput
+    );
+    assert_eq!(untouched, 7);
+    assert_eq!(
+        ferry_engine_reset_state(pair.engine, p, ptr::null_mut()),
+        ferry_result::NullParameter
+    );
+    assert_eq!(
+        ferry_engine_clear_state(ptr::null(), p),
+        ferry_result::NullParameter
+    );
+    ferry_profile_free(m);
+    ferry_profile_free(p);
 }

@@ -1,12 +1,16 @@
-//! The C types of two-way synchronization: sides, stamps, conflict kinds, resolutions and
-//! conflict policies, shared by plans (`ferry_action_info`) and conflict prompts
-//! (`ferry_conflict_info`).
+//! Two-way synchronization in C: sides, stamps, conflict kinds, resolutions and conflict
+//! policies, shared by plans (`ferry_action_info`) and conflict prompts
+//! (`ferry_conflict_info`), and the state database's clear and reset.
 
 use std::ffi::c_char;
 
 use ferry_core::{ConflictKind, ConflictPolicy, Resolution, Side, Stamp};
 
-use crate::result::{arg_str, boundary, boundary_value, ferry_result, out_ptr, write_out, Failure};
+use crate::plan::ferry_engine;
+use crate::profile::ferry_profile;
+use crate::result::{
+    arg_str, boundary, boundary_value, deref, ferry_result, out_ptr, write_out, Failure,
+};
 
 /// Which side of a folder pair.
 #[repr(u32)]
@@ -232,6 +236,47 @@ pub extern "C" fn ferry_conflict_policy_from_name(
             .find(|p| p.core() == policy)
             .ok_or_else(|| Failure::new(ferry_result::Unknown, "a policy without a C value"))?;
         write_out(out, found);
+        Ok(())
+    })
+}
+
+/// Forgets the two-way state of every folder pair of `profile` ("clear"): the next run is a
+/// first run, a union that deletes nothing. Nothing to forget is not an error.
+///
+/// Errors: `FERRY_RESULT_INVALID_INPUT` for a profile whose operation is not "synchronize",
+/// `FERRY_RESULT_BUSY` while a run synchronizes one of its pairs, or the state database's
+/// own failure.
+#[no_mangle]
+pub extern "C" fn ferry_engine_clear_state(
+    engine: *const ferry_engine,
+    profile: *const ferry_profile,
+) -> ferry_result {
+    boundary(|| {
+        let engine = deref(engine, "engine")?;
+        let profile = deref(profile, "profile")?;
+        engine.engine.clear_state(&profile.profile)?;
+        Ok(())
+    })
+}
+
+/// Records both sides of every folder pair of `profile` as they are now as in sync
+/// ("reset"): paths equal on both sides form the new state, paths that differ are left out
+/// (the next run sees them as created on both sides). The number of entries recorded goes to
+/// `*out_recorded`.
+///
+/// Errors: those of `ferry_engine_clear_state` and `ferry_engine_plan`.
+#[no_mangle]
+pub extern "C" fn ferry_engine_reset_state(
+    engine: *const ferry_engine,
+    profile: *const ferry_profile,
+    out_recorded: *mut u64,
+) -> ferry_result {
+    boundary(|| {
+        let engine = deref(engine, "engine")?;
+        let profile = deref(profile, "profile")?;
+        let out = out_ptr(out_recorded, "out_recorded")?;
+        let recorded = engine.engine.reset_state(&profile.profile)?;
+        write_out(out, recorded);
         Ok(())
     })
 }
