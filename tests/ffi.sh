@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C ABI tests: the committed header matches cbindgen's output, ffi/install.sh installs a
 # usable library, and the C and C++ examples build (static and shared) against the installed
-# header and library, mirror generated trees exactly (diff -r), and run clean under valgrind.
+# header and library, mirror generated trees exactly (diff -r), synchronize two ways answering
+# conflict prompts, and run clean under valgrind.
 # Usage: tests/ffi.sh   (honours CARGO_TARGET_DIR; prints "ffi: N passed, M failed")
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +70,7 @@ check "header compiles as C++17" c++ "${cxxflags[@]}" -c "$work/header.cpp" -o "
 bin="$work/bin"; mkdir -p "$bin"
 shared=(-L"$prefix/lib" -lferrysync -Wl,-rpath,"$prefix/lib")
 static=(-L"$prefix/lib" -l:libferrysync.a -lpthread -ldl -lm)
-for ex in quickstart mirror prompt versions; do
+for ex in quickstart mirror prompt versions twoway; do
   check "build examples/c/$ex.c (static)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex-static" "${static[@]}"
   check "build examples/c/$ex.c (shared)" cc "${cflags[@]}" "examples/c/$ex.c" -o "$bin/$ex" "${shared[@]}"
 done
@@ -77,6 +78,8 @@ check "build examples/cpp/mirror.cpp (shared, pkg-config)" bash -c \
   "c++ ${cxxflags[*]} examples/cpp/mirror.cpp -o '$bin/mirror-cpp' \$(PKG_CONFIG_PATH='$prefix/lib/pkgconfig' pkg-config --cflags --libs ferrysync) -Wl,-rpath,'$prefix/lib'"
 check "build examples/cpp/quickstart.cpp (static)" \
   c++ "${cxxflags[@]}" examples/cpp/quickstart.cpp -o "$bin/quickstart-cpp" "${static[@]}"
+check "build examples/cpp/twoway.cpp (shared)" \
+  c++ "${cxxflags[@]}" examples/cpp/twoway.cpp -o "$bin/twoway-cpp" "${shared[@]}"
 
 # --- run ---------------------------------------------------------------------------------
 # make_tree DIR FILES: nested folders, files of assorted sizes, an empty folder, odd names.
@@ -175,18 +178,62 @@ for v in versions versions-static; do
   SHOW=1 check "$v SRC DST FILE: keeps, lists and restores a version" keeps_and_restores "$bin/$v"
 done
 
-# The README sections show these files verbatim.
-in_readme() {
-  local f
-  for f in examples/c/quickstart.c examples/cpp/quickstart.cpp; do
-    python3 - "$f" README.md <<'PY' || return 1
-import sys
-code, readme = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-sys.exit(0 if code.strip() in readme else f"{sys.argv[1]} is not verbatim in {sys.argv[2]}")
-PY
-  done
+# twoway DIR [POLICY]: a first run (union), edits both ways and a conflict answered with
+# POLICY; the example checks the outcome on disk itself, and this checks it again.
+two_way_answers() { # BINARY POLICY
+  local d="$work/tw-$(basename "$1")-$2"
+  rm -rf "$d" && mkdir -p "$d" && "$1" "$d" "$2" > "$d.out" && cat "$d.out" &&
+    grep -qx "twoway: ok" "$d.out" && grep -q "^conflict at notes.txt: .* -> $2\$" "$d.out" &&
+    diff -r --exclude=.ferrysync "$d/left" "$d/right" && [ "$(cat "$d/left/a.txt")" = "a changed" ] &&
+    [ ! -e "$d/left/b.txt" ] && [ ! -e "$d/right/b.txt" ] &&
+    case $2 in
+      keep-both) [ "$(cat "$d/right/notes.txt")" = "right edit, newer" ] &&
+        [ "$(cat "$d/right/notes (conflict "*)" = "left edit" ] ;;
+      source) [ "$(cat "$d/right/notes.txt")" = "left edit" ] && [ "$(ls "$d/right" | wc -l)" -eq 2 ] ;;
+      newer) [ "$(cat "$d/left/notes.txt")" = "right edit, newer" ] && [ "$(ls "$d/left" | wc -l)" -eq 2 ] &&
+        [ "$(find "$d/left/.ferrysync" -type f | wc -l)" -eq 1 ] ;;
+    esac
 }
-check "README.md shows the quickstart files verbatim" in_readme
+SHOW=1 check "twoway DIR keep-both: union, edits both ways, conflict kept both" two_way_answers "$bin/twoway" keep-both
+SHOW=1 check "twoway-static DIR newer: the newer version wins, the older is kept as a version" two_way_answers "$bin/twoway-static" newer
+check "twoway DIR source: the source's version wins" two_way_answers "$bin/twoway" source
+refuses_bad_policy() {
+  local d="$work/tw-bad"
+  mkdir -p "$d" && "$bin/twoway" "$d" newest 2>"$d.err"
+  [ $? -eq 2 ] && grep -q "invalid-input: unknown conflict policy \"newest\"" "$d.err" && [ ! -e "$d/left" ]
+}
+check "twoway DIR newest: an unknown policy is refused" refuses_bad_policy
+
+# twoway-cpp LEFT RIGHT STATE POLICY answers from an event callback: one run after edits on
+# both sides.
+cpp_callback_answers() {
+  local d="$work/tw-cpp"
+  rm -rf "$d" && mkdir -p "$d/l" "$d/r" && echo v1 > "$d/l/f.txt" && echo r > "$d/r/r.txt" &&
+    "$bin/twoway-cpp" "$d/l" "$d/r" "$d/s.sqlite" source >/dev/null 2>"$d.err" &&
+    grep -q "answered 0 conflict(s)" "$d.err" && diff -r "$d/l" "$d/r" &&
+    printf 'left edit' > "$d/l/f.txt" && printf 'right edit' > "$d/r/f.txt" &&
+    "$bin/twoway-cpp" "$d/l" "$d/r" "$d/s.sqlite" source > "$d.json" 2>"$d.err" && cat "$d.err" &&
+    grep -q '"status": "ok"' "$d.json" && grep -q "answered 1 conflict(s)" "$d.err" &&
+    [ "$(cat "$d/r/f.txt")" = "left edit" ] && diff -r --exclude=.ferrysync "$d/l" "$d/r"
+}
+SHOW=1 check "twoway-cpp: a callback answers the conflict prompt (source wins)" cpp_callback_answers
+
+# The README sections show these files, and the two-way snippet (the answer_conflicts function
+# of examples/c/twoway.c), verbatim.
+in_readme() {
+  python3 - README.md examples/c/quickstart.c examples/cpp/quickstart.cpp examples/c/twoway.c <<'PY'
+import re, sys
+readme = open(sys.argv[1]).read()
+for path in sys.argv[2:]:
+    code = open(path).read()
+    if path.endswith("twoway.c"):
+        found = re.search(r"^/\* Answers every conflict prompt.*?^}\n", code, re.S | re.M)
+        code = found.group(0) if found else "(no answer_conflicts in twoway.c)"
+    if code.strip() not in readme:
+        sys.exit(f"{path} is not verbatim in {sys.argv[1]}")
+PY
+}
+check "README.md shows the quickstart files and the two-way snippet verbatim" in_readme
 
 # --- valgrind (shared builds) ------------------------------------------------------------
 vsrc="$work/vsrc"; make_tree "$vsrc" 20
@@ -210,6 +257,16 @@ versions_clean() {
     [ "$(cat "$v/dst/sub/a.txt")" = original ]
 }
 SHOW=1 check "valgrind: versions" versions_clean
+twoway_clean() { mkdir -p "$work/vtw" && under_valgrind twoway "$bin/twoway" "$work/vtw" keep-both; }
+SHOW=1 check "valgrind: twoway (conflict prompts, state database)" twoway_clean
+vtw_cpp() {
+  local d="$work/vtw-cpp"
+  mkdir -p "$d/l" "$d/r" && echo v1 > "$d/l/f.txt" && "$bin/twoway-cpp" "$d/l" "$d/r" "$d/s.sqlite" newer >/dev/null 2>&1 &&
+    printf 'left edit' > "$d/l/f.txt" && printf 'right edit' > "$d/r/f.txt" &&
+    under_valgrind twoway-cpp "$bin/twoway-cpp" "$d/l" "$d/r" "$d/s.sqlite" newer &&
+    diff -r --exclude=.ferrysync "$d/l" "$d/r"
+}
+SHOW=1 check "valgrind: twoway-cpp (callback answers)" vtw_cpp
 error_path_clean() { # quickstart fails (exit 2) on a missing profile, leaking nothing
   valgrind --leak-check=full --error-exitcode=1 --suppressions="$root/tests/ffi.supp" \
     --log-file="$work/vg-error.log" "$bin/quickstart" "$work/missing.json" >/dev/null 2>&1

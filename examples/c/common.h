@@ -1,5 +1,5 @@
-/* Helpers shared by the C examples: error reporting and a mirror profile built from two
- * folder paths. */
+/* Helpers shared by the C examples: error reporting and profiles built from two folder
+ * paths. */
 #ifndef FERRY_EXAMPLE_COMMON_H
 #define FERRY_EXAMPLE_COMMON_H
 
@@ -34,20 +34,30 @@ static size_t json_string(char *out, size_t at, size_t cap, const char *s) {
     return at;
 }
 
-/* Makes a one-folder mirror profile from `source` to `destination`; `options` are further
- * members of the profile object, without braces ("\"copy\": {}"; "" for none). */
-static inline ferry_result mirror_profile_with(const char *source, const char *destination,
-                                               const char *options, ferry_profile **out) {
+/* Makes a one-folder profile of `operation` ("mirror", "synchronize", ...) from `source` to
+ * `destination`; `options` are further members of the profile object, without braces
+ * ("\"copy\": {}"; "" for none). */
+static inline ferry_result folder_profile(const char *operation, const char *source,
+                                          const char *destination, const char *options,
+                                          ferry_profile **out) {
     char json[8192];
     size_t at = (size_t)snprintf(json, sizeof json,
-        "{\"format\": 1, \"name\": \"example\", \"operation\": \"mirror\", %s%s"
-        "\"folders\": [{\"name\": \"main\", \"source\": ", options, *options ? ", " : "");
+        "{\"format\": 1, \"name\": \"example\", \"operation\": \"%s\", %s%s"
+        "\"folders\": [{\"name\": \"main\", \"source\": ", operation, options,
+        *options ? ", " : "");
     if (at >= sizeof json || !(at = json_string(json, at, sizeof json, source))) return FERRY_RESULT_INVALID_INPUT;
     at += (size_t)snprintf(json + at, sizeof json - at, ", \"destination\": ");
     if (at >= sizeof json || !(at = json_string(json, at, sizeof json, destination))) return FERRY_RESULT_INVALID_INPUT;
     if (at + 4 >= sizeof json) return FERRY_RESULT_INVALID_INPUT;
     strcpy(json + at, "}]}");
     return ferry_profile_from_json(json, out);
+}
+
+/* Makes a one-folder mirror profile from `source` to `destination`; `options` as for
+ * folder_profile. */
+static inline ferry_result mirror_profile_with(const char *source, const char *destination,
+                                               const char *options, ferry_profile **out) {
+    return folder_profile("mirror", source, destination, options, out);
 }
 
 /* Makes a one-folder mirror profile from `source` to `destination`; `copy_options` is the

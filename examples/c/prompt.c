@@ -3,8 +3,8 @@
  * event, and this program answers ANSWER ("yes" or "no"; default "yes"). Answering "no"
  * keeps those entries; the copies still run. Usage: prompt SOURCE DESTINATION [yes|no]
  *
- * The same loop will answer conflict prompts of two-way synchronization once ferrysync has
- * it (a later release); today a mirror's deletions are the question a run can ask. */
+ * Conflict prompts of two-way synchronization are answered the same way, with
+ * ferry_run_answer_conflict: see twoway.c. */
 #include "common.h"
 
 int main(int argc, char **argv) {

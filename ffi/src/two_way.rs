@@ -4,7 +4,7 @@
 
 use std::ffi::c_char;
 
-use ferry_core::{ConflictKind, ConflictPolicy, Resolution, Side, Stamp};
+use ferry_core::{ConflictKind, ConflictPolicy, Error, ErrorKind, Resolution, Side, Stamp};
 
 use crate::plan::ferry_engine;
 use crate::profile::ferry_profile;
@@ -175,17 +175,18 @@ impl ferry_conflict_policy {
     /// The policy a prompt may be answered with: any but PROMPT.
     pub(crate) fn answer(value: u32) -> Result<ConflictPolicy, Failure> {
         match ferry_conflict_policy::from_u32(value) {
-            Some(ferry_conflict_policy::Prompt) => Err(Failure::new(
-                ferry_result::InvalidInput,
-                "FERRY_CONFLICT_POLICY_PROMPT cannot answer a conflict prompt",
+            Some(ferry_conflict_policy::Prompt) => Err(invalid(
+                "FERRY_CONFLICT_POLICY_PROMPT cannot answer a conflict prompt".to_string(),
             )),
             Some(p) => Ok(p.core()),
-            None => Err(Failure::new(
-                ferry_result::InvalidInput,
-                format!("{value} is not a ferry_conflict_policy"),
-            )),
+            None => Err(invalid(format!("{value} is not a ferry_conflict_policy"))),
         }
     }
+}
+
+/// An invalid-input failure, named like the library's own (`invalid-input: ...`).
+fn invalid(message: String) -> Failure {
+    Error::new(ErrorKind::InvalidInput, message).into()
 }
 
 /// The name of a conflict policy as the profile format writes it (`"keep-both"`, `"newer"`,
@@ -228,9 +229,7 @@ pub extern "C" fn ferry_conflict_policy_from_name(
     boundary(|| {
         let name = arg_str(name, "name")?;
         let out = out_ptr(out, "out")?;
-        let policy: ConflictPolicy = name
-            .parse()
-            .map_err(|e: String| Failure::new(ferry_result::InvalidInput, e))?;
+        let policy: ConflictPolicy = name.parse().map_err(invalid)?;
         let found = ferry_conflict_policy::ALL
             .into_iter()
             .find(|p| p.core() == policy)
