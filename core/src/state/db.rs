@@ -345,8 +345,6 @@ impl StateDb {
             .truncate(false)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        // `File::try_lock` is stable since Rust 1.89; the workspace's `rust-version` is older.
-        #[allow(clippy::incompatible_msrv)]
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
