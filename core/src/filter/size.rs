@@ -102,7 +102,7 @@ impl fmt::Display for ByteSize {
         let (name, size) = UNITS
             .iter()
             .rev()
-            .find(|&&(_, size)| self.0 != 0 && self.0 % size == 0)
+            .find(|&&(_, size)| self.0 != 0 && self.0.is_multiple_of(size))
             .copied()
             .unwrap_or(UNITS[0]);
         if size == 1 && self.0 == 1 {
