@@ -1,10 +1,11 @@
 //! `ferry`: the example command-line front end of ferrysync.
 //!
 //! `ferry demo` makes a sample tree and mirrors it; `ferry copy|mirror|move SRC DST` runs a
-//! one-off profile built from flags; `ferry plan` and `ferry run` preview and run a profile
-//! file or a profile of the store; `ferry explain` tells which filter rule decides a path;
-//! `ferry profile ...` manages the profile store and `ferry versions ...` the file versions
-//! a destination keeps.
+//! one-off profile built from flags, and `ferry sync PATH1 PATH2` a one-off two-way sync;
+//! `ferry plan` and `ferry run` preview and run a profile file or a profile of the store;
+//! `ferry explain` tells which filter rule decides a path; `ferry profile ...` manages the
+//! profile store, `ferry versions ...` the file versions a destination keeps, and
+//! `ferry state clear|reset` the state of a two-way profile.
 //!
 //! # Exit codes
 //!
@@ -13,7 +14,7 @@
 //! | 0    | done (or nothing to do) |
 //! | 1    | finished, but some files failed (see the report) |
 //! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a profile that already exists; nothing was run |
-//! | 3    | aborted by a guard (too many deletions) or an unavailable folder whose policy is "abort"; nothing was changed |
+//! | 3    | aborted by a guard (too many deletions, a two-way side that looks unmounted) or an unavailable folder whose policy is "abort"; nothing was changed |
 //! | 130  | cancelled (Ctrl-C) |
 
 mod cancel;
@@ -25,6 +26,7 @@ mod profiles;
 mod progress;
 mod prompt;
 mod run;
+mod state;
 mod time;
 mod versions;
 
@@ -41,8 +43,8 @@ Exit codes:
   1    finished, but some files failed (see the report)
   2    bad input: a malformed profile or argument, an unsupported option, a missing
        profile, folder, path or version, a profile that already exists; nothing was run
-  3    aborted by a guard (too many deletions) or an unavailable folder whose policy
-       is \"abort\"; nothing was changed
+  3    aborted by a guard (too many deletions, a two-way side that looks unmounted)
+       or an unavailable folder whose policy is \"abort\"; nothing was changed
   130  cancelled (Ctrl-C)";
 
 /// The example command-line front end of ferrysync.
@@ -82,6 +84,10 @@ enum Command {
     /// Copy new and changed files from SRC to DST, verify them, then delete them from SRC
     #[command(after_long_help = EXIT_CODES)]
     Move(one_off::OneOff),
+    /// Synchronize PATH1 and PATH2 both ways: changes, additions and deletions on either side
+    /// reach the other; edits on both sides are conflicts resolved by --conflict
+    #[command(after_long_help = EXIT_CODES)]
+    Sync(one_off::SyncArgs),
     /// Show what running a profile would do
     #[command(after_long_help = EXIT_CODES)]
     Plan {
@@ -107,6 +113,9 @@ enum Command {
         /// Answer yes when the profile asks before deleting (copy.confirm-deletes)
         #[arg(long)]
         yes: bool,
+        /// Two-way profiles: forget the state first; the run is a union that deletes nothing
+        #[arg(long)]
+        resync: bool,
     },
     /// Tell which filter rule decides whether PATH takes part
     #[command(after_long_help = EXIT_CODES)]
@@ -125,6 +134,9 @@ enum Command {
     /// List, restore and clean up earlier versions of files
     #[command(subcommand, after_long_help = EXIT_CODES)]
     Versions(versions::VersionsCommand),
+    /// Clear or reset the state (the last sync's view) of a two-way profile
+    #[command(subcommand, after_long_help = EXIT_CODES)]
+    State(state::StateCommand),
 }
 
 /// Flags every run takes.
@@ -149,6 +161,7 @@ fn main() -> ExitCode {
         Command::Copy(args) => one_off::run(Operation::Copy, &args),
         Command::Mirror(args) => one_off::run(Operation::Mirror, &args),
         Command::Move(args) => one_off::run(Operation::Move, &args),
+        Command::Sync(args) => one_off::run_sync(&args),
         Command::Plan {
             profile,
             folder,
@@ -159,6 +172,7 @@ fn main() -> ExitCode {
             run: flags,
             folder,
             yes,
+            resync,
         } => profiles::resolve(&profile, store).and_then(|p| {
             let settings = run::Settings {
                 dry_run: flags.dry_run,
@@ -166,6 +180,7 @@ fn main() -> ExitCode {
                 json: flags.json,
                 yes,
                 folders: folder,
+                resync,
             };
             run::run(&p, &settings)
         }),
@@ -177,6 +192,7 @@ fn main() -> ExitCode {
             .and_then(|p| explain::run(&p, folder.as_deref(), &path)),
         Command::Profile(command) => profiles::run(command, store),
         Command::Versions(command) => versions::run(command, store),
+        Command::State(command) => state::run(command, store),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,21 +1,29 @@
-//! `ferry copy|mirror|move SRC DST`: a profile built in memory from flags.
+//! `ferry copy|mirror|move SRC DST` and `ferry sync PATH1 PATH2`: a profile built in memory
+//! from flags.
 
 use clap::{Args, ValueEnum};
 use ferrysync::{
-    ByteSize, CompareMode, CompareOptions, DeleteLimit, DeletionMode, Folder, MtimeRule, Operation,
-    Profile, Result, SymlinkMode,
+    ByteSize, CompareMode, CompareOptions, ConflictPolicy, DeleteLimit, DeletionMode, Folder,
+    MtimeRule, Operation, Profile, Result, StateDb, SymlinkMode,
 };
 
 use crate::run::{self, Settings};
 use crate::RunFlags;
 
-/// The arguments of a one-off run.
+/// The arguments of a one-off one-way run.
 #[derive(Debug, Clone, Args)]
 pub struct OneOff {
     /// Source folder
     src: String,
     /// Destination folder
     dst: String,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// The flags every one-off run takes: how to run, copy, filter and compare.
+#[derive(Debug, Clone, Args)]
+pub struct Options {
     #[command(flatten)]
     run: RunFlags,
 
@@ -37,8 +45,8 @@ pub struct OneOff {
     /// Keep this many earlier versions of each replaced file
     #[arg(long, value_name = "N", help_heading = "Copying")]
     keep_versions: Option<u32>,
-    /// Stop before changing anything when a mirror would delete more than N entries or N% of
-    /// the destination (default 50%)
+    /// Stop before changing anything when the run would delete more than N entries or N% of
+    /// a side (default 50%)
     #[arg(long, value_name = "N|N%", value_parser = parse_limit, help_heading = "Copying")]
     max_delete: Option<DeleteLimit>,
 
@@ -80,6 +88,80 @@ pub struct OneOff {
     /// Modification times closer than N milliseconds are equal (default 2000)
     #[arg(long, value_name = "N", help_heading = "Comparison")]
     tolerance_ms: Option<u64>,
+}
+
+/// The arguments of `ferry sync PATH1 PATH2`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// One folder (the pair's source side)
+    path1: String,
+    /// The other folder (the pair's destination side)
+    path2: String,
+    #[command(flatten)]
+    options: Options,
+    /// How conflicts (both sides changed) are resolved: keep-both, newer, older, larger,
+    /// smaller, source, destination, skip, or prompt (ask on the terminal)
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy, default_value = "keep-both",
+          help_heading = "Two-way")]
+    conflict: ConflictPolicy,
+    /// The state database (default: $XDG_DATA_HOME/ferrysync/sync-<hash of both paths>.sqlite)
+    #[arg(long, value_name = "FILE", help_heading = "Two-way")]
+    state: Option<String>,
+    /// Forget the state first: the run is a union of both sides that deletes nothing
+    #[arg(long, help_heading = "Two-way")]
+    resync: bool,
+    /// How files that differ at a first run (or --resync) are resolved (default: --conflict)
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy, help_heading = "Two-way")]
+    resync_mode: Option<ConflictPolicy>,
+    /// Do not detect renames and moves (apply them as delete + copy)
+    #[arg(long, help_heading = "Two-way")]
+    no_renames: bool,
+}
+
+fn parse_policy(text: &str) -> std::result::Result<ConflictPolicy, String> {
+    text.parse()
+}
+
+impl SyncArgs {
+    /// The two-way profile these arguments describe. The default state file is named after
+    /// both paths, so every one-off pair has its own.
+    ///
+    /// # Errors
+    /// No per-user data directory for the default state file.
+    pub fn profile(&self) -> Result<Profile> {
+        let mut p = self
+            .options
+            .profile(Operation::Synchronize, &self.path1, &self.path2);
+        p.sync.conflict = self.conflict;
+        p.sync.first_run = self.resync_mode;
+        p.sync.detect_renames = !self.no_renames;
+        p.sync.state = match &self.state {
+            Some(s) => Some(s.clone()),
+            None => {
+                let abs = |s: &str| {
+                    std::path::absolute(s)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| s.to_string())
+                };
+                let key = format!("{}\0{}", abs(&self.path1), abs(&self.path2));
+                let name = format!("sync-{}", &blake3::hash(key.as_bytes()).to_hex()[..16]);
+                Some(StateDb::default_path(&name)?.display().to_string())
+            }
+        };
+        Ok(p)
+    }
+}
+
+/// Runs `ferry sync`.
+///
+/// # Errors
+/// As [`run::run`].
+pub fn run_sync(args: &SyncArgs) -> Result<u8> {
+    let settings = Settings {
+        resync: args.resync,
+        ..args.options.settings()
+    };
+    run::run(&args.profile()?, &settings)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -140,11 +222,24 @@ fn parse_limit(text: &str) -> std::result::Result<DeleteLimit, String> {
 impl OneOff {
     /// The profile these arguments describe.
     pub fn profile(&self, operation: Operation) -> Profile {
-        let mut p = Profile::new("one-off", operation).with_folder(Folder::new(
-            "main",
-            self.src.clone(),
-            self.dst.clone(),
-        ));
+        self.options.profile(operation, &self.src, &self.dst)
+    }
+}
+
+impl Options {
+    /// How to run.
+    fn settings(&self) -> Settings {
+        Settings {
+            dry_run: self.run.dry_run,
+            force: self.run.force,
+            json: self.run.json,
+            ..Settings::default()
+        }
+    }
+
+    /// A one-folder profile from `src` to `dst` with these options.
+    fn profile(&self, operation: Operation, src: &str, dst: &str) -> Profile {
+        let mut p = Profile::new("one-off", operation).with_folder(Folder::new("main", src, dst));
         if let Some(n) = self.threads {
             p.copy.threads = n;
         }
@@ -223,14 +318,7 @@ fn comparison(rules: &[Compare], tolerance_ms: Option<u64>) -> CompareOptions {
 /// # Errors
 /// As [`run::run`].
 pub fn run(operation: Operation, args: &OneOff) -> Result<u8> {
-    let settings = Settings {
-        dry_run: args.run.dry_run,
-        force: args.run.force,
-        json: args.run.json,
-        yes: false,
-        folders: Vec::new(),
-    };
-    run::run(&args.profile(operation), &settings)
+    run::run(&args.profile(operation), &args.options.settings())
 }
 
 #[cfg(test)]

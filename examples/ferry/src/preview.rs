@@ -4,28 +4,39 @@ use std::fmt::Write;
 
 use ferrysync::transport::EntryKind;
 use ferrysync::{
-    Action, ConflictKind, Difference, Group, Plan, Reason, Report, Resolution, RunStatus, Summary,
+    Action, ActionKind, ConflictKind, Difference, FolderPlan, Group, Operation, Plan, Reason,
+    Report, Resolution, RunStatus, Side, Summary,
 };
 use indicatif::HumanBytes;
 
+use crate::prompt::{newer_side, stamp_text};
+
 const RESET: &str = "\x1b[0m";
+const BLUE: &str = "\x1b[34m";
+const GREEN: &str = "\x1b[32m";
+const STRUCK: &str = "\x1b[9m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
 
 /// The groups of the preview, in order: title and ANSI style.
 const GROUPS: [(Group, &str, &str); 4] = [
-    (Group::New, "New", "\x1b[34m"),
-    (Group::Modified, "Modified", "\x1b[32m"),
-    (Group::Deleted, "Deleted", "\x1b[9m"),
-    (Group::Conflict, "Conflicts", "\x1b[31m"),
+    (Group::New, "New", BLUE),
+    (Group::Modified, "Modified", GREEN),
+    (Group::Deleted, "Deleted", STRUCK),
+    (Group::Conflict, "Conflicts", RED),
 ];
 
-/// The preview: per folder, the actions grouped as [`Action::group`] groups them, each with
-/// its path, size and reason; then the totals. "Nothing to do." when the plan is empty.
+/// The preview: per folder, the actions grouped as [`Action::group`] groups them (two-way
+/// folders: by direction, see [`two_way_folder`]), each with its path, size and reason; then
+/// the totals. "Nothing to do." when the plan is empty.
 pub fn plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
+    let two_way = plan.operation == Operation::Synchronize;
     for folder in &plan.folders {
+        let arrow = if two_way { "<->" } else { "->" };
         let _ = writeln!(
             out,
-            "[{}] {} -> {}",
+            "[{}] {} {arrow} {}",
             folder.folder, folder.source, folder.destination
         );
         if let Some(why) = &folder.skipped {
@@ -41,6 +52,10 @@ pub fn plan(plan: &Plan, color: bool) -> String {
             .max()
             .unwrap_or(0)
             .min(60);
+        if two_way {
+            two_way_folder(&mut out, folder, width, color);
+            continue;
+        }
         for (group, title, style) in GROUPS {
             let actions: Vec<&Action> = folder
                 .actions
@@ -64,10 +79,155 @@ pub fn plan(plan: &Plan, color: bool) -> String {
     let summary = plan.summary();
     if summary.is_empty() {
         out.push_str("Nothing to do.\n");
+    } else if two_way {
+        let actions: Vec<&Action> = plan.actions().collect();
+        let _ = writeln!(out, "Summary: {}", two_way_totals(&actions));
     } else {
         let _ = writeln!(out, "Summary: {}", totals(&summary));
     }
     out
+}
+
+/// The groups of a two-way folder: what goes each way, what is deleted and renamed on each
+/// side, and the conflicts with both sides' size and time; paths the state only records are
+/// counted, not listed.
+fn two_way_folder(out: &mut String, folder: &FolderPlan, width: usize, color: bool) {
+    if folder.two_way.as_ref().is_some_and(|c| c.first_run) {
+        let _ = writeln!(
+            out,
+            "  first run: a union of both sides; nothing is deleted"
+        );
+    }
+    let line = |out: &mut String, style: &str, text: String| {
+        if color {
+            let _ = writeln!(out, "    {style}{text}{RESET}");
+        } else {
+            let _ = writeln!(out, "    {text}");
+        }
+    };
+    let of = |pick: &dyn Fn(&Action) -> bool| -> Vec<&Action> {
+        folder.actions.iter().filter(|a| pick(a)).collect()
+    };
+    let transfers = |a: &Action, side: Side| {
+        a.to == side
+            && matches!(
+                a.kind,
+                ActionKind::Copy | ActionKind::CreateDir | ActionKind::UpdateMeta
+            )
+    };
+    let directions = [
+        ("\u{2192} source to destination", Side::Destination),
+        ("\u{2190} destination to source", Side::Source),
+    ];
+    for (title, side) in directions {
+        let actions = of(&|a| transfers(a, side));
+        if actions.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title} ({})", actions.len());
+        for a in actions {
+            let style = if a.group() == Group::New { BLUE } else { GREEN };
+            let text = format!("{:<width$}  {:>10}  {}", path(a), size(a), reason(a));
+            line(out, style, text);
+        }
+    }
+    for side in [Side::Destination, Side::Source] {
+        let actions = of(&|a| a.kind == ActionKind::Delete && a.to == side);
+        if actions.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  Deleted on the {} ({})", side.name(), actions.len());
+        for a in actions {
+            let text = format!("{:<width$}  {:>10}  {}", path(a), size(a), reason(a));
+            line(out, STRUCK, text);
+        }
+    }
+    for side in [Side::Destination, Side::Source] {
+        let actions = of(&|a| a.kind == ActionKind::Rename && a.to == side);
+        if actions.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  Renamed on the {} ({})", side.name(), actions.len());
+        for a in actions {
+            let from = a
+                .from
+                .as_ref()
+                .map_or_else(String::new, |f| f.display().into_owned());
+            line(out, YELLOW, format!("{from} -> {}", path(a)));
+        }
+    }
+    let conflicts = of(&|a| a.kind == ActionKind::Conflict);
+    if !conflicts.is_empty() {
+        let _ = writeln!(out, "  Conflicts ({})", conflicts.len());
+        for a in conflicts {
+            line(out, RED, format!("{}  {}", path(a), reason(a)));
+            let newer = newer_side(a.source, a.destination);
+            for (side, stamp) in [(Side::Source, a.source), (Side::Destination, a.destination)] {
+                let mark = if newer == Some(side) { "  (newer)" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "        {:<12} {}{mark}",
+                    side.name(),
+                    stamp_text(stamp)
+                );
+            }
+        }
+    }
+    let recorded = of(&|a| a.kind == ActionKind::Record).len();
+    if recorded > 0 {
+        let _ = writeln!(
+            out,
+            "  Recorded ({recorded}): equal on both sides or gone from both; only the state changes"
+        );
+    }
+}
+
+/// The totals of two-way actions: each direction's entries and bytes, deletions and renames
+/// per side, conflicts and recorded paths.
+pub fn two_way_totals(actions: &[&Action]) -> String {
+    let mut parts = Vec::new();
+    for (arrow, side) in [("\u{2192}", Side::Destination), ("\u{2190}", Side::Source)] {
+        let (n, bytes) = actions
+            .iter()
+            .filter(|a| a.to == side && matches!(a.kind, ActionKind::Copy | ActionKind::CreateDir))
+            .fold((0u64, 0u64), |(n, b), a| {
+                let copied = if a.kind == ActionKind::Copy {
+                    a.size
+                } else {
+                    0
+                };
+                (n + 1, b + copied)
+            });
+        if n > 0 {
+            parts.push(format!("{arrow} {n} ({})", HumanBytes(bytes)));
+        }
+    }
+    let count = |pick: &dyn Fn(&Action) -> bool| actions.iter().filter(|a| pick(a)).count();
+    for side in [Side::Destination, Side::Source] {
+        let n = count(&|a| a.kind == ActionKind::Delete && a.to == side);
+        if n > 0 {
+            parts.push(format!("{n} deleted on the {}", side.name()));
+        }
+    }
+    let updates = count(&|a| a.kind == ActionKind::UpdateMeta);
+    let renames = count(&|a| a.kind == ActionKind::Rename);
+    let conflicts = count(&|a| a.kind == ActionKind::Conflict);
+    let records = count(&|a| a.kind == ActionKind::Record);
+    for (n, one, many) in [
+        (updates, "metadata update", "metadata updates"),
+        (renames, "rename", "renames"),
+        (conflicts, "conflict", "conflicts"),
+        (records, "recorded", "recorded"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+        }
+    }
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn path(a: &Action) -> String {
@@ -110,13 +270,18 @@ fn reason(a: &Action) -> String {
     }
 }
 
-fn conflict(k: ConflictKind, r: Option<Resolution>) -> String {
-    let what = match k {
+/// What kind of conflict, in words.
+pub fn conflict_kind(k: ConflictKind) -> &'static str {
+    match k {
         ConflictKind::BothChanged => "changed on both sides",
         ConflictKind::BothCreated => "created on both sides",
         ConflictKind::ChangedDeleted => "changed on one side, deleted on the other",
         ConflictKind::KindChanged => "changed kind",
-    };
+    }
+}
+
+fn conflict(k: ConflictKind, r: Option<Resolution>) -> String {
+    let what = conflict_kind(k);
     let how = match r {
         Some(Resolution::KeepBoth(newer)) => format!("keep both ({} is newer)", newer.name()),
         Some(Resolution::Wins(side)) => format!("{} wins", side.name()),
@@ -152,6 +317,8 @@ pub fn totals(s: &Summary) -> String {
         (s.deletions, "deletion", "deletions"),
         (s.source_deletions, "source deletion", "source deletions"),
         (s.conflicts, "conflict", "conflicts"),
+        (s.renames, "rename", "renames"),
+        (s.records, "recorded", "recorded"),
     ];
     let mut parts: Vec<String> = counts
         .iter()
@@ -170,7 +337,9 @@ pub fn totals(s: &Summary) -> String {
 }
 
 /// The report of a run: how it ended, what was done, then skipped folders, warnings, errors.
-pub fn report(r: &Report) -> String {
+/// Conflicts of a two-way run (`two_way`) are resolved by policy; the warnings name those
+/// left alone.
+pub fn report(r: &Report, two_way: bool) -> String {
     let mut out = String::new();
     let how = match r.status {
         RunStatus::Ok => "Done".to_string(),
@@ -181,7 +350,7 @@ pub fn report(r: &Report) -> String {
         out,
         "{how} in {:.2} s: {}; {} written.",
         r.duration.as_secs_f64(),
-        done(&r.done),
+        done(&r.done, two_way),
         HumanBytes(r.bytes_written)
     );
     for (title, problems) in [
@@ -200,7 +369,12 @@ pub fn report(r: &Report) -> String {
     out
 }
 
-fn done(s: &Summary) -> String {
+fn done(s: &Summary, two_way: bool) -> String {
+    let conflicts = if two_way {
+        ("conflict", "conflicts")
+    } else {
+        ("conflict left alone", "conflicts left alone")
+    };
     let counts = [
         (s.new_dirs, "folder created", "folders created"),
         (s.new_files, "file copied", "files copied"),
@@ -212,7 +386,9 @@ fn done(s: &Summary) -> String {
             "source file deleted",
             "source files deleted",
         ),
-        (s.conflicts, "conflict left alone", "conflicts left alone"),
+        (s.conflicts, conflicts.0, conflicts.1),
+        (s.renames, "entry renamed", "entries renamed"),
+        (s.records, "path recorded", "paths recorded"),
     ];
     let parts: Vec<String> = counts
         .iter()
@@ -229,7 +405,7 @@ fn done(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrysync::{ActionKind, FolderPlan, Operation, RelPath};
+    use ferrysync::{RelPath, Stamp};
 
     fn action(kind: ActionKind, path: &str, reason: Reason) -> Action {
         Action {
@@ -294,5 +470,150 @@ mod tests {
         let mut p = sample();
         p.folders[0] = FolderPlan::new("main", "/s".into(), "/d".into(), Vec::new());
         assert!(plan(&p, false).ends_with("Nothing to do.\n"));
+    }
+
+    fn two_way(kind: ActionKind, path: &str, reason: Reason, to: Side) -> Action {
+        Action {
+            to,
+            ..action(kind, path, reason)
+        }
+    }
+
+    fn two_way_sample() -> Plan {
+        let mut conflict = two_way(
+            ActionKind::Conflict,
+            "both.txt",
+            Reason::Conflict(ConflictKind::BothChanged),
+            Side::Destination,
+        );
+        conflict.resolution = Some(Resolution::KeepBoth(Side::Source));
+        conflict.source = Some(Stamp {
+            size: 3000,
+            mtime_ns: 1_700_000_100_000_000_000,
+        });
+        conflict.destination = Some(Stamp {
+            size: 10,
+            mtime_ns: 1_700_000_000_000_000_000,
+        });
+        let mut renamed = two_way(ActionKind::Rename, "new.txt", Reason::Renamed, Side::Source);
+        renamed.from = Some(RelPath::new("old.txt").unwrap());
+        let actions = vec![
+            two_way(ActionKind::Copy, "a.txt", Reason::New, Side::Destination),
+            two_way(ActionKind::Copy, "b.txt", Reason::New, Side::Source),
+            conflict,
+            two_way(
+                ActionKind::Delete,
+                "gone-left.txt",
+                Reason::Deleted,
+                Side::Source,
+            ),
+            two_way(
+                ActionKind::Delete,
+                "gone-right.txt",
+                Reason::Deleted,
+                Side::Destination,
+            ),
+            renamed,
+            two_way(
+                ActionKind::Record,
+                "same.txt",
+                Reason::Identical,
+                Side::Destination,
+            ),
+        ];
+        Plan {
+            profile: "p".into(),
+            operation: Operation::Synchronize,
+            folders: vec![FolderPlan::new("main", "/l".into(), "/r".into(), actions)],
+        }
+    }
+
+    #[test]
+    fn a_two_way_preview_groups_by_direction_and_side() {
+        let text = plan(&two_way_sample(), false);
+        assert!(text.starts_with("[main] /l <-> /r\n"), "{text}");
+        let order = [
+            "\u{2192} source to destination (1)",
+            "\u{2190} destination to source (1)",
+            "Deleted on the destination (1)",
+            "Deleted on the source (1)",
+            "Renamed on the source (1)",
+            "Conflicts (1)",
+            "Recorded (1)",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|t| text.find(t).unwrap_or_else(|| panic!("no {t:?} in {text}")))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let right = text.find("a.txt").unwrap();
+        let left = text.find("b.txt").unwrap();
+        assert!(at[0] < right && right < at[1] && at[1] < left, "{text}");
+        assert!(text.contains("old.txt -> new.txt"), "{text}");
+        assert!(
+            !text.contains("same.txt"),
+            "records are counted only: {text}"
+        );
+        assert!(
+            text.contains(
+                "Summary: \u{2192} 1 (2.00 KiB), \u{2190} 1 (2.00 KiB), 1 deleted on the destination, \
+                 1 deleted on the source, 1 rename, 1 conflict, 1 recorded"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_two_way_conflict_shows_both_sides() {
+        let text = plan(&two_way_sample(), false);
+        assert!(
+            text.contains("both.txt  changed on both sides: keep both (source is newer)"),
+            "{text}"
+        );
+        let source = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("source "))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            source.contains("2.93 KiB")
+                && source.contains("2023-11-14 22:15:00 UTC")
+                && source.ends_with("(newer)"),
+            "{source}"
+        );
+        let destination = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("destination "))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            destination.contains("10 B") && destination.contains("2023-11-14 22:13:20 UTC"),
+            "{destination}"
+        );
+    }
+
+    #[test]
+    fn a_two_way_report_counts_conflicts_renames_and_records() {
+        let r = Report {
+            profile: "p".into(),
+            status: RunStatus::Ok,
+            dry_run: false,
+            done: Summary {
+                conflicts: 2,
+                renames: 1,
+                records: 3,
+                ..Summary::default()
+            },
+            bytes_written: 0,
+            failed: 0,
+            skipped_folders: Vec::new(),
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            duration: std::time::Duration::ZERO,
+        };
+        let text = report(&r, true);
+        assert!(
+            text.contains("2 conflicts, 1 entry renamed, 3 paths recorded"),
+            "{text}"
+        );
+        assert!(report(&r, false).contains("2 conflicts left alone"));
     }
 }

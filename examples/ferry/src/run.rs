@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use ferrysync::{Engine, Profile, Result, RunOptions};
+use ferrysync::{ConflictPolicy, Engine, Error, Operation, Profile, Result, RunOptions};
 
 use crate::progress::ProgressView;
 use crate::prompt::TerminalPrompt;
@@ -22,6 +22,8 @@ pub struct Settings {
     pub yes: bool,
     /// Only these folder pairs.
     pub folders: Vec<String>,
+    /// Two-way: forget the state first.
+    pub resync: bool,
 }
 
 /// `ferry plan`: prints the preview (or the plan as JSON) and returns the exit code.
@@ -49,6 +51,14 @@ pub fn plan(profile: &Profile, folders: &[String], json: bool) -> Result<u8> {
 /// What [`Engine::plan_with`] and [`Engine::execute`] reject: a bad profile, an unavailable
 /// folder whose policy is "abort", a guard.
 pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
+    let two_way = profile.operation == Operation::Synchronize;
+    if settings.resync && !two_way {
+        return Err(Error::invalid(format!(
+            "--resync: profile {:?} is not a two-way profile (operation {:?})",
+            profile.name,
+            profile.operation.name()
+        )));
+    }
     let engine = Engine::new();
     let control = cancel::control();
     let mut opts = RunOptions {
@@ -56,6 +66,7 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
         force: settings.force,
         folders: settings.folders.clone(),
         control: control.clone(),
+        resync: settings.resync,
         ..RunOptions::default()
     };
     let plan = engine.plan_with(profile, &opts)?;
@@ -75,11 +86,8 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
 
     let view = ProgressView::new();
     opts.events = Some(view.sink());
-    if profile.copy.confirm_deletes {
-        opts.prompt = Some(Arc::new(TerminalPrompt {
-            yes: settings.yes,
-            bar: view.bar(),
-        }));
+    if profile.copy.confirm_deletes || asks_conflicts(profile) {
+        opts.prompt = Some(Arc::new(TerminalPrompt::new(settings.yes, view.bar())));
     }
     let report = engine.execute(profile, &plan, &opts);
     view.finish();
@@ -90,7 +98,19 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     } else if plan.is_empty() && report.errors.is_empty() && report.skipped_folders.is_empty() {
         say!("Nothing to do.");
     } else {
-        crate::write_stdout(&preview::report(&report));
+        crate::write_stdout(&preview::report(&report, two_way));
     }
     Ok(u8::try_from(report.exit_code()).unwrap_or(1))
+}
+
+/// Whether a two-way profile resolves some conflicts by asking.
+fn asks_conflicts(profile: &Profile) -> bool {
+    let sync = &profile.sync;
+    profile.operation == Operation::Synchronize
+        && (sync.conflict == ConflictPolicy::Prompt
+            || sync.first_run == Some(ConflictPolicy::Prompt)
+            || sync
+                .conflict_rules
+                .iter()
+                .any(|r| r.policy == ConflictPolicy::Prompt))
 }
