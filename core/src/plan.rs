@@ -364,6 +364,10 @@ pub struct TwoWayContext {
     pub source_exists: bool,
     /// Whether the destination root exists.
     pub destination_exists: bool,
+    /// The newest run of the pair when the plan was made: running the plan after another run
+    /// changed the base is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<i64>,
 }
 
 impl FolderPlan {

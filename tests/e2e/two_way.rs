@@ -267,3 +267,22 @@ fn mass_deletion_on_either_side_stops_before_changing_anything() {
     Engine::new().run(&prof, &forced).unwrap();
     assert_equal_sides(&p);
 }
+
+#[test]
+fn a_plan_made_before_another_run_changed_the_base_is_refused() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a", "1"), ("b", "2")]);
+    let prof = sync_profile(&p);
+    sync(&prof);
+    tree::write(&p.src(), &[("a", "changed")]);
+    let engine = Engine::new();
+    let stale = engine.plan(&prof).unwrap();
+    sync(&prof);
+    tree::write(&p.dst(), &[("a", "changed again on the destination")]);
+    let err = engine
+        .execute(&prof, &stale, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+    assert!(err.to_string().contains("plan again"), "{err}");
+    assert_eq!(read(p.dst().join("a")), "changed again on the destination");
+}

@@ -339,7 +339,7 @@ impl Engine {
         if profile.operation == Operation::Synchronize {
             let state = two_way::state_path(profile)?;
             let key = two_way::pair_key(folder, &shown.0, &shown.1);
-            let base = two_way::load_base(&state, &key, opts.resync)?;
+            let (base, last_run) = two_way::load_base(&state, &key, opts.resync)?;
             let actions = two_way::plan_pair(
                 profile,
                 &comparator,
@@ -358,6 +358,7 @@ impl Engine {
                 source_entries: src_listing.len() as u64,
                 source_exists: src.stat_follow(&RelPath::root())?.is_some(),
                 destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
+                last_run,
             });
             fp.warnings = listing_warnings(&src_listing, &dst_listing);
             fp.temporaries = dst_listing.temporaries().to_vec();

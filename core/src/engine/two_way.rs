@@ -22,24 +22,39 @@ pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
     }
 }
 
-/// The key of a folder pair in the state database.
+/// The key of a folder pair in the state database: the folder's name and both roots made
+/// absolute, so the same pair named from another working directory finds its state.
 pub(crate) fn pair_key(folder: &Folder, source: &str, destination: &str) -> PairKey {
+    let absolute = |p: &str| {
+        std::path::absolute(p)
+            .map(|a| a.display().to_string())
+            .unwrap_or_else(|_| p.to_string())
+    };
     PairKey {
         folder: folder.name.clone(),
-        source: source.to_string(),
-        destination: destination.to_string(),
+        source: absolute(source),
+        destination: absolute(destination),
     }
 }
 
 /// The base of a pair; an empty first-run base when the database does not exist yet (a
 /// preview creates no files) or `resync` discards it.
-pub(crate) fn load_base(db_path: &std::path::Path, key: &PairKey, resync: bool) -> Result<Base> {
-    if resync || !db_path.exists() {
-        return Ok(Base::default());
+/// Also the newest run of the pair, for the stale-plan check.
+pub(crate) fn load_base(
+    db_path: &std::path::Path,
+    key: &PairKey,
+    resync: bool,
+) -> Result<(Base, Option<i64>)> {
+    if !db_path.exists() {
+        return Ok((Base::default(), None));
     }
     let db = StateDb::open(db_path)?;
     let pair = db.pair(key)?;
-    db.base(pair)
+    let last_run = db.last_run(pair)?;
+    if resync {
+        return Ok((Base::default(), last_run));
+    }
+    Ok((db.base(pair)?, last_run))
 }
 
 /// Plans one two-way folder pair from both listings and its base.
@@ -280,6 +295,16 @@ impl PairRun {
         let db = StateDb::open(&ctx.state)?;
         let pair = db.pair(&pair_key(folder, &fp.source, &fp.destination))?;
         let lock = db.lock(pair)?;
+        if db.last_run(pair)? != ctx.last_run {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                format!(
+                    "folder {:?}: another run synchronized the pair since this plan was made; plan again",
+                    fp.folder
+                ),
+            )
+            .with_path(&ctx.state));
+        }
         if resync {
             db.clear(pair)?;
         }

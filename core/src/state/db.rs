@@ -535,6 +535,26 @@ impl StateDb {
         })
     }
 
+    /// The id of the newest run of `pair` (ended or not), `None` before the first: a plan
+    /// made when this was `x` is stale once it is no longer `x`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database
+    /// cannot be read.
+    pub fn last_run(&self, pair: PairId) -> Result<Option<i64>> {
+        self.conn()
+            .query_row("SELECT max(id) FROM run WHERE pair = ?1", [pair.0], |r| {
+                r.get(0)
+            })
+            .map_err(|e| {
+                sql_error(
+                    &self.path,
+                    &format!("cannot read the last run of pair {pair}"),
+                    e,
+                )
+            })
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
