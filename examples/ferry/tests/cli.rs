@@ -413,3 +413,314 @@ fn versions_can_be_listed_restored_and_cleaned() {
         stdout(&clean)
     );
 }
+
+/// `ferry` with its per-user data (the default two-way state) under `data`.
+fn ferry_with_data(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("FERRY_STORE", "/nonexistent/ferry-test-store")
+        .env("XDG_DATA_HOME", data)
+        .output()
+        .expect("ferry runs")
+}
+
+/// Files (and only files) below `dir`, relative.
+fn files(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter_map(|(path, node)| node.map(|_| path))
+        .collect()
+}
+
+/// Two sides that differ: each has files the other lacks, and one folder both have.
+fn two_sides(a: &Path, b: &Path) {
+    let day = Duration::from_secs(86_400);
+    sample(a);
+    put(b, "only-b.txt", "from b", day);
+    put(b, "docs/from-b.md", "# b\n", 2 * day);
+    put(b, "new/deep/e.txt", "echo", day);
+}
+
+#[test]
+fn sync_twice_on_untouched_trees_plans_nothing_the_second_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("data"),
+    );
+    two_sides(&a, &b);
+
+    let out = ferry_with_data(&data, &["sync", s(&a), s(&b)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).starts_with("Done"), "{}", stdout(&out));
+    assert_same_tree(&a, &b);
+    assert!(files(&a).contains(&"only-b.txt".to_string()));
+    let databases: Vec<String> = files(&data.join("ferrysync"))
+        .into_iter()
+        .filter(|f| f.ends_with(".sqlite"))
+        .collect();
+    assert_eq!(
+        databases.len(),
+        1,
+        "the default state is one database per pair under $XDG_DATA_HOME/ferrysync: {:?}",
+        files(&data)
+    );
+
+    let again = ferry_with_data(&data, &["sync", s(&a), s(&b)]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(stdout(&again), "Nothing to do.\n");
+    assert_same_tree(&a, &b);
+}
+
+#[test]
+fn a_sync_dry_run_previews_by_direction_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("data"),
+    );
+    two_sides(&a, &b);
+    let before = (tree(&a), tree(&b));
+
+    let out = ferry_with_data(&data, &["sync", s(&a), s(&b), "--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(" <-> "), "{text}");
+    assert!(text.contains("first run: a union"), "{text}");
+    let right = text
+        .find("\u{2192} source to destination (")
+        .expect("→ group");
+    let left = text
+        .find("\u{2190} destination to source (")
+        .expect("← group");
+    let a_txt = text.find("a.txt").expect("a.txt listed");
+    let only_b = text.find("only-b.txt").expect("only-b.txt listed");
+    assert!(right < a_txt && a_txt < left && left < only_b, "{text}");
+    assert!(text.contains("Summary: \u{2192} "), "{text}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert!((tree(&a), tree(&b)) == before, "nothing changed");
+    assert!(!data.exists(), "a dry run writes no state");
+
+    let json = ferry_with_data(&data, &["sync", s(&a), s(&b), "--dry-run", "--json"]);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).expect("plan JSON");
+    assert_eq!(plan["operation"], "synchronize");
+    assert!((tree(&a), tree(&b)) == before, "nothing changed");
+}
+
+#[test]
+fn an_unknown_conflict_policy_exits_2_listing_the_policies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    fs::create_dir_all(&a).unwrap();
+    for flag in ["--conflict", "--resync-mode"] {
+        let out = ferry_with_data(tmp.path(), &["sync", s(&a), s(&b), flag, "coin"]);
+        assert_eq!(code(&out), 2, "{flag}: {}", stderr(&out));
+        let err = stderr(&out);
+        for policy in [
+            "keep-both",
+            "newer",
+            "older",
+            "larger",
+            "smaller",
+            "source",
+            "destination",
+            "skip",
+            "prompt",
+        ] {
+            assert!(err.contains(policy), "{flag}: {policy} not listed: {err}");
+        }
+    }
+    assert!(!b.exists(), "nothing ran");
+}
+
+#[test]
+fn a_mass_deletion_in_a_sync_exits_3_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("data"),
+    );
+    for name in ["w.txt", "x.txt", "y.txt", "z.txt"] {
+        put(&a, name, name, Duration::from_secs(60));
+    }
+    assert_eq!(code(&ferry_with_data(&data, &["sync", s(&a), s(&b)])), 0);
+    for name in ["w.txt", "x.txt", "y.txt"] {
+        fs::remove_file(b.join(name)).unwrap();
+    }
+    let before = (tree(&a), tree(&b));
+
+    let out = ferry_with_data(&data, &["sync", s(&a), s(&b)]);
+    assert_eq!(code(&out), 3, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("ferry: "), "{err}");
+    assert!(err.contains("use --force to go ahead"), "{err}");
+    assert!((tree(&a), tree(&b)) == before, "nothing changed");
+
+    let dry = ferry_with_data(&data, &["sync", s(&a), s(&b), "--dry-run"]);
+    assert_eq!(code(&dry), 3, "{}", stderr(&dry));
+
+    let limited = ferry_with_data(&data, &["sync", s(&a), s(&b), "--max-delete", "2"]);
+    assert_eq!(code(&limited), 3, "{}", stderr(&limited));
+    assert!((tree(&a), tree(&b)) == before, "nothing changed");
+
+    let allowed = ferry_with_data(&data, &["sync", s(&a), s(&b), "--max-delete", "3"]);
+    assert_eq!(code(&allowed), 0, "{}", stderr(&allowed));
+    assert_eq!(files(&a), ["z.txt"]);
+    assert_same_tree(&a, &b);
+}
+
+#[test]
+fn a_prompted_conflict_off_a_terminal_keeps_both_with_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("data"),
+    );
+    put(&a, "f.txt", "v1", Duration::from_secs(600));
+    assert_eq!(code(&ferry_with_data(&data, &["sync", s(&a), s(&b)])), 0);
+    put(&a, "f.txt", "left edit", Duration::from_secs(120));
+    put(&b, "f.txt", "right edit, newer", Duration::from_secs(60));
+
+    let plan = ferry_with_data(
+        &data,
+        &["sync", s(&a), s(&b), "--conflict", "prompt", "--dry-run"],
+    );
+    let text = stdout(&plan);
+    assert!(text.contains("Conflicts (1)"), "{text}");
+    assert!(text.contains("f.txt  changed on both sides: ask"), "{text}");
+    let dest = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("destination "))
+        .unwrap_or_else(|| panic!("both sides are shown: {text}"));
+    assert!(dest.contains("17 B") && dest.ends_with("(newer)"), "{dest}");
+
+    let out = ferry_with_data(&data, &["sync", s(&a), s(&b), "--conflict", "prompt"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("conflict at f.txt: keeping both versions: stdin is not a terminal"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("f.txt")).unwrap(),
+        "right edit, newer"
+    );
+    let copies: Vec<String> = files(&a)
+        .into_iter()
+        .filter(|f| f.starts_with("f (conflict "))
+        .collect();
+    assert_eq!(copies.len(), 1, "{:?}", files(&a));
+    assert_eq!(fs::read_to_string(a.join(&copies[0])).unwrap(), "left edit");
+    assert_eq!(files(&a), files(&b));
+}
+
+#[test]
+fn state_clear_and_reset_change_what_the_next_run_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    let write_profile = |name: &str, operation: &str| {
+        let json = serde_json::json!({
+            "format": 1,
+            "name": name,
+            "operation": operation,
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}],
+            "sync": {"state": s(&tmp.path().join("state.sqlite"))},
+        });
+        let path = tmp.path().join(format!("{name}.json"));
+        fs::write(&path, json.to_string()).unwrap();
+        path
+    };
+    let profile = write_profile("two-way", "synchronize");
+    let p = s(&profile);
+    let run = ferry(&["run", p]);
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    assert_same_tree(&a, &b);
+    assert_eq!(
+        stdout(&ferry(&["plan", p])),
+        "[main] ".to_string() + s(&a) + " <-> " + s(&b) + "\nNothing to do.\n"
+    );
+
+    // Clear: the next run is a union, so a file deleted on one side comes back.
+    fs::remove_file(b.join("a.txt")).unwrap();
+    let cleared = ferry(&["state", "clear", p]);
+    assert_eq!(code(&cleared), 0, "{}", stderr(&cleared));
+    assert!(
+        stdout(&cleared).starts_with("Cleared the state of two-way"),
+        "{}",
+        stdout(&cleared)
+    );
+    let plan = stdout(&ferry(&["plan", p]));
+    assert!(plan.contains("first run: a union"), "{plan}");
+    assert!(
+        !plan.contains("Deleted"),
+        "a first run deletes nothing: {plan}"
+    );
+    assert_eq!(code(&ferry(&["run", p])), 0);
+    assert!(b.join("a.txt").exists(), "the union restored a.txt");
+    assert_same_tree(&a, &b);
+
+    // Reset: both sides as they are now are the base; nothing is left to do.
+    let cleared = ferry(&["state", "clear", p]);
+    assert_eq!(code(&cleared), 0, "{}", stderr(&cleared));
+    let reset = ferry(&["state", "reset", p]);
+    assert_eq!(code(&reset), 0, "{}", stderr(&reset));
+    let text = stdout(&reset);
+    assert!(text.starts_with("Recorded "), "{text}");
+    let n: usize = text["Recorded ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("a count: {text}"));
+    assert_eq!(n, tree(&a).len(), "every entry is recorded: {text}");
+    assert!(stdout(&ferry(&["plan", p])).ends_with("\nNothing to do.\n"));
+    // ...and a deletion after the reset is a deletion again.
+    fs::remove_file(b.join("empty.txt")).unwrap();
+    let plan = stdout(&ferry(&["plan", p]));
+    assert!(plan.contains("Deleted on the source (1)"), "{plan}");
+
+    // --resync on a profile: a union again.
+    let resync = ferry(&["run", p, "--resync"]);
+    assert_eq!(code(&resync), 0, "{}", stderr(&resync));
+    assert!(b.join("empty.txt").exists(), "the union restored empty.txt");
+
+    // Only two-way profiles have a state; unknown folders and profiles are bad input.
+    let mirror = write_profile("one-way", "mirror");
+    for args in [
+        &["state", "clear", s(&mirror)][..],
+        &["state", "reset", s(&mirror)],
+        &["run", s(&mirror), "--resync"],
+        &["state", "clear", p, "--folder", "nope"],
+        &["state", "reset", "no-such-profile"],
+    ] {
+        let out = ferry(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn sync_help_names_the_policies_and_exit_codes() {
+    let out = ferry(&["sync", "--help"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    for needle in [
+        "PATH1",
+        "PATH2",
+        "--conflict",
+        "keep-both",
+        "--max-delete",
+        "--resync",
+        "130",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let state = ferry(&["state", "--help"]);
+    assert!(stdout(&state).contains("clear") && stdout(&state).contains("reset"));
+}
