@@ -37,8 +37,8 @@ pub use compare::{
     blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
 };
 pub use engine::{
-    ActionOutcome, Engine, Event, EventSink, Problem, Progress, Prompt, Report, RunControl,
-    RunOptions, RunStatus,
+    ActionOutcome, ConflictOutcome, Engine, Event, EventSink, Problem, Progress, Prompt, Report,
+    RunControl, RunOptions, RunStatus,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{Age, AgeUnit, ByteSize, Decision, Filter, FilterSpec, SiblingRule};

@@ -5,9 +5,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use ferrysync::{
-    ConflictPolicy, Engine, ErrorKind, Operation, Profile, Report, RunOptions,
-};
+use ferrysync::{ConflictPolicy, Engine, ErrorKind, Operation, Profile, Report, RunOptions};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -53,8 +51,14 @@ fn assert_equal_sides(p: &Pair) {
 #[test]
 fn first_run_is_a_union_and_a_second_run_plans_nothing() {
     let p = Pair::new();
-    tree::write(&p.src(), &[("a.txt", "from source"), ("both/same.txt", "same")]);
-    tree::write(&p.dst(), &[("b.txt", "from destination"), ("both/same.txt", "same")]);
+    tree::write(
+        &p.src(),
+        &[("a.txt", "from source"), ("both/same.txt", "same")],
+    );
+    tree::write(
+        &p.dst(),
+        &[("b.txt", "from destination"), ("both/same.txt", "same")],
+    );
     let prof = sync_profile(&p);
     sync(&prof);
     assert_equal_sides(&p);
@@ -69,15 +73,28 @@ fn additions_changes_and_deletions_on_either_side_reach_the_other() {
     let p = Pair::new();
     tree::write(
         &p.src(),
-        &[("keep.txt", "k"), ("edit-left.txt", "1"), ("edit-right.txt", "1"), ("del-left.txt", "x"), ("del-right.txt", "y"), ("dir/inner.txt", "i")],
+        &[
+            ("keep.txt", "k"),
+            ("edit-left.txt", "1"),
+            ("edit-right.txt", "1"),
+            ("del-left.txt", "x"),
+            ("del-right.txt", "y"),
+            ("dir/inner.txt", "i"),
+        ],
     );
     let prof = sync_profile(&p);
     sync(&prof);
     // Left (source) edits.
-    tree::write(&p.src(), &[("edit-left.txt", "left 2"), ("new-left.txt", "n")]);
+    tree::write(
+        &p.src(),
+        &[("edit-left.txt", "left 2"), ("new-left.txt", "n")],
+    );
     fs::remove_file(p.src().join("del-left.txt")).unwrap();
     // Right (destination) edits.
-    tree::write(&p.dst(), &[("edit-right.txt", "right 2"), ("new-right/x.txt", "nr")]);
+    tree::write(
+        &p.dst(),
+        &[("edit-right.txt", "right 2"), ("new-right/x.txt", "nr")],
+    );
     fs::remove_file(p.dst().join("del-right.txt")).unwrap();
     fs::remove_dir_all(p.dst().join("dir")).unwrap();
     let plan = Engine::new().plan(&prof).unwrap();
@@ -88,7 +105,10 @@ fn additions_changes_and_deletions_on_either_side_reach_the_other() {
     assert_eq!(read(p.src().join("edit-right.txt")), "right 2");
     assert_eq!(read(p.src().join("new-right/x.txt")), "nr");
     for gone in ["del-left.txt", "del-right.txt", "dir"] {
-        assert!(!p.src().join(gone).exists() && !p.dst().join(gone).exists(), "{gone} still there");
+        assert!(
+            !p.src().join(gone).exists() && !p.dst().join(gone).exists(),
+            "{gone} still there"
+        );
     }
     assert!(Engine::new().plan(&prof).unwrap().is_empty());
 }
@@ -184,13 +204,21 @@ fn a_rename_is_applied_as_a_rename_on_the_other_side() {
     sync(&prof);
     let inode = fs::metadata(p.dst().join("old/name.txt")).unwrap().ino();
     fs::create_dir(p.src().join("new")).unwrap();
-    fs::rename(p.src().join("old/name.txt"), p.src().join("new/renamed.txt")).unwrap();
+    fs::rename(
+        p.src().join("old/name.txt"),
+        p.src().join("new/renamed.txt"),
+    )
+    .unwrap();
     let plan = Engine::new().plan(&prof).unwrap();
     assert_eq!(plan.summary().renames, 1, "{}", plan.to_json());
     sync(&prof);
     assert_equal_sides(&p);
     let moved = fs::metadata(p.dst().join("new/renamed.txt")).unwrap();
-    assert_eq!(moved.ino(), inode, "the destination copied instead of renaming");
+    assert_eq!(
+        moved.ino(),
+        inode,
+        "the destination copied instead of renaming"
+    );
     assert!(Engine::new().plan(&prof).unwrap().is_empty());
 }
 
@@ -241,7 +269,9 @@ fn an_emptied_side_looks_like_an_unmounted_drive_and_stops_the_run() {
     sync(&prof);
     fs::remove_dir_all(p.dst()).unwrap();
     fs::create_dir(p.dst()).unwrap();
-    let err = Engine::new().run(&prof, &RunOptions::default()).unwrap_err();
+    let err = Engine::new()
+        .run(&prof, &RunOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
     assert!(err.to_string().contains("unmounted"), "{err}");
     assert!(p.src().join("a").exists() && p.src().join("b").exists());
@@ -257,7 +287,9 @@ fn mass_deletion_on_either_side_stops_before_changing_anything() {
         fs::remove_file(p.dst().join(f)).unwrap();
     }
     let before = snapshot(&p.src());
-    let err = Engine::new().run(&prof, &RunOptions::default()).unwrap_err();
+    let err = Engine::new()
+        .run(&prof, &RunOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
     assert_eq!(snapshot(&p.src()), before);
     let forced = RunOptions {
@@ -285,4 +317,28 @@ fn a_plan_made_before_another_run_changed_the_base_is_refused() {
     assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
     assert!(err.to_string().contains("plan again"), "{err}");
     assert_eq!(read(p.dst().join("a")), "changed again on the destination");
+}
+
+#[test]
+fn the_report_lists_each_conflict_with_both_sides_and_its_outcome() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    conflicting_edit(&p, &prof);
+    let report = sync(&prof);
+    assert_eq!(report.conflicts.len(), 1, "{:#?}", report.conflicts);
+    let c = &report.conflicts[0];
+    assert_eq!(c.path.to_string(), "f.txt");
+    assert_eq!(c.kind, ferrysync::ConflictKind::BothChanged);
+    assert_eq!(c.source.map(|s| s.size), Some("left edit".len() as u64));
+    assert_eq!(
+        c.destination.map(|s| s.mtime_ns),
+        Some(1_700_000_100 * 1_000_000_000)
+    );
+    assert_eq!(
+        c.resolution,
+        ferrysync::Resolution::KeepBoth(ferrysync::Side::Destination)
+    );
+    let copy = c.conflict_copy.as_ref().expect("keep-both names the copy");
+    assert_eq!(read(p.src().join(copy.to_string())), "left edit");
+    assert!(c.resolved);
 }

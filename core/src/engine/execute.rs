@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::report::{ActionOutcome, Event, Problem, Progress, Report, RunOptions};
+use super::report::{ActionOutcome, ConflictOutcome, Event, Problem, Progress, Report, RunOptions};
 use crate::compare::blake3_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::plan::{Action, ActionKind, FolderPlan, Reason, Resolution, Side, Summary};
+use crate::plan::{
+    Action, ActionKind, ConflictKind, FolderPlan, Reason, Resolution, Side, Summary,
+};
 use crate::profile::ConflictPolicy;
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
 use crate::state::{BaseEntry, BaseWriter};
@@ -64,6 +66,7 @@ struct Log {
     failed: u64,
     warnings: Vec<Problem>,
     errors: Vec<Problem>,
+    conflicts: Vec<ConflictOutcome>,
 }
 
 /// A file-level unit of work: an action, and for a move the source deletion that follows.
@@ -298,6 +301,7 @@ pub(super) fn run_folder(
     report.failed += log.failed;
     report.warnings.extend(log.warnings);
     report.errors.extend(log.errors);
+    report.conflicts.extend(log.conflicts);
     Ok(())
 }
 
@@ -873,7 +877,8 @@ impl Folder<'_> {
             }
             r => r,
         };
-        match resolution {
+        let mut renamed = None;
+        let resolved = match resolution {
             Resolution::Skip | Resolution::Prompt => {
                 self.warn(
                     self.shown(a.to, &a.path),
@@ -881,14 +886,33 @@ impl Folder<'_> {
                     "conflict left alone: both sides changed".into(),
                 );
                 self.lock().done.conflicts += 1;
+                true
             }
-            Resolution::Wins(winner) => {
-                self.step(a, || self.loser_goes(a, winner));
-            }
-            Resolution::KeepBoth(newer) => {
-                self.step(a, || self.keep_both(a, newer));
-            }
-        }
+            Resolution::Wins(winner) => self.step(a, || self.loser_goes(a, winner)),
+            Resolution::KeepBoth(newer) => self.step(a, || {
+                let (bytes, copy) = self.keep_both(a, newer)?;
+                renamed = Some(copy);
+                Ok(bytes)
+            }),
+        };
+        let kind = match a.reason {
+            Reason::Conflict(kind) => kind,
+            _ => ConflictKind::BothChanged,
+        };
+        self.lock().conflicts.push(ConflictOutcome {
+            folder: self.plan.folder.clone(),
+            path: a.path.clone(),
+            kind,
+            source: a.source,
+            destination: a.destination,
+            resolution: if resolution == Resolution::Prompt {
+                Resolution::Skip
+            } else {
+                resolution
+            },
+            conflict_copy: renamed,
+            resolved,
+        });
     }
 
     /// The winner's version replaces the loser's, which goes to its side's versions folder
@@ -930,11 +954,11 @@ impl Folder<'_> {
 
     /// Keeps both versions: the older (or the non-folder) is renamed with the conflict name
     /// on its side and copied to the other; the newer keeps the name on both sides.
-    fn keep_both(&self, a: &Action, newer: Side) -> Result<u64> {
+    fn keep_both(&self, a: &Action, newer: Side) -> Result<(u64, RelPath)> {
         let older = newer.other();
         let Some(old) = self.side(older).stat(&a.path)? else {
             // Nothing to keep on that side (deleted meanwhile): the newer simply wins.
-            return self.loser_goes(a, newer);
+            return self.loser_goes(a, newer).map(|b| (b, a.path.clone()));
         };
         let renamed = self.conflict_name(older, &a.path)?;
         self.side(older).rename(&a.path, &renamed)?;
@@ -962,7 +986,7 @@ impl Folder<'_> {
             self.record_path(state, &renamed)?;
             self.record_path(state, &a.path)?;
         }
-        Ok(bytes)
+        Ok((bytes, renamed))
     }
 
     /// The versions folder conflict losers go to on `side`: the profile's, keeping every

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use report::{
-    ActionOutcome, Event, EventSink, Problem, Progress, Prompt, Report, RunControl, RunOptions,
-    RunStatus,
+    ActionOutcome, ConflictOutcome, Event, EventSink, Problem, Progress, Prompt, Report,
+    RunControl, RunOptions, RunStatus,
 };
 
 use crate::compare::Comparator;

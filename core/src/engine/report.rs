@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
-use crate::plan::{Action, FolderPlan, Summary};
+use crate::path::RelPath;
+use crate::plan::{Action, ConflictKind, FolderPlan, Resolution, Stamp, Summary};
 use crate::profile::ConflictPolicy;
 
 /// Answers the questions a run may ask. Absent methods use the profile's defaults.
@@ -202,6 +203,33 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A two-way conflict as a run met it: both sides, and what the run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ConflictOutcome {
+    /// The profile folder concerned.
+    pub folder: String,
+    /// The path, relative to both roots.
+    pub path: RelPath,
+    /// Which conflict.
+    pub kind: ConflictKind,
+    /// The source side as planned (absent: deleted there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Stamp>,
+    /// The destination side as planned (absent: deleted there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<Stamp>,
+    /// What was done; a prompt shows the answer it got ([`Resolution::Skip`] when left
+    /// alone).
+    #[serde(flatten)]
+    pub resolution: Resolution,
+    /// "Keep both": the name the older version got (on both sides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict_copy: Option<RelPath>,
+    /// Whether it was carried out (false: it failed, see the errors).
+    pub resolved: bool,
+}
+
 impl Problem {
     pub(crate) fn from_error(folder: &str, err: &Error) -> Problem {
         Problem {
@@ -327,6 +355,9 @@ pub struct Report {
     pub warnings: Vec<Problem>,
     /// Per-file errors.
     pub errors: Vec<Problem>,
+    /// Two-way conflicts met by the run and what was done about each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<ConflictOutcome>,
     /// Wall time.
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
@@ -348,6 +379,7 @@ impl Report {
             skipped_folders: Vec::new(),
             warnings: Vec::new(),
             errors: Vec::new(),
+            conflicts: Vec::new(),
             duration: Duration::ZERO,
         }
     }
