@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use ferrysync::transport::EntryKind;
 use ferrysync::{
-    Action, ActionKind, ConflictKind, Difference, FolderPlan, Group, Operation, Plan, Reason,
-    Report, Resolution, RunStatus, Side, Summary,
+    Action, ActionKind, ConflictKind, ConflictOutcome, Difference, FolderPlan, Group, Operation,
+    Plan, Reason, Report, Resolution, RunStatus, Side, Summary,
 };
 use indicatif::HumanBytes;
 
@@ -353,6 +353,17 @@ pub fn report(r: &Report, two_way: bool) -> String {
         done(&r.done, two_way),
         HumanBytes(r.bytes_written)
     );
+    if !r.conflicts.is_empty() {
+        let _ = writeln!(out, "Conflicts ({}):", r.conflicts.len());
+        for c in &r.conflicts {
+            let _ = writeln!(out, "  {}", conflict_outcome(c));
+            let newer = newer_side(c.source, c.destination);
+            for (side, stamp) in [(Side::Source, c.source), (Side::Destination, c.destination)] {
+                let mark = if newer == Some(side) { "  (newer)" } else { "" };
+                let _ = writeln!(out, "      {:<12} {}{mark}", side.name(), stamp_text(stamp));
+            }
+        }
+    }
     for (title, problems) in [
         ("Skipped folders", &r.skipped_folders),
         ("Warnings", &r.warnings),
@@ -367,6 +378,32 @@ pub fn report(r: &Report, two_way: bool) -> String {
         }
     }
     out
+}
+
+/// One conflict of a report: where, what happened, and what the run did about it.
+fn conflict_outcome(c: &ConflictOutcome) -> String {
+    let what = conflict_kind(c.kind);
+    let how = match c.resolution {
+        Resolution::KeepBoth(newer) => match &c.conflict_copy {
+            Some(copy) => format!(
+                "kept both: the {}'s version keeps the name, the older is {copy}",
+                newer.name()
+            ),
+            None => format!("kept both ({} is newer)", newer.name()),
+        },
+        Resolution::Wins(side) => format!(
+            "the {} won; the {}'s version is in its versions folder",
+            side.name(),
+            side.other().name()
+        ),
+        Resolution::Skip | Resolution::Prompt => "left alone".into(),
+    };
+    let failed = if c.resolved {
+        ""
+    } else {
+        " (failed, see the errors)"
+    };
+    format!("[{}] {}: {what}: {how}{failed}", c.folder, c.path)
 }
 
 fn done(s: &Summary, two_way: bool) -> String {
@@ -607,6 +644,31 @@ mod tests {
             skipped_folders: Vec::new(),
             warnings: Vec::new(),
             errors: Vec::new(),
+            conflicts: vec![
+                ConflictOutcome {
+                    folder: "main".into(),
+                    path: RelPath::new("f.txt").unwrap(),
+                    kind: ConflictKind::BothChanged,
+                    source: Some(Stamp {
+                        size: 10,
+                        mtime_ns: 1_700_000_000_000_000_000,
+                    }),
+                    destination: None,
+                    resolution: Resolution::KeepBoth(Side::Source),
+                    conflict_copy: Some(RelPath::new("f (conflict).txt").unwrap()),
+                    resolved: true,
+                },
+                ConflictOutcome {
+                    folder: "main".into(),
+                    path: RelPath::new("g.txt").unwrap(),
+                    kind: ConflictKind::ChangedDeleted,
+                    source: None,
+                    destination: None,
+                    resolution: Resolution::Wins(Side::Destination),
+                    conflict_copy: None,
+                    resolved: false,
+                },
+            ],
             duration: std::time::Duration::ZERO,
         };
         let text = report(&r, true);
@@ -615,5 +677,24 @@ mod tests {
             "{text}"
         );
         assert!(report(&r, false).contains("2 conflicts left alone"));
+        assert!(
+            text.contains(
+                "Conflicts (2):\n  [main] f.txt: changed on both sides: kept both: the source's \
+                 version keeps the name, the older is f (conflict).txt\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("[main] g.txt: changed on one side, deleted on the other: the destination won; the source's version is in its versions folder (failed, see the errors)"),
+            "{text}"
+        );
+        let source = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("source "))
+            .unwrap();
+        assert!(
+            source.contains("10 B") && source.contains("2023-11-14 22:13:20 UTC"),
+            "{source}"
+        );
     }
 }
