@@ -3,3 +3,4 @@ mod operations;
 mod properties;
 mod run_control;
 mod versions;
+mod two_way;

@@ -4,8 +4,12 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use ferrysync::{ConflictPolicy, Engine, ErrorKind, Operation, Profile, Report, RunOptions};
+use ferrysync::{
+    Action, ActionKind, ConflictPolicy, ConflictRule, Engine, ErrorKind, Operation, Profile,
+    Prompt, Report, Resolution, RunOptions, Side, Stamp,
+};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -341,4 +345,734 @@ fn the_report_lists_each_conflict_with_both_sides_and_its_outcome() {
     let copy = c.conflict_copy.as_ref().expect("keep-both names the copy");
     assert_eq!(read(p.src().join(copy.to_string())), "left edit");
     assert!(c.resolved);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every conflict policy, per-path rules, deletions against changes, type changes, folder
+// renames, Unicode normalization, unreadable folders, resync, and files that change between
+// the plan and the run.
+
+/// Files that keep a side from looking emptied and keep deletions under the 50 % guard.
+fn filler(root: &Path) {
+    tree::write(
+        root,
+        &[
+            ("filler/1.txt", "one"),
+            ("filler/2.txt", "two"),
+            ("filler/3.txt", "three"),
+            ("filler/4.txt", "four"),
+        ],
+    );
+}
+
+/// Every file below `root`, `.ferrysync` included: relative path → contents.
+fn all_files(root: &Path) -> Vec<(String, String)> {
+    tree::snapshot_without(root, &[])
+        .into_iter()
+        .filter_map(|(path, node)| match node {
+            tree::Node::File { data, .. } => Some((
+                String::from_utf8_lossy(&path).into_owned(),
+                String::from_utf8_lossy(&data).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The contents of the versions folder of one side.
+fn versions_of(root: &Path) -> Vec<(String, String)> {
+    all_files(root)
+        .into_iter()
+        .filter(|(path, _)| path.starts_with(".ferrysync/versions/"))
+        .collect()
+}
+
+/// Conflict copies (`... (conflict ...`) on a side, outside `.ferrysync`.
+fn conflict_copies(root: &Path) -> Vec<(String, String)> {
+    all_files(root)
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(".ferrysync/") && path.contains(" (conflict "))
+        .collect()
+}
+
+fn root_of(p: &Pair, side: Side) -> PathBuf {
+    match side {
+        Side::Source => p.src(),
+        Side::Destination => p.dst(),
+    }
+}
+
+fn assert_nothing_planned(prof: &Profile) {
+    let plan = Engine::new().plan(prof).unwrap();
+    assert!(plan.is_empty(), "the next run plans: {}", plan.to_json());
+}
+
+const OLDER_LARGER: &str = "left edit: older, and larger than the right one";
+const NEWER_SMALLER: &str = "right edit, newer";
+
+/// Syncs `path` ("v1") and the filler, then edits `path` on both sides: the source's edit is
+/// older and larger, the destination's newer and smaller.
+fn crossed_edits(p: &Pair, prof: &Profile, path: &str) {
+    filler(&p.src());
+    tree::write(&p.src(), &[(path, "v1")]);
+    sync(prof);
+    tree::write(&p.src(), &[(path, OLDER_LARGER)]);
+    tree::set_mtime(&p.src().join(path), 1_700_000_000);
+    tree::write(&p.dst(), &[(path, NEWER_SMALLER)]);
+    tree::set_mtime(&p.dst().join(path), 1_700_000_100);
+}
+
+/// A conflict resolved by `policy`: the winner's version is on both sides, the loser's in
+/// the versions folder of the loser's side, and nothing else is left to do.
+fn winner_takes_it(policy: ConflictPolicy, winner: Side) {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = policy;
+    crossed_edits(&p, &prof, "f.txt");
+    let plan = Engine::new().plan(&prof).unwrap();
+    let conflicts: Vec<_> = plan
+        .actions()
+        .filter(|a| a.kind == ActionKind::Conflict)
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{}", plan.to_json());
+    assert_eq!(conflicts[0].resolution, Some(Resolution::Wins(winner)));
+    sync(&prof);
+    let (won, lost) = match winner {
+        Side::Source => (OLDER_LARGER, NEWER_SMALLER),
+        Side::Destination => (NEWER_SMALLER, OLDER_LARGER),
+    };
+    assert_eq!(read(p.src().join("f.txt")), won);
+    assert_eq!(read(p.dst().join("f.txt")), won);
+    assert_equal_sides(&p);
+    let kept = versions_of(&root_of(&p, winner.other()));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].0.starts_with(".ferrysync/versions/f ("), "{kept:?}");
+    assert_eq!(kept[0].1, lost);
+    assert!(conflict_copies(&p.src()).is_empty() && conflict_copies(&p.dst()).is_empty());
+    assert_nothing_planned(&prof);
+}
+
+macro_rules! winner_policies {
+    ($($name:ident: $policy:expr => $winner:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            winner_takes_it($policy, $winner);
+        }
+    )*};
+}
+
+winner_policies! {
+    policy_newer_keeps_the_later_edit: ConflictPolicy::Newer => Side::Destination;
+    policy_older_keeps_the_earlier_edit: ConflictPolicy::Older => Side::Source;
+    policy_larger_keeps_the_larger_file: ConflictPolicy::Larger => Side::Source;
+    policy_smaller_keeps_the_smaller_file: ConflictPolicy::Smaller => Side::Destination;
+    policy_source_keeps_the_source_edit: ConflictPolicy::Source => Side::Source;
+    policy_destination_keeps_the_destination_edit: ConflictPolicy::Destination => Side::Destination;
+}
+
+#[test]
+fn policy_keep_both_keeps_the_older_edit_as_a_conflict_copy_on_both_sides() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = ConflictPolicy::KeepBoth;
+    crossed_edits(&p, &prof, "docs/f.txt");
+    sync(&prof);
+    assert_equal_sides(&p);
+    assert_eq!(read(p.src().join("docs/f.txt")), NEWER_SMALLER);
+    for root in [p.src(), p.dst()] {
+        let copies = conflict_copies(&root);
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        assert!(
+            copies[0].0.starts_with("docs/f (conflict ") && copies[0].0.ends_with(".txt"),
+            "{copies:?}"
+        );
+        assert_eq!(copies[0].1, OLDER_LARGER);
+    }
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn policy_skip_leaves_both_edits_and_the_conflict_stays_for_the_next_run() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = ConflictPolicy::Skip;
+    crossed_edits(&p, &prof, "f.txt");
+    let report = sync(&prof);
+    assert_eq!(report.conflicts.len(), 1, "{:#?}", report.conflicts);
+    assert_eq!(report.conflicts[0].resolution, Resolution::Skip);
+    assert_eq!(read(p.src().join("f.txt")), OLDER_LARGER);
+    assert_eq!(read(p.dst().join("f.txt")), NEWER_SMALLER);
+    let again = Engine::new().plan(&prof).unwrap();
+    assert_eq!(again.summary().conflicts, 1, "{}", again.to_json());
+}
+
+/// Answers every conflict question with `answer`, remembering what it was asked.
+struct Answering {
+    answer: Option<ConflictPolicy>,
+    asked: Mutex<Vec<(String, Action)>>,
+}
+
+impl Prompt for Answering {
+    fn resolve_conflict(&self, folder: &str, action: &Action) -> Option<ConflictPolicy> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((folder.to_string(), action.clone()));
+        self.answer
+    }
+}
+
+/// Runs `prof` with a prompt that answers `answer`; returns the report and the questions.
+fn run_answering(
+    prof: &Profile,
+    answer: Option<ConflictPolicy>,
+) -> (Report, Vec<(String, Action)>) {
+    let prompt = Arc::new(Answering {
+        answer,
+        asked: Mutex::new(Vec::new()),
+    });
+    let opts = RunOptions {
+        prompt: Some(prompt.clone()),
+        ..RunOptions::default()
+    };
+    let report = Engine::new().run(prof, &opts).expect("run");
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let asked = prompt.asked.lock().unwrap().clone();
+    (report, asked)
+}
+
+#[test]
+fn policy_prompt_asks_with_both_sides_and_carries_out_the_answer() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = ConflictPolicy::Prompt;
+    crossed_edits(&p, &prof, "f.txt");
+    let plan = Engine::new().plan(&prof).unwrap();
+    let conflict = plan
+        .actions()
+        .find(|a| a.kind == ActionKind::Conflict)
+        .unwrap_or_else(|| panic!("{}", plan.to_json()));
+    assert_eq!(conflict.resolution, Some(Resolution::Prompt));
+
+    let (report, asked) = run_answering(&prof, Some(ConflictPolicy::Older));
+    assert_eq!(asked.len(), 1, "asked once: {asked:?}");
+    let (folder, action) = &asked[0];
+    assert_eq!(folder, "main");
+    assert_eq!(action.path.to_string(), "f.txt");
+    assert_eq!(
+        action.source,
+        Some(Stamp {
+            size: OLDER_LARGER.len() as u64,
+            mtime_ns: 1_700_000_000 * 1_000_000_000
+        })
+    );
+    assert_eq!(
+        action.destination,
+        Some(Stamp {
+            size: NEWER_SMALLER.len() as u64,
+            mtime_ns: 1_700_000_100 * 1_000_000_000
+        })
+    );
+    assert_eq!(report.conflicts.len(), 1);
+    assert_eq!(
+        report.conflicts[0].resolution,
+        Resolution::Wins(Side::Source)
+    );
+    assert_eq!(read(p.dst().join("f.txt")), OLDER_LARGER);
+    let kept = versions_of(&p.dst());
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].1, NEWER_SMALLER);
+    assert_equal_sides(&p);
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn policy_prompt_without_an_answer_or_a_prompt_keeps_both() {
+    for with_prompt in [true, false] {
+        let p = Pair::new();
+        let mut prof = sync_profile(&p);
+        prof.sync.conflict = ConflictPolicy::Prompt;
+        crossed_edits(&p, &prof, "f.txt");
+        if with_prompt {
+            let (_, asked) = run_answering(&prof, None);
+            assert_eq!(asked.len(), 1);
+        } else {
+            sync(&prof);
+        }
+        assert_equal_sides(&p);
+        assert_eq!(read(p.src().join("f.txt")), NEWER_SMALLER, "{with_prompt}");
+        let copies = conflict_copies(&p.src());
+        assert_eq!(copies.len(), 1, "{with_prompt}: {copies:?}");
+        assert_eq!(copies[0].1, OLDER_LARGER);
+        assert_nothing_planned(&prof);
+    }
+}
+
+#[test]
+fn per_path_conflict_rules_pick_the_policy_by_mask_first_match_wins() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = ConflictPolicy::Source;
+    prof.sync.conflict_rules = vec![
+        ConflictRule {
+            mask: "*.log".into(),
+            policy: ConflictPolicy::Newer,
+        },
+        ConflictRule {
+            mask: "*.docx".into(),
+            policy: ConflictPolicy::KeepBoth,
+        },
+        ConflictRule {
+            mask: "*.log".into(),
+            policy: ConflictPolicy::Skip,
+        },
+    ];
+    filler(&p.src());
+    let paths = ["logs/run.log", "report.docx", "notes.txt"];
+    for path in paths {
+        tree::write(&p.src(), &[(path, "v1")]);
+    }
+    sync(&prof);
+    for path in paths {
+        tree::write(&p.src(), &[(path, OLDER_LARGER)]);
+        tree::set_mtime(&p.src().join(path), 1_700_000_000);
+        tree::write(&p.dst(), &[(path, NEWER_SMALLER)]);
+        tree::set_mtime(&p.dst().join(path), 1_700_000_100);
+    }
+    let plan = Engine::new().plan(&prof).unwrap();
+    let resolution = |path: &str| {
+        plan.actions()
+            .find(|a| a.kind == ActionKind::Conflict && a.path.to_string() == path)
+            .unwrap_or_else(|| panic!("no conflict at {path}: {}", plan.to_json()))
+            .resolution
+    };
+    assert_eq!(
+        resolution("logs/run.log"),
+        Some(Resolution::Wins(Side::Destination))
+    );
+    assert_eq!(
+        resolution("report.docx"),
+        Some(Resolution::KeepBoth(Side::Destination))
+    );
+    assert_eq!(
+        resolution("notes.txt"),
+        Some(Resolution::Wins(Side::Source))
+    );
+    sync(&prof);
+    assert_equal_sides(&p);
+    // *.log: newer wins, the source's edit is a version on the source.
+    assert_eq!(read(p.src().join("logs/run.log")), NEWER_SMALLER);
+    // *.docx: keep both.
+    assert_eq!(read(p.src().join("report.docx")), NEWER_SMALLER);
+    let copies = conflict_copies(&p.src());
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(copies[0].0.starts_with("report (conflict ") && copies[0].0.ends_with(".docx"));
+    assert_eq!(copies[0].1, OLDER_LARGER);
+    // The rest: the profile's policy, source wins.
+    assert_eq!(read(p.dst().join("notes.txt")), OLDER_LARGER);
+    let on_src: Vec<String> = versions_of(&p.src()).into_iter().map(|v| v.1).collect();
+    assert_eq!(on_src, [OLDER_LARGER], "the log's loser");
+    let on_dst: Vec<String> = versions_of(&p.dst()).into_iter().map(|v| v.1).collect();
+    assert_eq!(on_dst, [NEWER_SMALLER], "the notes' loser");
+    assert_nothing_planned(&prof);
+}
+
+/// What a deletion on one side against a change on the other should come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The change wins: the file is back on the deleting side.
+    Restored,
+    /// The deletion wins: the file is gone from both sides, the change kept as a version.
+    Deleted,
+}
+
+fn deletion_against_change(deleting: Side, policy: Option<ConflictPolicy>, outcome: Outcome) {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    if let Some(policy) = policy {
+        prof.sync.conflict = policy;
+    }
+    filler(&p.src());
+    tree::write(&p.src(), &[("d/f.txt", "v1")]);
+    sync(&prof);
+    let changing = deleting.other();
+    fs::remove_file(root_of(&p, deleting).join("d/f.txt")).unwrap();
+    tree::write(&root_of(&p, changing), &[("d/f.txt", "the change")]);
+    sync(&prof);
+    assert_equal_sides(&p);
+    match outcome {
+        Outcome::Restored => {
+            assert_eq!(read(root_of(&p, deleting).join("d/f.txt")), "the change");
+        }
+        Outcome::Deleted => {
+            assert!(!p.src().join("d/f.txt").exists() && !p.dst().join("d/f.txt").exists());
+            let kept: Vec<String> = versions_of(&root_of(&p, changing))
+                .into_iter()
+                .map(|v| v.1)
+                .collect();
+            assert_eq!(
+                kept,
+                ["the change"],
+                "the losing change is kept as a version"
+            );
+        }
+    }
+    assert_nothing_planned(&prof);
+}
+
+macro_rules! deletions_against_changes {
+    ($($name:ident: $deleting:expr, $policy:expr => $outcome:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            deletion_against_change($deleting, $policy, $outcome);
+        }
+    )*};
+}
+
+deletions_against_changes! {
+    a_change_on_the_destination_wins_over_a_deletion_on_the_source:
+        Side::Source, None => Outcome::Restored;
+    a_change_on_the_source_wins_over_a_deletion_on_the_destination:
+        Side::Destination, None => Outcome::Restored;
+    policy_source_lets_a_deletion_on_the_source_win:
+        Side::Source, Some(ConflictPolicy::Source) => Outcome::Deleted;
+    policy_destination_lets_a_deletion_on_the_destination_win:
+        Side::Destination, Some(ConflictPolicy::Destination) => Outcome::Deleted;
+    policy_destination_keeps_its_change_over_a_deletion_on_the_source:
+        Side::Source, Some(ConflictPolicy::Destination) => Outcome::Restored;
+    policy_source_keeps_its_change_over_a_deletion_on_the_destination:
+        Side::Destination, Some(ConflictPolicy::Source) => Outcome::Restored;
+}
+
+/// The kinds an entry can change between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Folder,
+    Link,
+}
+
+/// Makes `thing` under `root` an entry of `kind`.
+fn make(root: &Path, kind: Kind, tag: &str) {
+    let path = root.join("thing");
+    match kind {
+        Kind::File => tree::write(root, &[("thing", tag)]),
+        Kind::Folder => tree::write(root, &[("thing/inside.txt", tag)]),
+        Kind::Link => std::os::unix::fs::symlink(format!("filler/{tag}"), &path).unwrap(),
+    }
+}
+
+fn remove(root: &Path) {
+    let path = root.join("thing");
+    if fs::symlink_metadata(&path).unwrap().is_dir() {
+        fs::remove_dir_all(&path).unwrap();
+    } else {
+        fs::remove_file(&path).unwrap();
+    }
+}
+
+fn kind_at(path: &Path) -> Kind {
+    let md = fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if md.file_type().is_symlink() {
+        Kind::Link
+    } else if md.is_dir() {
+        Kind::Folder
+    } else {
+        Kind::File
+    }
+}
+
+/// `thing` starts as `from` on both sides; one side makes it a `to`; after a run both sides
+/// hold the `to`, and nothing is left to do.
+fn kind_change(side: Side, from: Kind, to: Kind) {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.copy.symlinks = ferrysync::SymlinkMode::Copy;
+    filler(&p.src());
+    make(&p.src(), from, "1.txt");
+    sync(&prof);
+    assert_eq!(kind_at(&p.dst().join("thing")), from);
+    let root = root_of(&p, side);
+    remove(&root);
+    make(&root, to, "2.txt");
+    sync(&prof);
+    for root in [p.src(), p.dst()] {
+        assert_eq!(kind_at(&root.join("thing")), to, "{}", root.display());
+    }
+    assert_equal_sides(&p);
+    if to == Kind::Link {
+        assert_eq!(
+            fs::read_link(root_of(&p, side.other()).join("thing")).unwrap(),
+            PathBuf::from("filler/2.txt")
+        );
+    }
+    assert_nothing_planned(&prof);
+}
+
+macro_rules! kind_changes {
+    ($($name:ident: $side:expr, $from:expr => $to:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            kind_change($side, $from, $to);
+        }
+    )*};
+}
+
+kind_changes! {
+    a_file_becomes_a_folder_on_the_source: Side::Source, Kind::File => Kind::Folder;
+    a_file_becomes_a_folder_on_the_destination: Side::Destination, Kind::File => Kind::Folder;
+    a_folder_becomes_a_file_on_the_source: Side::Source, Kind::Folder => Kind::File;
+    a_folder_becomes_a_file_on_the_destination: Side::Destination, Kind::Folder => Kind::File;
+    a_file_becomes_a_link_on_the_source: Side::Source, Kind::File => Kind::Link;
+    a_file_becomes_a_link_on_the_destination: Side::Destination, Kind::File => Kind::Link;
+}
+
+/// A folder renamed on one side is renamed on the other: no file is copied, and the files
+/// there are the same files (inodes) as before.
+fn folder_rename(side: Side) {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    tree::write(
+        &p.src(),
+        &[
+            ("old/a.txt", "alpha"),
+            ("old/sub/b.txt", "bravo"),
+            ("old/sub/deeper/c.txt", "charlie"),
+        ],
+    );
+    sync(&prof);
+    let other = root_of(&p, side.other());
+    let inodes: Vec<u64> = ["a.txt", "sub/b.txt", "sub/deeper/c.txt"]
+        .iter()
+        .map(|f| fs::metadata(other.join("old").join(f)).unwrap().ino())
+        .collect();
+    let root = root_of(&p, side);
+    fs::rename(root.join("old"), root.join("renamed")).unwrap();
+    let plan = Engine::new().plan(&prof).unwrap();
+    let s = plan.summary();
+    assert_eq!(
+        (s.new_files, s.modified_files, s.bytes_to_copy),
+        (0, 0, 0),
+        "nothing is copied: {}",
+        plan.to_json()
+    );
+    sync(&prof);
+    assert_equal_sides(&p);
+    assert!(!other.join("old").exists());
+    let after: Vec<u64> = ["a.txt", "sub/b.txt", "sub/deeper/c.txt"]
+        .iter()
+        .map(|f| fs::metadata(other.join("renamed").join(f)).unwrap().ino())
+        .collect();
+    assert_eq!(after, inodes, "the other side copied instead of renaming");
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn a_folder_renamed_on_the_source_is_renamed_on_the_destination() {
+    folder_rename(Side::Source);
+}
+
+#[test]
+fn a_folder_renamed_on_the_destination_is_renamed_on_the_source() {
+    folder_rename(Side::Destination);
+}
+
+#[test]
+fn nfc_and_nfd_names_of_one_file_at_a_first_run_make_no_duplicate() {
+    let nfc = "caf\u{e9}.txt";
+    let nfd = "cafe\u{301}.txt";
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    filler(&p.dst());
+    tree::write(&p.src(), &[(nfc, "the same café")]);
+    tree::write(&p.dst(), &[(nfd, "the same café")]);
+    sync(&prof);
+    // One name per side, in either form (a side may keep its own or take the other's).
+    let cafe = |root: &Path| -> String {
+        let all: Vec<String> = names(root)
+            .into_iter()
+            .filter(|n| n.starts_with("caf"))
+            .collect();
+        assert_eq!(all.len(), 1, "a duplicate in {}: {all:?}", root.display());
+        assert!(all[0] == nfc || all[0] == nfd, "{all:?}");
+        all[0].clone()
+    };
+    let (on_src, on_dst) = (cafe(&p.src()), cafe(&p.dst()));
+    assert_eq!(read(p.dst().join(&on_dst)), "the same café");
+    assert_nothing_planned(&prof);
+    // The two names stay one file: an edit reaches the other side's name.
+    tree::write(&p.src(), &[(on_src.as_str(), "edited")]);
+    sync(&prof);
+    assert_eq!(cafe(&p.dst()), on_dst);
+    assert_eq!(read(p.dst().join(&on_dst)), "edited");
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn an_unreadable_folder_on_one_side_is_not_deleted_on_the_other() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    tree::write(
+        &p.src(),
+        &[("locked/secret.txt", "s"), ("locked/more.txt", "m")],
+    );
+    sync(&prof);
+    let locked = p.src().join("locked");
+    tree::set_mode(&locked, 0o000);
+    let readable = fs::read_dir(&locked).is_ok();
+    let report = Engine::new().run(&prof, &RunOptions::default());
+    tree::set_mode(&locked, 0o755);
+    let report = report.expect("run");
+    assert!(
+        p.dst().join("locked/secret.txt").exists(),
+        "deleted on the destination"
+    );
+    assert!(
+        p.dst().join("locked/more.txt").exists(),
+        "deleted on the destination"
+    );
+    if readable {
+        eprintln!("note: running as root, a mode 000 folder is still readable; the scan warning is not checked");
+        return;
+    }
+    assert!(
+        !report.warnings.is_empty() || !report.errors.is_empty(),
+        "the unreadable folder is reported"
+    );
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn resync_is_a_union_that_deletes_nothing() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.first_run = Some(ConflictPolicy::Newer);
+    filler(&p.src());
+    tree::write(
+        &p.src(),
+        &[
+            ("a.txt", "a"),
+            ("b.txt", "b"),
+            ("c.txt", "c"),
+            ("same.txt", "s"),
+        ],
+    );
+    sync(&prof);
+    fs::remove_file(p.src().join("a.txt")).unwrap();
+    fs::remove_file(p.dst().join("b.txt")).unwrap();
+    tree::write(&p.dst(), &[("c.txt", "c changed on the destination")]);
+    tree::set_mtime(&p.dst().join("c.txt"), 1_900_000_000);
+    let opts = RunOptions {
+        resync: true,
+        ..RunOptions::default()
+    };
+    let plan = Engine::new().plan_with(&prof, &opts).unwrap();
+    assert!(
+        !plan.actions().any(|a| a.kind == ActionKind::Delete),
+        "a resync deletes nothing: {}",
+        plan.to_json()
+    );
+    let report = Engine::new().run(&prof, &opts).unwrap();
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_equal_sides(&p);
+    assert_eq!(read(p.src().join("a.txt")), "a");
+    assert_eq!(read(p.dst().join("b.txt")), "b");
+    // c.txt differs: the first-run policy (newer) decides; the loser is kept.
+    assert_eq!(read(p.src().join("c.txt")), "c changed on the destination");
+    let kept: Vec<String> = versions_of(&p.src()).into_iter().map(|v| v.1).collect();
+    assert_eq!(kept, ["c"]);
+    assert_nothing_planned(&prof);
+    // With the base back, a deletion is a deletion again.
+    fs::remove_file(p.src().join("a.txt")).unwrap();
+    sync(&prof);
+    assert!(!p.dst().join("a.txt").exists());
+}
+
+/// A long file whose contents say which version it is on every line, so a mix of two
+/// versions is visible.
+fn long(tag: &str, lines: usize) -> String {
+    (0..lines).map(|i| format!("{tag} line {i}\n")).collect()
+}
+
+#[test]
+fn a_source_file_changed_between_plan_and_run_is_left_for_the_next_run() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    tree::write(&p.src(), &[("big.txt", &long("v1", 50_000))]);
+    sync(&prof);
+    tree::write(&p.src(), &[("big.txt", &long("v2", 50_000))]);
+    let engine = Engine::new();
+    let plan = engine.plan(&prof).unwrap();
+    assert_eq!(plan.summary().modified_files, 1, "{}", plan.to_json());
+    // Changed again after the plan, to another size.
+    tree::write(&p.src(), &[("big.txt", &long("v3", 60_000))]);
+    let report = engine
+        .execute(&prof, &plan, &RunOptions::default())
+        .unwrap();
+    let now = read(p.dst().join("big.txt"));
+    assert!(
+        now == long("v1", 50_000) || now == long("v3", 60_000),
+        "the destination holds a torn or stale copy ({} bytes)",
+        now.len()
+    );
+    assert_eq!(
+        now,
+        long("v1", 50_000),
+        "left for the next run: {:#?}",
+        report.warnings
+    );
+    sync(&prof);
+    assert_eq!(read(p.dst().join("big.txt")), long("v3", 60_000));
+    assert!(conflict_copies(&p.src()).is_empty() && conflict_copies(&p.dst()).is_empty());
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn a_destination_edit_made_between_plan_and_run_is_never_overwritten() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    tree::write(&p.src(), &[("f.txt", "v1"), ("g.txt", "v1")]);
+    sync(&prof);
+    // The plan copies f.txt to the destination and deletes g.txt there...
+    tree::write(&p.src(), &[("f.txt", "source edit")]);
+    fs::remove_file(p.src().join("g.txt")).unwrap();
+    let engine = Engine::new();
+    let plan = engine.plan(&prof).unwrap();
+    // ...but both change on the destination before the run.
+    tree::write(&p.dst(), &[("f.txt", "late destination edit")]);
+    tree::write(&p.dst(), &[("g.txt", "late destination edit of g")]);
+    engine
+        .execute(&prof, &plan, &RunOptions::default())
+        .unwrap();
+    let everything: Vec<String> = all_files(&p.dst()).into_iter().map(|f| f.1).collect();
+    for late in ["late destination edit", "late destination edit of g"] {
+        assert!(
+            everything.iter().any(|c| c == late),
+            "{late:?} lost: {everything:?}"
+        );
+    }
+    // The next run sees a conflict (f) and a change against a deletion (g): nothing is lost.
+    sync(&prof);
+    assert_equal_sides(&p);
+    let everywhere: Vec<String> = all_files(&p.src())
+        .into_iter()
+        .chain(all_files(&p.dst()))
+        .map(|f| f.1)
+        .collect();
+    for version in [
+        "source edit",
+        "late destination edit",
+        "late destination edit of g",
+    ] {
+        assert!(
+            everywhere.iter().any(|c| c == version),
+            "{version:?} lost: {everywhere:?}"
+        );
+    }
+    assert_nothing_planned(&prof);
 }
