@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The acceptance commands of the local engine, on a generated tree: after `ferry mirror a b`,
 # `diff -r a b` is empty, `rsync -ani --delete a/ b/` lists nothing (mtimes equal), and
-# `ferry plan` on the unchanged pair has nothing to do.
+# `ferry plan` on the unchanged pair has nothing to do. Two-way: `ferry sync a b` twice on
+# untouched trees, the second plans nothing, and both sides are equal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet -p ferry
@@ -34,4 +35,26 @@ rm "$a/docs/note6.txt"
 "$ferry" mirror "$a" "$b" --symlinks copy >/dev/null
 diff -r --no-dereference "$a" "$b"
 [ -z "$(rsync -ani --delete "$a/" "$b/")" ] || { echo "rsync sees differences after the second mirror"; exit 1; }
-echo "acceptance: 1 passed, 0 failed"
+
+# Two-way: each side has files the other lacks, a folder both have, and an edit on one side.
+s1="$work/s1"; s2="$work/s2"
+mkdir -p "$s1/shared" "$s2/shared/deep" "$s2/only-right"
+for i in $(seq 1 50); do
+  head -c $((i * 53)) /dev/urandom > "$s1/shared/left$i.bin"
+  echo "right $i" > "$s2/shared/deep/right$i.txt"
+done
+echo same > "$s1/shared/same.txt"; cp -p "$s1/shared/same.txt" "$s2/shared/same.txt"
+printf 'x' > "$s2/only-right/$(printf 'caf\xe9')"
+export XDG_DATA_HOME="$work/data"  # the default state of a one-off pair lives here
+"$ferry" sync "$s1" "$s2" >/dev/null
+second=$("$ferry" sync "$s1" "$s2")
+[ "$second" = "Nothing to do." ] || { echo "the second ferry sync on untouched trees did something:"; echo "$second"; exit 1; }
+diff -r --no-dereference "$s1" "$s2"
+# A change on each side reaches the other, and the pair converges again.
+echo "edited on the left" > "$s1/shared/same.txt"
+rm "$s2/shared/deep/right7.txt"
+"$ferry" sync "$s1" "$s2" >/dev/null
+diff -r --no-dereference "$s1" "$s2"
+[ ! -e "$s1/shared/deep/right7.txt" ] || { echo "a deletion on the right did not reach the left"; exit 1; }
+[ "$("$ferry" sync "$s1" "$s2")" = "Nothing to do." ] || { echo "a third ferry sync is not empty"; exit 1; }
+echo "acceptance: 2 passed, 0 failed"
