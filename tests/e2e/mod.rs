@@ -4,3 +4,4 @@ mod properties;
 mod run_control;
 mod versions;
 mod two_way;
+mod two_way_model;

@@ -1076,3 +1076,25 @@ fn a_destination_edit_made_between_plan_and_run_is_never_overwritten() {
     }
     assert_nothing_planned(&prof);
 }
+
+/// Found by the model test (`two_way_model`): the rename of folder `a` and a new file under
+/// the name `a/x.txt` ran in the wrong order, so the copy met the old folder ("Is a
+/// directory").
+#[test]
+fn a_folder_renamed_away_and_a_new_file_under_its_old_name() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    filler(&p.src());
+    tree::write(&p.src(), &[("a/a", "1"), ("a/x.txt/a", "2"), ("b/a", "3")]);
+    sync(&prof);
+    fs::rename(p.src().join("a"), p.src().join("b/b")).unwrap();
+    tree::write(&p.src(), &[("a/x.txt", "a new file where a folder was")]);
+    sync(&prof);
+    assert_equal_sides(&p);
+    assert_eq!(read(p.dst().join("b/b/x.txt/a")), "2");
+    assert_eq!(
+        read(p.dst().join("a/x.txt")),
+        "a new file where a folder was"
+    );
+    assert_nothing_planned(&prof);
+}
