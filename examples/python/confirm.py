@@ -5,8 +5,8 @@ caller answers with `Run.answer`.
     python examples/python/confirm.py SOURCE DESTINATION [--yes]
 
 Without --yes the deletions are declined: copies still happen, extra files stay.
-(The conflict resolver of two-way synchronization will work the same way once two-way sync
-exists; it is not in this release.)
+(Conflict prompts of two-way synchronization are answered the same way, with a policy name:
+see twoway.py.)
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<run::Engine>()?;
     m.add_class::<run::Run>()?;
     m.add_class::<run::Event>()?;
+    m.add_class::<run::Conflict>()?;
     m.add_class::<run::Report>()?;
     m.add_class::<run::Problem>()?;
     m.add_class::<store::ProfileStore>()?;

@@ -109,6 +109,7 @@ impl PlanIterator {
 
 /// One step of a plan.
 #[pyclass(module = "ferrysync._native", frozen)]
+#[derive(Clone)]
 pub struct Action {
     folder: String,
     inner: ferrysync::Action,
@@ -128,7 +129,8 @@ impl Action {
     }
 }
 
-fn stamp(s: &Option<ferrysync::Stamp>) -> Option<Stamp> {
+/// A side's stamp for Python.
+pub fn stamp(s: &Option<ferrysync::Stamp>) -> Option<Stamp> {
     s.as_ref().map(|s| Stamp {
         size: s.size,
         mtime_ns: s.mtime_ns,
@@ -143,10 +145,11 @@ impl Action {
         &self.folder
     }
 
-    /// `create-dir`, `copy`, `update-meta`, `delete`, `delete-source` or `conflict`.
+    /// `create-dir`, `copy`, `update-meta`, `delete`, `delete-source`, `conflict`, and for
+    /// two-way plans `rename` and `record`.
     #[getter]
-    fn kind(&self) -> Option<String> {
-        self.field("kind")
+    fn kind(&self) -> &'static str {
+        self.inner.kind.name()
     }
 
     /// The path, relative to both roots, `/`-separated.
@@ -161,25 +164,62 @@ impl Action {
         self.field("entry")
     }
 
-    /// `new`, `changed`, `unmatched`, `replaced`, `metadata`, `moved` or `kind-differs`.
+    /// `new`, `changed`, `unmatched`, `replaced`, `metadata`, `moved` or `kind-differs`;
+    /// for two-way plans also `deleted`, `restored`, `renamed`, `identical`, `forgotten` and
+    /// `conflict`.
     #[getter]
     fn reason(&self) -> Option<String> {
         self.field("reason")
     }
 
-    /// For `changed`: what differs (`source-newer`, `size`, `content`...).
+    /// For `changed`: what differs (`source-newer`, `size`, `content`...); for a two-way
+    /// `conflict`: which (`both-changed`, `both-created`, `changed-deleted`,
+    /// `kind-changed`).
     #[getter]
     fn detail(&self) -> Option<String> {
         self.field("detail")
     }
 
-    /// `new`, `modified`, `deleted` or `conflict` (how the preview groups it).
+    /// `new`, `modified`, `deleted`, `conflict`, `renamed` or `recorded` (how the preview
+    /// groups it).
     #[getter]
-    fn group(&self) -> Option<String> {
-        serde_json::to_value(self.inner.group())
-            .ok()?
-            .as_str()
-            .map(str::to_owned)
+    fn group(&self) -> &'static str {
+        self.inner.group().name()
+    }
+
+    /// The side the action changes, `source` or `destination`: the destination, except for a
+    /// move's source deletions and two-way actions going from the destination to the source.
+    #[getter]
+    fn to(&self) -> &'static str {
+        self.inner.to.name()
+    }
+
+    /// For `rename`: the old path on side `to`, which becomes `path`.
+    #[getter(from_path)]
+    fn old_path(&self) -> Option<String> {
+        self.inner.from.as_ref().map(|p| p.to_string())
+    }
+
+    /// For a two-way `conflict`: what the run does, `keep-both`, `wins`, `skip` or `prompt`.
+    #[getter]
+    fn resolution(&self) -> Option<&'static str> {
+        self.inner.resolution.map(|r| match r {
+            ferrysync::Resolution::KeepBoth(_) => "keep-both",
+            ferrysync::Resolution::Wins(_) => "wins",
+            ferrysync::Resolution::Skip => "skip",
+            ferrysync::Resolution::Prompt => "prompt",
+        })
+    }
+
+    /// The side `resolution` names: the winner, or the newer version, which keeps the name.
+    #[getter]
+    fn resolution_side(&self) -> Option<&'static str> {
+        match self.inner.resolution? {
+            ferrysync::Resolution::KeepBoth(side) | ferrysync::Resolution::Wins(side) => {
+                Some(side.name())
+            }
+            ferrysync::Resolution::Skip | ferrysync::Resolution::Prompt => None,
+        }
     }
 
     /// Bytes the action copies or frees.
@@ -208,7 +248,7 @@ impl Action {
     fn __repr__(&self) -> String {
         format!(
             "Action(kind={:?}, path={:?}, reason={:?}, size={})",
-            self.kind().unwrap_or_default(),
+            self.kind(),
             self.path(),
             self.reason().unwrap_or_default(),
             self.inner.size

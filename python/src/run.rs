@@ -1,5 +1,5 @@
 //! `Engine`, `Run` (a run on a Rust thread, seen from Python as an iterator of events),
-//! `Event`, `Report` and `Problem`.
+//! `Event`, `Conflict` (the question of a conflict prompt), `Report` and `Problem`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,13 +8,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use ferrysync::{ActionKind, EventSink, FolderPlan, Reason, RunControl, RunOptions};
+use ferrysync::{
+    ActionKind, ConflictPolicy, EventSink, FolderPlan, Reason, RunControl, RunOptions,
+};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBool, PyList, PyString};
 
 use crate::convert;
 use crate::errors::{self, IntoPyResult};
-use crate::plan::{Action, Plan};
+use crate::plan::{stamp, Action, Plan, Stamp};
 use crate::profile::Profile;
 
 /// Events waiting for Python before the engine waits too. Progress events are dropped when
@@ -32,27 +35,95 @@ enum Msg {
         folder: String,
         paths: Vec<String>,
     },
+    Conflict {
+        id: u64,
+        folder: String,
+        action: ferrysync::Action,
+    },
 }
 
-/// Answers to confirm-deletes prompts, by prompt id.
+/// An answer to a prompt: yes or no to a confirm-deletes prompt, a policy (`None`: keep
+/// both) to a conflict prompt.
+#[derive(Debug, Clone, Copy)]
+enum Answer {
+    Yes(bool),
+    Policy(Option<ConflictPolicy>),
+}
+
+impl Answer {
+    /// What a conflict callback or `Run.answer` gave for a conflict: a policy name or `None`.
+    fn policy(value: &Bound<'_, PyAny>) -> PyResult<Answer> {
+        if value.is_none() {
+            return Ok(Answer::Policy(None));
+        }
+        let name = value.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "a conflict is answered with a policy name or None, not {}",
+                value
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let name = name.to_cow()?;
+        let invalid = |msg: String| {
+            errors::to_py(ferrysync::Error::new(
+                ferrysync::ErrorKind::InvalidInput,
+                msg,
+            ))
+        };
+        match name.parse::<ConflictPolicy>() {
+            Ok(ConflictPolicy::Prompt) => Err(invalid(
+                "\"prompt\" cannot answer a conflict prompt".to_owned(),
+            )),
+            Ok(policy) => Ok(Answer::Policy(Some(policy))),
+            Err(msg) => Err(invalid(msg)),
+        }
+    }
+}
+
+/// Which prompt: it says which answers fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    ConfirmDeletes,
+    Conflict,
+}
+
+/// Prompts asked and not yet taken back by the run, with their answers once given.
 #[derive(Default)]
 struct Answers {
-    given: Mutex<HashMap<u64, bool>>,
+    pending: Mutex<HashMap<u64, (Question, Option<Answer>)>>,
     wake: Condvar,
 }
 
 impl Answers {
-    fn give(&self, id: u64, yes: bool) {
-        self.given
+    fn ask(&self, id: u64, question: Question) {
+        self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, yes);
-        self.wake.notify_all();
+            .insert(id, (question, None));
+    }
+
+    /// Answers prompt `id`; a prompt no longer waiting (answered, timed out) ignores it.
+    fn give(&self, id: u64, answer: Answer) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, slot @ None)) = pending.get_mut(&id) {
+            *slot = Some(answer);
+            self.wake.notify_all();
+        }
+    }
+
+    /// The question of prompt `id`, while it waits.
+    fn question(&self, id: u64) -> Option<Question> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.get(&id).map(|(q, _)| *q)
     }
 }
 
-/// The run's [`ferrysync::Prompt`]: sends a confirm-deletes event, then waits for
-/// [`Run::answer`] until the timeout, then takes the default. A cancelled run declines.
+/// The run's [`ferrysync::Prompt`]: sends a confirm-deletes or conflict event, then waits for
+/// [`Run::answer`] until the timeout, then takes the default (deletions: `default`;
+/// conflicts: keep both). A cancelled run declines deletions and skips conflicts.
 struct ChannelPrompt {
     tx: Sender<Msg>,
     next: AtomicU64,
@@ -62,45 +133,93 @@ struct ChannelPrompt {
     control: RunControl,
 }
 
+/// How waiting for an answer ended.
+enum Waited {
+    Answered(Answer),
+    TimedOut,
+    Cancelled,
+}
+
+impl ChannelPrompt {
+    /// Sends the prompt `msg` made for a new id and waits for its answer.
+    fn ask(&self, question: Question, msg: impl FnOnce(u64) -> Msg) -> Waited {
+        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+        self.answers.ask(id, question);
+        let waited = if self.tx.send(msg(id)).is_err() {
+            Waited::TimedOut
+        } else {
+            self.wait(id)
+        };
+        self.answers
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        waited
+    }
+
+    fn wait(&self, id: u64) -> Waited {
+        let deadline = Instant::now().checked_add(self.timeout);
+        let mut pending = self
+            .answers
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some((_, Some(answer))) = pending.get(&id) {
+                return Waited::Answered(*answer);
+            }
+            if self.control.is_cancelled() {
+                return Waited::Cancelled;
+            }
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(SIGNAL_CHECK),
+                    _ => return Waited::TimedOut,
+                },
+                None => SIGNAL_CHECK,
+            };
+            pending = self
+                .answers
+                .wake
+                .wait_timeout(pending, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
 impl ferrysync::Prompt for ChannelPrompt {
     fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
-        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
         let paths = plan
             .actions
             .iter()
             .filter(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
             .map(|a| a.path.to_string())
             .collect();
-        let msg = Msg::Confirm {
+        let msg = |id| Msg::Confirm {
             id,
             folder: plan.folder.clone(),
             paths,
         };
-        if self.tx.send(msg).is_err() {
-            return self.default;
+        match self.ask(Question::ConfirmDeletes, msg) {
+            Waited::Answered(Answer::Yes(yes)) => yes,
+            Waited::Answered(Answer::Policy(_)) | Waited::TimedOut => self.default,
+            Waited::Cancelled => false,
         }
-        let deadline = Instant::now().checked_add(self.timeout);
-        let mut given = self.answers.given.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(yes) = given.remove(&id) {
-                return yes;
-            }
-            if self.control.is_cancelled() {
-                return false;
-            }
-            let wait = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(SIGNAL_CHECK),
-                    _ => return self.default,
-                },
-                None => SIGNAL_CHECK,
-            };
-            given = self
-                .answers
-                .wake
-                .wait_timeout(given, wait)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+    }
+
+    fn resolve_conflict(&self, folder: &str, action: &ferrysync::Action) -> Option<ConflictPolicy> {
+        let msg = |id| Msg::Conflict {
+            id,
+            folder: folder.to_owned(),
+            action: action.clone(),
+        };
+        match self.ask(Question::Conflict, msg) {
+            Waited::Answered(Answer::Policy(policy)) => policy,
+            Waited::Answered(Answer::Yes(_)) | Waited::TimedOut => None,
+            // Nothing more should change in a cancelled run.
+            Waited::Cancelled => Some(ConflictPolicy::Skip),
         }
     }
 }
@@ -111,11 +230,12 @@ pub struct Engine {
     inner: ferrysync::Engine,
 }
 
-fn options(dry_run: bool, force: bool, folders: Option<Vec<String>>) -> RunOptions {
+fn options(dry_run: bool, force: bool, folders: Option<Vec<String>>, resync: bool) -> RunOptions {
     RunOptions {
         dry_run,
         force,
         folders: folders.unwrap_or_default(),
+        resync,
         ..RunOptions::default()
     }
 }
@@ -133,15 +253,17 @@ impl Engine {
         Engine { inner }
     }
 
-    /// The preview: what running `profile` would do now (of `folders` only, when given).
-    #[pyo3(signature = (profile, *, folders = None))]
+    /// The preview: what running `profile` would do now (of `folders` only, when given;
+    /// with `resync`, a two-way plan ignores the state database, as a first run).
+    #[pyo3(signature = (profile, *, folders = None, resync = false))]
     fn plan(
         &self,
         py: Python<'_>,
         profile: &Profile,
         folders: Option<Vec<String>>,
+        resync: bool,
     ) -> PyResult<Plan> {
-        let opts = options(false, false, folders);
+        let opts = options(false, false, folders, resync);
         let plan = py
             .detach(|| self.inner.plan_with(&profile.inner, &opts))
             .py()?;
@@ -152,8 +274,11 @@ impl Engine {
 
     /// Runs `profile` and returns its report. `progress` is called with every event on
     /// this thread; `confirm` answers confirm-deletes prompts (without it deletions go
-    /// ahead). Ctrl-C cancels the run, waits for it to stop cleanly and raises.
-    #[pyo3(signature = (profile, progress = None, *, dry_run = false, force = false, folders = None, confirm = None))]
+    /// ahead); `conflict` resolves two-way conflicts whose policy is "prompt": it gets a
+    /// `Conflict` and returns a policy name, or `None` to keep both (also what happens
+    /// without it). `resync` makes a two-way run a first run again. Ctrl-C cancels the run,
+    /// waits for it to stop cleanly and raises; so does an exception in a callback.
+    #[pyo3(signature = (profile, progress = None, *, dry_run = false, force = false, folders = None, confirm = None, conflict = None, resync = false))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -164,30 +289,45 @@ impl Engine {
         force: bool,
         folders: Option<Vec<String>>,
         confirm: Option<Bound<'_, PyAny>>,
+        conflict: Option<Bound<'_, PyAny>>,
+        resync: bool,
     ) -> PyResult<Report> {
-        let prompt = confirm.as_ref().map(|_| (None, false));
+        let prompt = (confirm.is_some() || conflict.is_some()).then_some((None, true));
         let run = Run::start(
             &self.inner,
             &profile.inner,
-            options(dry_run, force, folders),
+            options(dry_run, force, folders, resync),
             prompt,
         );
         while let Some(msg) = run.next_msg(py)? {
             let handled = (|| -> PyResult<()> {
-                let confirm_id = match &msg {
-                    Msg::Confirm { id, .. } => Some(*id),
+                let prompt = match &msg {
+                    Msg::Confirm { id, .. } => Some((*id, Question::ConfirmDeletes)),
+                    Msg::Conflict { id, .. } => Some((*id, Question::Conflict)),
                     Msg::Event(_) => None,
                 };
                 let event = run.deliver(py, msg)?;
-                match (confirm_id, &confirm, &progress) {
-                    (Some(id), Some(confirm), _) => {
-                        let yes = confirm.call1((event,))?.is_truthy()?;
-                        run.answers.give(id, yes);
+                match (prompt, &progress) {
+                    (Some((id, Question::ConfirmDeletes)), _) => {
+                        let yes = match &confirm {
+                            Some(confirm) => confirm.call1((event,))?.is_truthy()?,
+                            None => true,
+                        };
+                        run.answers.give(id, Answer::Yes(yes));
                     }
-                    (None, _, Some(progress)) => {
+                    (Some((id, Question::Conflict)), _) => {
+                        let answer = match (&conflict, &event.conflict) {
+                            (Some(resolve), Some(c)) => {
+                                Answer::policy(&resolve.call1((c.clone_ref(py),))?)?
+                            }
+                            _ => Answer::Policy(None),
+                        };
+                        run.answers.give(id, answer);
+                    }
+                    (None, Some(progress)) => {
                         progress.call1((event,))?;
                     }
-                    _ => {}
+                    (None, None) => {}
                 }
                 Ok(())
             })();
@@ -200,9 +340,11 @@ impl Engine {
     }
 
     /// Starts `profile` on a background thread. The returned `Run` is an iterator of events
-    /// and a context manager. Confirm-deletes prompts wait `prompt_timeout` seconds (`None`:
-    /// for ever) for `Run.answer`, then take `prompt_default`.
-    #[pyo3(signature = (profile, *, dry_run = false, force = false, folders = None, prompt_timeout = Some(60.0), prompt_default = false))]
+    /// and a context manager. Prompts wait `prompt_timeout` seconds (`None`: for ever) for
+    /// `Run.answer`; then confirm-deletes prompts take `prompt_default` and conflict prompts
+    /// keep both versions.
+    #[pyo3(signature = (profile, *, dry_run = false, force = false, folders = None, prompt_timeout = Some(60.0), prompt_default = false, resync = false))]
+    #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
         profile: &Profile,
@@ -211,6 +353,7 @@ impl Engine {
         folders: Option<Vec<String>>,
         prompt_timeout: Option<f64>,
         prompt_default: bool,
+        resync: bool,
     ) -> PyResult<Run> {
         let timeout = match prompt_timeout {
             None => None,
@@ -221,9 +364,23 @@ impl Engine {
         Ok(Run::start(
             &self.inner,
             &profile.inner,
-            options(dry_run, force, folders),
+            options(dry_run, force, folders, resync),
             Some((timeout, prompt_default)),
         ))
+    }
+
+    /// Forgets the two-way state of the profile's folder pairs: the next run is a first run,
+    /// a union that deletes nothing. Raises `InvalidInputError` for a profile that is not
+    /// two-way, `BusyError` while a run synchronizes one of its pairs.
+    fn clear_state(&self, py: Python<'_>, profile: &Profile) -> PyResult<()> {
+        py.detach(|| self.inner.clear_state(&profile.inner)).py()
+    }
+
+    /// Records both sides of the profile's folder pairs as they are now as in sync: paths
+    /// equal on both sides form the new state; paths that differ are left out (the next run
+    /// sees them as created on both sides). Returns the number of entries recorded.
+    fn reset_state(&self, py: Python<'_>, profile: &Profile) -> PyResult<u64> {
+        py.detach(|| self.inner.reset_state(&profile.inner)).py()
     }
 
     fn __repr__(&self) -> String {
@@ -400,8 +557,10 @@ impl Run {
     /// prompts take the default) and returns the report; raises the run's error.
     fn wait(&self, py: Python<'_>) -> PyResult<Report> {
         while let Some(msg) = self.next_msg(py)? {
-            if let Msg::Confirm { id, .. } = &msg {
-                self.answers.give(*id, self.prompt_default);
+            match &msg {
+                Msg::Confirm { id, .. } => self.answers.give(*id, Answer::Yes(self.prompt_default)),
+                Msg::Conflict { id, .. } => self.answers.give(*id, Answer::Policy(None)),
+                Msg::Event(_) => {}
             }
             self.deliver(py, msg)?;
         }
@@ -423,9 +582,24 @@ impl Run {
         self.control.resume();
     }
 
-    /// Answers the confirm-deletes prompt `prompt_id` (from its event).
-    fn answer(&self, prompt_id: u64, yes: bool) {
-        self.answers.give(prompt_id, yes);
+    /// Answers the prompt `prompt_id` (from its event): a confirm-deletes prompt with a
+    /// bool, a conflict prompt with a policy name (`"newer"`, `"source"`, `"skip"`...) or
+    /// `None` to keep both. A prompt no longer waiting (answered, timed out) ignores it.
+    fn answer(&self, prompt_id: u64, answer: &Bound<'_, PyAny>) -> PyResult<()> {
+        let answer = match self.answers.question(prompt_id) {
+            None => return Ok(()),
+            Some(Question::Conflict) => Answer::policy(answer)?,
+            Some(Question::ConfirmDeletes) => match answer.cast::<PyBool>() {
+                Ok(yes) => Answer::Yes(yes.is_true()),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "prompt {prompt_id} confirms deletions: answer it with True or False"
+                    )))
+                }
+            },
+        };
+        self.answers.give(prompt_id, answer);
+        Ok(())
     }
 
     /// Whether the run is over (its thread joined).
@@ -473,13 +647,13 @@ impl Run {
 #[pyclass(module = "ferrysync._native", frozen, get_all)]
 pub struct Event {
     /// `started`, `folder-started`, `progress`, `action-done`, `warning`, `error`,
-    /// `finished` or `confirm-deletes`.
+    /// `finished`, `confirm-deletes` or `conflict-prompt`.
     kind: String,
     /// started: the profile.
     profile: Option<String>,
     /// started: what is to be done (snake_case keys).
     summary: Option<Py<PyAny>>,
-    /// folder-started, action-done, confirm-deletes: the folder pair.
+    /// folder-started, action-done, confirm-deletes, conflict-prompt: the folder pair.
     folder: Option<String>,
     /// progress: actions finished.
     items_done: Option<u64>,
@@ -499,10 +673,12 @@ pub struct Event {
     problem: Option<Py<Problem>>,
     /// finished: the report.
     report: Option<Py<Report>>,
-    /// confirm-deletes: the id to pass to `Run.answer`.
+    /// confirm-deletes, conflict-prompt: the id to pass to `Run.answer`.
     prompt_id: Option<u64>,
     /// confirm-deletes: the destination paths that would be deleted.
     paths: Option<Vec<String>>,
+    /// conflict-prompt: the conflict to resolve.
+    conflict: Option<Py<Conflict>>,
 }
 
 impl Event {
@@ -524,6 +700,7 @@ impl Event {
             report: None,
             prompt_id: None,
             paths: None,
+            conflict: None,
         };
         let event = match msg {
             Msg::Confirm { id, folder, paths } => {
@@ -531,6 +708,21 @@ impl Event {
                 ev.folder = Some(folder);
                 ev.prompt_id = Some(id);
                 ev.paths = Some(paths);
+                return Ok(ev);
+            }
+            Msg::Conflict { id, folder, action } => {
+                ev.kind = "conflict-prompt".into();
+                ev.prompt_id = Some(id);
+                ev.conflict = Some(Py::new(
+                    py,
+                    Conflict {
+                        prompt_id: id,
+                        action: Action::new(&folder, &action),
+                        folder: folder.clone(),
+                        inner: action,
+                    },
+                )?);
+                ev.folder = Some(folder);
                 return Ok(ev);
             }
             Msg::Event(event) => event,
@@ -585,6 +777,82 @@ impl Event {
             (Some(folder), _, _) => format!("Event(kind={:?}, folder={folder:?})", self.kind),
             _ => format!("Event(kind={:?})", self.kind),
         }
+    }
+}
+
+/// A two-way conflict the run asks about (policy "prompt"): both sides changed the path.
+#[pyclass(module = "ferrysync._native", frozen)]
+pub struct Conflict {
+    prompt_id: u64,
+    folder: String,
+    inner: ferrysync::Action,
+    action: Action,
+}
+
+#[pymethods]
+impl Conflict {
+    /// The id of the prompt, for `Run.answer`.
+    #[getter]
+    fn prompt_id(&self) -> u64 {
+        self.prompt_id
+    }
+
+    /// The folder pair (its name in the profile).
+    #[getter]
+    fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// The path, relative to both roots, `/`-separated.
+    #[getter]
+    fn path(&self) -> String {
+        self.inner.path.to_string()
+    }
+
+    /// `both-changed`, `both-created`, `changed-deleted` or `kind-changed`.
+    #[getter]
+    fn kind(&self) -> Option<String> {
+        serde_json::to_value(self.inner.reason)
+            .ok()?
+            .get("detail")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// `file`, `dir`, `symlink` or `special`.
+    #[getter]
+    fn entry(&self) -> Option<String> {
+        serde_json::to_value(self.inner.entry)
+            .ok()?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The source's version (`None` when the source deleted it).
+    #[getter]
+    fn source(&self) -> Option<Stamp> {
+        stamp(&self.inner.source)
+    }
+
+    /// The destination's version (`None` when the destination deleted it).
+    #[getter]
+    fn destination(&self) -> Option<Stamp> {
+        stamp(&self.inner.destination)
+    }
+
+    /// The conflict as the plan's action.
+    #[getter]
+    fn action(&self) -> Action {
+        self.action.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Conflict(folder={:?}, path={:?}, kind={:?})",
+            self.folder,
+            self.path(),
+            self.kind().unwrap_or_default()
+        )
     }
 }
 

@@ -210,3 +210,10 @@ def test_readme_example_runs(tmp_path: pathlib.Path) -> None:
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks
     exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_readme_two_way_example_runs(tmp_path: pathlib.Path) -> None:
+    text = (REPO / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "synchronize" in b]
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})

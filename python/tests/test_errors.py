@@ -73,7 +73,7 @@ def test_keyword_errors_are_the_parser_errors() -> None:
 
 def test_later_release_options_are_not_supported() -> None:
     with pytest.raises(ferrysync.NotSupportedError, match="not supported yet"):
-        ferrysync.Profile(name="x", operation="synchronize")
+        ferrysync.Profile(name="x", schedule={"daily": "02:00"})
 
 
 def test_unavailable_source_aborts(tmp_path: pathlib.Path) -> None:

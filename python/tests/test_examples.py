@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -49,3 +50,33 @@ def test_confirm_example(tmp_path: pathlib.Path) -> None:
     accepted = run(str(EXAMPLES / "confirm.py"), str(src), str(dst), "--yes")
     assert accepted.returncode == 0, accepted.stderr
     assert not (dst / "extra").exists()
+
+
+def test_two_way_example(tmp_path: pathlib.Path) -> None:
+    left, right, state = tmp_path / "left", tmp_path / "right", tmp_path / "state.sqlite"
+    left.mkdir()
+    right.mkdir()
+    (left / "f.txt").write_text("v1")
+    (right / "only-right.txt").write_text("r")
+    args = [str(EXAMPLES / "twoway.py"), str(left), str(right), "--state", str(state)]
+    first = run(*args)
+    assert first.returncode == 0, first.stderr
+    assert "plan: -> copy f.txt" in first.stdout and "plan: <- copy only-right.txt" in first.stdout
+    assert (right / "f.txt").read_text() == "v1" and (left / "only-right.txt").read_text() == "r"
+
+    (left / "f.txt").write_text("left edit")
+    os.utime(left / "f.txt", (1_700_000_000, 1_700_000_000))
+    (right / "f.txt").write_text("right edit, newer")
+    os.utime(right / "f.txt", (1_700_000_100, 1_700_000_100))
+    second = run(*args, "--prefer", "newer")
+    assert second.returncode == 0, second.stderr
+    assert "conflict f.txt: both-changed" in second.stdout
+    assert "left:  9 bytes, modified 2023-11-14 22:13:20 UTC" in second.stdout
+    assert (left / "f.txt").read_text() == "right edit, newer"
+
+    bad = run(*args, "--prefer", "newest")
+    assert bad.returncode == 0, bad.stderr  # nothing conflicts any more: never asked
+    (left / "f.txt").write_text("again, left")
+    (right / "f.txt").write_text("again, right side")
+    bad = run(*args, "--prefer", "newest")
+    assert bad.returncode == 2 and "error (invalid-input)" in bad.stderr

@@ -5,7 +5,9 @@
 ...                   folders=[Folder(name="d", source="/a", destination="/b")])
 
 ``Engine().plan(profile)`` previews, ``Engine().run(profile)`` runs and returns a ``Report``,
-``Engine().start(profile)`` runs in the background and yields ``Event``s. Errors are
+``Engine().start(profile)`` runs in the background and yields ``Event``s. A two-way profile
+(``operation="synchronize"``) asks ``Engine().run(profile, conflict=resolver)`` how to resolve
+each ``Conflict`` when its policy is ``"prompt"``. Errors are
 ``SyncError`` subclasses; warnings go to the ``ferrysync`` logger. ``ProfileStore`` keeps
 profiles in a folder; ``Versions`` lists, restores and cleans up the earlier versions of
 files that runs replaced or deleted.
@@ -28,6 +30,7 @@ from ._errors import (
 from ._native import (
     Action,
     CleanReport,
+    Conflict,
     Engine,
     Event,
     Folder,
@@ -52,6 +55,7 @@ __all__ = [
     "BusyError",
     "CancelledError",
     "CleanReport",
+    "Conflict",
     "CorruptError",
     "Engine",
     "Event",
