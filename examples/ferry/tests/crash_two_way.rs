@@ -29,7 +29,7 @@ fn rel(i: usize) -> PathBuf {
 
 /// The side that edits path `i`: even paths the left (source), odd the right.
 fn owner(i: usize, left: &Path, right: &Path) -> PathBuf {
-    if i % 2 == 0 { left } else { right }.to_path_buf()
+    if i.is_multiple_of(2) { left } else { right }.to_path_buf()
 }
 
 /// What was written to each path: every tag, and the latest (`None`: deleted).
@@ -194,9 +194,9 @@ fn sigkill_during_two_way_sync_loses_nothing_and_makes_no_conflicts() {
         // Each owner edits a quarter of its paths, deletes a few, and creates new ones.
         for i in 0..FILES + EXTRA {
             let root = owner(i, &left, &right);
-            if (i * 7 + round as usize * 3) % 31 == 0 {
+            if (i * 7 + round as usize * 3).is_multiple_of(31) {
                 h.delete(&root, i);
-            } else if (i + round as usize) % 4 == 0 {
+            } else if (i + round as usize).is_multiple_of(4) {
                 h.write(&root, i, round);
             }
         }
