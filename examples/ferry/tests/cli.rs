@@ -724,3 +724,60 @@ fn sync_help_names_the_policies_and_exit_codes() {
     let state = ferry(&["state", "--help"]);
     assert!(stdout(&state).contains("clear") && stdout(&state).contains("reset"));
 }
+
+#[test]
+fn a_prompted_conflict_on_a_terminal_takes_the_answer() {
+    // `script` runs ferry on a pseudo-terminal; without it there is no terminal to test on.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("data"),
+    );
+    put(&a, "f.txt", "v1", Duration::from_secs(600));
+    put(&a, "other.txt", "o", Duration::from_secs(600));
+    assert_eq!(code(&ferry_with_data(&data, &["sync", s(&a), s(&b)])), 0);
+    put(&a, "f.txt", "left edit", Duration::from_secs(120));
+    put(&b, "f.txt", "right edit, newer", Duration::from_secs(60));
+
+    let command = format!(
+        "{} sync '{}' '{}' --conflict prompt",
+        env!("CARGO_BIN_EXE_ferry"),
+        s(&a),
+        s(&b)
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("XDG_DATA_HOME", &data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A wrong answer is asked again; then "s": the source wins.
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"what\ns\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}{}", stderr(&out));
+    assert!(
+        text.contains("[main] conflict at f.txt: changed on both sides"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"what\" is not one of the answers"),
+        "{text}"
+    );
+    assert_eq!(fs::read_to_string(b.join("f.txt")).unwrap(), "left edit");
+    let kept = files(&b.join(".ferrysync/versions"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        fs::read_to_string(b.join(".ferrysync/versions").join(&kept[0])).unwrap(),
+        "right edit, newer"
+    );
+}
