@@ -55,7 +55,8 @@ pub use profile::{
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
 pub use state::{
-    Base, BaseEntry, BaseWriter, PairId, PairInfo, PairKey, PairLock, RunRecord, SideStamp, StateDb,
+    Base, BaseEntry, BaseWriter, Intent, PairId, PairInfo, PairKey, PairLock, RunRecord, SideStamp,
+    StateDb,
 };
 pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
 

@@ -335,9 +335,12 @@ pub struct FolderPlan {
     pub warnings: Vec<String>,
     /// Entries in the destination before the run (the base of percentage guards).
     pub destination_entries: u64,
-    /// Temporary files of interrupted runs, removed before anything else.
+    /// Temporary files of interrupted runs in the destination, removed before anything else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub temporaries: Vec<RelPath>,
+    /// Two-way: the same in the source (copies go both ways).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_temporaries: Vec<RelPath>,
     /// The actions, sorted by path.
     pub actions: Vec<Action>,
     /// Counts and bytes.
@@ -388,6 +391,7 @@ impl FolderPlan {
             warnings: Vec::new(),
             destination_entries: 0,
             temporaries: Vec::new(),
+            source_temporaries: Vec::new(),
             actions,
             summary,
             two_way: None,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::path::RelPath;
 use crate::plan::Side;
+use crate::scan::Listing;
 use crate::transport::{Entry, EntryKind};
 
 mod db;
@@ -90,6 +91,25 @@ impl BaseEntry {
     }
 }
 
+/// A copy a run is about to make: `path` on side `to` will hold an entry of this kind, size
+/// and modification time (the other side's, copied with its time). Intents are written before
+/// the copies and forgotten when the run completes, so the next run after a crash can tell a
+/// propagated copy the base never learned from a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Intent {
+    /// Path relative to both roots.
+    pub path: RelPath,
+    /// The side the copy writes.
+    pub to: Side,
+    /// File or link.
+    pub kind: EntryKind,
+    /// Size in bytes (a link's target length).
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+}
+
 /// The base of one folder pair, sorted by path like a [`crate::Listing`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Base {
@@ -124,6 +144,55 @@ impl Base {
         self.synced
     }
 
+    /// Applies the intents of an interrupted run: where the side an intent wrote now holds
+    /// exactly the entry it promised, the copy completed, so both sides held that version at
+    /// the end of the copy: the base says so (no file id, no hash: unknown). Other intents
+    /// (copies that did not happen, or entries changed since) are ignored.
+    ///
+    /// Returns the settled paths, sorted: the run must record them, or the next run, with the
+    /// intents gone, would see the copies as changes again.
+    pub fn settle(&mut self, intents: &[Intent], src: &Listing, dst: &Listing) -> Vec<RelPath> {
+        if intents.is_empty() || !self.synced {
+            return Vec::new();
+        }
+        let mut settled = Vec::new();
+        for i in intents {
+            let listing = match i.to {
+                Side::Source => src,
+                Side::Destination => dst,
+            };
+            let Some(now) = listing.get(&i.path) else {
+                continue;
+            };
+            if now.kind != i.kind || now.size != i.size || now.mtime_ns != i.mtime_ns {
+                continue;
+            }
+            let stamp = SideStamp {
+                mtime_ns: i.mtime_ns,
+                mode: 0,
+                file_id: 0,
+            };
+            settled.push(BaseEntry {
+                path: i.path.clone(),
+                kind: i.kind,
+                size: i.size,
+                hash: None,
+                source: stamp,
+                destination: stamp,
+            });
+        }
+        if settled.is_empty() {
+            return Vec::new();
+        }
+        settled.sort_by(|a, b| a.path.cmp(&b.path));
+        let paths = settled.iter().map(|e| e.path.clone()).collect();
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.retain(|e| settled.binary_search_by(|s| s.path.cmp(&e.path)).is_err());
+        entries.extend(settled);
+        *self = Base::new(entries, true);
+        paths
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -143,5 +212,48 @@ mod hex_hash {
             Some(h) => s.serialize_str(&blake3::Hash::from_bytes(*h).to_hex()),
             None => s.serialize_none(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, size: u64, mtime_ns: i64) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::File,
+            size,
+            mtime_ns,
+            mode: 0o644,
+            owner: None,
+            file_id: 7,
+        }
+    }
+
+    #[test]
+    fn settle_takes_only_intents_whose_side_holds_what_they_promised() {
+        let old = BaseEntry::from_entries(&file("done", 1, 10), &file("done", 1, 10), None);
+        let untouched = BaseEntry::from_entries(&file("todo", 1, 10), &file("todo", 1, 10), None);
+        let mut base = Base::new(vec![old, untouched.clone()], true);
+        let intent = |path: &str| Intent {
+            path: RelPath::new(path).unwrap(),
+            to: Side::Destination,
+            kind: EntryKind::File,
+            size: 2,
+            mtime_ns: 20,
+        };
+        // "done" was copied (the destination holds the promised entry); "todo" was not.
+        let src = Listing::from_entries(vec![file("done", 2, 20), file("todo", 2, 20)]);
+        let dst = Listing::from_entries(vec![file("done", 2, 20), file("todo", 1, 10)]);
+        let settled = base.settle(&[intent("done"), intent("todo")], &src, &dst);
+        assert_eq!(settled, [RelPath::new("done").unwrap()]);
+        let done = base.get(&RelPath::new("done").unwrap()).unwrap();
+        assert!(done.unchanged(Side::Source, &file("done", 2, 20), true));
+        assert!(done.unchanged(Side::Destination, &file("done", 2, 20), true));
+        assert_eq!(base.get(&untouched.path), Some(&untouched));
+        // A first run ignores intents, as it ignores the base.
+        let mut first = Base::new(Vec::new(), false);
+        assert!(first.settle(&[intent("done")], &src, &dst).is_empty());
     }
 }

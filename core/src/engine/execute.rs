@@ -126,6 +126,14 @@ pub(super) fn run_folder(
     for temp in &plan.temporaries {
         let _ = f.side(Side::Destination).remove_file(temp);
     }
+    for temp in &plan.source_temporaries {
+        let _ = f.side(Side::Source).remove_file(temp);
+    }
+    // Two-way: what both sides already agree on is recorded first (cheap, and a run killed
+    // early has then recorded it).
+    for a in plan.actions.iter().filter(|a| a.kind == ActionKind::Record) {
+        f.done(a, 0);
+    }
 
     let deletes_allowed = !profile.copy.confirm_deletes
         || !plan
@@ -155,7 +163,26 @@ pub(super) fn run_folder(
         );
         f.lock().done.conflicts += 1;
     }
-    // 1. Destination entries of another kind than their source go first.
+    // 0b. Two-way renames, before replaced folders go (entries moved out of one leave it
+    //     first). One whose new folder does not exist yet (it replaces a file, say) is tried
+    //     again once the folders are made.
+    let renames: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Rename)
+        .collect();
+    let later = Mutex::new(Vec::new());
+    parallel(threads, &renames, |a| {
+        if opts.control.proceed() {
+            match f.rename(a) {
+                Ok(n) => f.done(a, n),
+                Err(_) => later.lock().unwrap_or_else(|p| p.into_inner()).push(*a),
+            }
+        }
+    });
+    let mut later = later.into_inner().unwrap_or_else(|p| p.into_inner());
+    later.sort_by(|a, b| a.path.cmp(&b.path));
+    // 1. Entries of another kind than the other side's go first.
     let mut replaced: Vec<&Action> = plan
         .actions
         .iter()
@@ -180,6 +207,11 @@ pub(super) fn run_folder(
         }
         f.step(a, || f.side(a.to).create_dir_all(&a.path).map(|()| 0));
     }
+    for a in later {
+        if opts.control.proceed() {
+            f.step(a, || f.rename(a));
+        }
+    }
     // 3. Files, in parallel.
     let mut jobs = Vec::new();
     let actions = &plan.actions;
@@ -188,7 +220,7 @@ pub(super) fn run_folder(
             .get(i + 1)
             .is_some_and(|n| n.kind == ActionKind::DeleteSource && n.path == a.path);
         match a.kind {
-            ActionKind::Copy | ActionKind::Rename => jobs.push(Job {
+            ActionKind::Copy => jobs.push(Job {
                 action: a,
                 then_delete_source: moved_after,
             }),
@@ -271,10 +303,6 @@ pub(super) fn run_folder(
         if f.side(Side::Source).remove_dir(&a.path).is_ok() {
             f.done(a, 0);
         }
-    }
-    // 6. Two-way: paths both sides already agree on (or both lost) only update the state.
-    for a in plan.actions.iter().filter(|a| a.kind == ActionKind::Record) {
-        f.done(a, 0);
     }
     // 7. Folder times and permissions last, deepest first, so writing inside them cannot
     //    disturb them again.
@@ -443,7 +471,6 @@ impl Folder<'_> {
         let ok = match a.kind {
             ActionKind::Copy => self.step(a, || self.copy(a)),
             ActionKind::UpdateMeta => self.step(a, || self.update_meta(a)),
-            ActionKind::Rename => self.step(a, || self.rename(a)),
             // A move whose file the destination already holds: the source goes once the
             // contents are confirmed equal.
             ActionKind::DeleteSource => {
@@ -539,18 +566,49 @@ impl Folder<'_> {
         } else {
             WriteMode::Atomic
         };
-        let bytes = self.with_parent(to, &a.path, || {
-            self.side(to)
-                .write(&a.path, Source::File(&file), &meta, mode)
-        })?;
-        let after = stat(&file)?;
-        if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                "changed while being copied; will be copied on the next run",
-            )
-            .with_path(&local));
-        }
+        let changed_while_copied = || -> Result<()> {
+            let after = stat(&file)?;
+            if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    "changed while being copied; will be copied on the next run",
+                )
+                .with_path(&local));
+            }
+            Ok(())
+        };
+        let side = self.side(to);
+        let bytes = match mode {
+            WriteMode::Direct => {
+                let n = self.with_parent(to, &a.path, || {
+                    side.write(&a.path, Source::File(&file), &meta, WriteMode::Direct)
+                })?;
+                changed_while_copied()?;
+                n
+            }
+            // Written under a temporary name and renamed into place only once the source is
+            // known not to have changed meanwhile: a torn copy never takes the name.
+            WriteMode::Atomic => {
+                let temp = temp_sibling(&a.path);
+                // Failures name the target, not its temporary.
+                let target = || self.local(to, &a.path);
+                let committed = self
+                    .with_parent(to, &a.path, || {
+                        side.write(&temp, Source::File(&file), &meta, WriteMode::Direct)
+                            .map_err(|e| e.with_path(target()))
+                    })
+                    .and_then(|n| {
+                        changed_while_copied()?;
+                        side.rename(&temp, &a.path)
+                            .map_err(|e| e.with_path(target()))?;
+                        Ok(n)
+                    });
+                if committed.is_err() {
+                    let _ = side.remove_file(&temp);
+                }
+                committed?
+            }
+        };
         if self.profile.copy.verify {
             self.verify(a)?;
         }

@@ -339,16 +339,19 @@ impl Engine {
         if profile.operation == Operation::Synchronize {
             let state = two_way::state_path(profile)?;
             let key = two_way::pair_key(folder, &shown.0, &shown.1);
-            let (base, last_run) = two_way::load_base(&state, &key, opts.resync)?;
-            let actions = two_way::plan_pair(
+            let loaded =
+                two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
+            let (base, last_run) = (&loaded.base, loaded.last_run);
+            let mut actions = two_way::plan_pair(
                 profile,
                 &comparator,
                 &src,
                 &*dst,
                 &src_listing,
                 &dst_listing,
-                &base,
+                base,
             )?;
+            two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
             let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
             fp.destination_entries = dst_listing.len() as u64;
             fp.two_way = Some(TwoWayContext {
@@ -362,6 +365,7 @@ impl Engine {
             });
             fp.warnings = listing_warnings(&src_listing, &dst_listing);
             fp.temporaries = dst_listing.temporaries().to_vec();
+            fp.source_temporaries = src_listing.temporaries().to_vec();
             return Ok(fp);
         }
         let planner = Planner::new(profile.operation, &comparator)

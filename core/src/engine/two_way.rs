@@ -11,7 +11,7 @@ use crate::path::RelPath;
 use crate::plan::{ActionKind, ConflictPolicies, FolderPlan, Hashes, Reason, Side, TwoWayPlanner};
 use crate::profile::{DeleteLimit, Folder, Profile};
 use crate::scan::Listing;
-use crate::state::{Base, BaseEntry, PairKey, StateDb};
+use crate::state::{Base, BaseEntry, Intent, PairKey, StateDb};
 use crate::transport::{EntryKind, LocalTransport, Transport};
 
 /// The state database of `profile`: its `sync.state`, else the per-user default.
@@ -39,22 +39,125 @@ pub(crate) fn pair_key(folder: &Folder, source: &str, destination: &str) -> Pair
 
 /// The base of a pair; an empty first-run base when the database does not exist yet (a
 /// preview creates no files) or `resync` discards it.
-/// Also the newest run of the pair, for the stale-plan check.
+/// The intents of an interrupted run are settled against both listings ([`Base::settle`]).
 pub(crate) fn load_base(
     db_path: &std::path::Path,
     key: &PairKey,
     resync: bool,
-) -> Result<(Base, Option<i64>)> {
+    listings: (&Listing, &Listing),
+) -> Result<LoadedBase> {
+    let mut loaded = LoadedBase::default();
     if !db_path.exists() {
-        return Ok((Base::default(), None));
+        return Ok(loaded);
     }
     let db = StateDb::open(db_path)?;
     let pair = db.pair(key)?;
-    let last_run = db.last_run(pair)?;
+    loaded.last_run = db.last_run(pair)?;
     if resync {
-        return Ok((Base::default(), last_run));
+        return Ok(loaded);
     }
-    Ok((db.base(pair)?, last_run))
+    loaded.base = db.base(pair)?;
+    loaded.settled = loaded
+        .base
+        .settle(&db.intents(pair)?, listings.0, listings.1);
+    Ok(loaded)
+}
+
+/// A pair's base as a plan starts from it.
+#[derive(Default)]
+pub(crate) struct LoadedBase {
+    pub(crate) base: Base,
+    /// The newest run of the pair, for the stale-plan check.
+    pub(crate) last_run: Option<i64>,
+    /// Paths an interrupted run copied without recording them (see [`Base::settle`]).
+    pub(crate) settled: Vec<RelPath>,
+}
+
+/// Adds a record for every settled path the plan does not otherwise touch, so that the
+/// state learns the interrupted run's copies.
+pub(crate) fn record_settled(
+    actions: &mut Vec<crate::plan::Action>,
+    settled: &[RelPath],
+    src: &Listing,
+) {
+    if settled.is_empty() {
+        return;
+    }
+    let touched: std::collections::HashSet<&RelPath> = actions.iter().map(|a| &a.path).collect();
+    let mut records = Vec::new();
+    for path in settled.iter().filter(|p| !touched.contains(p)) {
+        if let Some(e) = src.get(path) {
+            records.push(crate::plan::Action {
+                kind: ActionKind::Record,
+                path: path.clone(),
+                entry: e.kind,
+                reason: Reason::Identical,
+                size: 0,
+                source: Some(crate::plan::Stamp::from(e)),
+                destination: None,
+                to: Side::Destination,
+                from: None,
+                resolution: None,
+            });
+        }
+    }
+    if !records.is_empty() {
+        actions.extend(records);
+        // Stable: a path's own actions keep their order.
+        actions.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+}
+
+/// The intents whose side now holds exactly what they promised, as base entries (see
+/// [`Base::settle`]).
+fn settled(intents: &[Intent], fp: &FolderPlan) -> Result<Vec<BaseEntry>> {
+    let sides = [
+        LocalTransport::new(&fp.source),
+        LocalTransport::new(&fp.destination),
+    ];
+    let mut out = Vec::new();
+    for i in intents {
+        let Some(now) = sides[i.to as usize].stat(&i.path)? else {
+            continue;
+        };
+        if now.kind == i.kind && now.size == i.size && now.mtime_ns == i.mtime_ns {
+            let stamp = crate::state::SideStamp {
+                mtime_ns: i.mtime_ns,
+                mode: 0,
+                file_id: 0,
+            };
+            out.push(BaseEntry {
+                path: i.path.clone(),
+                kind: i.kind,
+                size: i.size,
+                hash: None,
+                source: stamp,
+                destination: stamp,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What the copies of a plan will leave on the side they write.
+fn intents(fp: &FolderPlan) -> Vec<Intent> {
+    fp.actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Copy)
+        .filter_map(|a| {
+            let from = match a.to {
+                Side::Source => a.destination,
+                Side::Destination => a.source,
+            }?;
+            Some(Intent {
+                path: a.path.clone(),
+                to: a.to,
+                kind: a.entry,
+                size: from.size,
+                mtime_ns: from.mtime_ns,
+            })
+        })
+        .collect()
 }
 
 /// Plans one two-way folder pair from both listings and its base.
@@ -274,6 +377,7 @@ pub(crate) struct PairRun {
     db: StateDb,
     _lock: crate::state::PairLock,
     run: i64,
+    pair: crate::state::PairId,
     /// When the run started, ns since the epoch.
     pub(crate) started_ns: i64,
     /// Records completed actions.
@@ -308,12 +412,23 @@ impl PairRun {
         if resync {
             db.clear(pair)?;
         }
-        let run = db.begin_run(pair, started_ns)?;
         let writer = db.writer(pair)?;
+        if !ctx.first_run && !resync {
+            // What interrupted runs copied becomes base before this run's intents replace
+            // theirs: otherwise a run killed before its own copy of a path would leave the
+            // base at a version neither side holds.
+            for entry in settled(&db.intents(pair)?, fp)? {
+                writer.put(entry)?;
+            }
+            writer.flush()?;
+        }
+        db.add_intents(pair, &intents(fp))?;
+        let run = db.begin_run(pair, started_ns)?;
         Ok(PairRun {
             db,
             _lock: lock,
             run,
+            pair,
             started_ns,
             writer,
         })
@@ -322,9 +437,16 @@ impl PairRun {
     /// Ends the run: the base is complete unless the run was cancelled.
     pub(crate) fn finish(self, record: crate::state::RunRecord, completed: bool) -> Result<()> {
         let PairRun {
-            db, run, writer, ..
+            db,
+            run,
+            writer,
+            pair,
+            ..
         } = self;
         writer.finish(completed)?;
+        if completed {
+            db.clear_intents(pair)?;
+        }
         db.end_run(run, &record)
     }
 }

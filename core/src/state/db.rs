@@ -22,9 +22,10 @@ use rusqlite::{
     TransactionBehavior,
 };
 
-use super::{Base, BaseEntry, SideStamp};
+use super::{Base, BaseEntry, Intent, SideStamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
+use crate::plan::Side;
 use crate::transport::EntryKind;
 
 /// How long a connection waits for another one's write lock before giving up busy.
@@ -75,6 +76,16 @@ const MIGRATIONS: &[&str] = &[
         outcome    TEXT
     );
     CREATE INDEX run_by_pair ON run (pair, id);",
+    // 1 -> 2: copies a run is about to make, written before it makes them (see `Intent`).
+    "CREATE TABLE intent (
+        pair     INTEGER NOT NULL REFERENCES pair (id) ON DELETE CASCADE,
+        path     BLOB NOT NULL,
+        side     INTEGER NOT NULL,
+        kind     INTEGER NOT NULL,
+        size     INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        PRIMARY KEY (pair, path)
+    ) WITHOUT ROWID;",
 ];
 
 const PUT_SQL: &str = "INSERT OR REPLACE INTO base (pair, path, kind, size, hash, \
@@ -555,6 +566,123 @@ impl StateDb {
             })
     }
 
+    /// Records, in one transaction, the copies a run is about to make (replacing earlier
+    /// intents for the same paths), so that a run killed after a copy but before the base
+    /// learned it can tell the copy from a change ([`Base::settle`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Busy`] or [`ErrorKind::Io`] when the database cannot be written (it is
+    /// then unchanged).
+    pub fn add_intents(&self, pair: PairId, intents: &[Intent]) -> Result<()> {
+        if intents.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let failed = |e| {
+            sql_error(
+                &self.path,
+                &format!("cannot record the intents of pair {pair}"),
+                e,
+            )
+        };
+        let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(failed)?;
+        let write = || -> rusqlite::Result<()> {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO intent (pair, path, side, kind, size, mtime_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for i in intents {
+                put.execute(params![
+                    pair.0,
+                    i.path.as_bytes(),
+                    i.to as i64,
+                    kind_code(i.kind),
+                    i.size as i64,
+                    i.mtime_ns,
+                ])?;
+            }
+            Ok(())
+        };
+        write().map_err(failed)?;
+        tx.commit().map_err(failed)
+    }
+
+    /// The intents of `pair` left by runs that did not complete.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] (a damaged row) or [`ErrorKind::Io`] when
+    /// the database cannot be read.
+    pub fn intents(&self, pair: PairId) -> Result<Vec<Intent>> {
+        let conn = self.conn();
+        let failed = |e| {
+            sql_error(
+                &self.path,
+                &format!("cannot read the intents of pair {pair}"),
+                e,
+            )
+        };
+        let mut stmt = conn
+            .prepare_cached("SELECT path, side, kind, size, mtime_ns FROM intent WHERE pair = ?1")
+            .map_err(failed)?;
+        let rows = stmt
+            .query_map([pair.0], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(failed)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, side, kind, size, mtime_ns) = row.map_err(failed)?;
+            let bad = |what: String| {
+                Error::new(ErrorKind::Corrupt, format!("intent of pair {pair}: {what}"))
+                    .with_path(&self.path)
+            };
+            let path =
+                RelPath::new(&path).map_err(|e| bad(format!("invalid path: {}", e.message())))?;
+            let kind = match kind {
+                0 => EntryKind::File,
+                1 => EntryKind::Dir,
+                2 => EntryKind::Symlink,
+                3 => EntryKind::Special,
+                k => return Err(bad(format!("unknown entry kind {k} at {path}"))),
+            };
+            out.push(Intent {
+                path,
+                to: if side == 0 {
+                    Side::Source
+                } else {
+                    Side::Destination
+                },
+                kind,
+                size: size as u64,
+                mtime_ns,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forgets the intents of `pair` (a run completed: the base holds what they said).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Busy`] or [`ErrorKind::Io`] when the database cannot be written.
+    pub fn clear_intents(&self, pair: PairId) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM intent WHERE pair = ?1", [pair.0])
+            .map(|_| ())
+            .map_err(|e| {
+                sql_error(
+                    &self.path,
+                    &format!("cannot clear the intents of pair {pair}"),
+                    e,
+                )
+            })
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -590,6 +718,7 @@ impl StateDb {
         pair_synced(&tx, &self.path, pair)?;
         let write = || -> rusqlite::Result<()> {
             tx.execute("DELETE FROM base WHERE pair = ?1", [pair.0])?;
+            tx.execute("DELETE FROM intent WHERE pair = ?1", [pair.0])?;
             let mut put = tx.prepare_cached(PUT_SQL)?;
             for e in entries {
                 put_entry(&mut put, pair, e)?;
@@ -1317,6 +1446,46 @@ mod tests {
             db.clear(PairId(999)).unwrap_err().kind(),
             ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn intents_are_kept_per_path_until_cleared_and_clear_drops_them() {
+        let (_dir, db, pair) = open();
+        let other = db.pair(&key("other")).unwrap();
+        let intent = |path: &str, to: Side, size: u64| Intent {
+            path: RelPath::new(path).unwrap(),
+            to,
+            kind: EntryKind::File,
+            size,
+            mtime_ns: 1_000 + size as i64,
+        };
+        db.add_intents(
+            pair,
+            &[
+                intent("a", Side::Source, 1),
+                intent("b", Side::Destination, 2),
+            ],
+        )
+        .unwrap();
+        db.add_intents(other, &[intent("a", Side::Source, 9)])
+            .unwrap();
+        // A later run's intent for the same path replaces the earlier one.
+        db.add_intents(pair, &[intent("a", Side::Destination, 3)])
+            .unwrap();
+        let mut got = db.intents(pair).unwrap();
+        got.sort_by(|x, y| x.path.cmp(&y.path));
+        assert_eq!(
+            got,
+            [
+                intent("a", Side::Destination, 3),
+                intent("b", Side::Destination, 2)
+            ]
+        );
+        db.clear_intents(pair).unwrap();
+        assert!(db.intents(pair).unwrap().is_empty());
+        assert_eq!(db.intents(other).unwrap().len(), 1);
+        db.clear(other).unwrap();
+        assert!(db.intents(other).unwrap().is_empty());
     }
 
     #[test]

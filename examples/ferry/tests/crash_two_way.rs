@@ -203,8 +203,9 @@ fn sigkill_during_two_way_sync_loses_nothing_and_makes_no_conflicts() {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        // Anywhere from the scan to the last state batch of a full run.
-        let span = full_run.as_millis().max(50) as u64;
+        // Anywhere in a round's run: rounds copy about a quarter of what the first run did,
+        // so a third of its time covers them from the scan to the last state batch.
+        let span = (full_run.as_millis() as u64 / 3).max(20);
         let delay = Duration::from_millis(5 + (seed >> 33) % span);
         let mut child = ferry(&left, &right, &state).spawn().unwrap();
         std::thread::sleep(delay);
