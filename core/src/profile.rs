@@ -719,6 +719,6 @@ mod tests {
             names.push(profile.name);
         }
         names.sort();
-        assert_eq!(names, ["documents-mirror", "photos-copy"]);
+        assert_eq!(names, ["documents-mirror", "documents-sync", "photos-copy"]);
     }
 }
