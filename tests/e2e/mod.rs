@@ -2,6 +2,6 @@ mod guards;
 mod operations;
 mod properties;
 mod run_control;
-mod versions;
 mod two_way;
 mod two_way_model;
+mod versions;
