@@ -104,7 +104,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "POLICY", value_parser = parse_policy, default_value = "keep-both",
           help_heading = "Two-way")]
     conflict: ConflictPolicy,
-    /// The state database (default: $XDG_DATA_HOME/ferrysync/sync-<hash of both paths>.sqlite)
+    /// The state database (default: $XDG_DATA_HOME/ferrysync/sync-HASH.sqlite, HASH made from both paths)
     #[arg(long, value_name = "FILE", help_heading = "Two-way")]
     state: Option<String>,
     /// Forget the state first: the run is a union of both sides that deletes nothing
