@@ -110,6 +110,30 @@ pub struct Intent {
     pub mtime_ns: i64,
 }
 
+impl Intent {
+    /// The base entry this intent makes when `now` (its path on its side) is exactly what it
+    /// promised: the copy completed, so both sides held that version (file id, mode and hash
+    /// unknown). `None` when the copy did not happen or the entry changed since.
+    pub fn settled_by(&self, now: &Entry) -> Option<BaseEntry> {
+        if now.kind != self.kind || now.size != self.size || now.mtime_ns != self.mtime_ns {
+            return None;
+        }
+        let stamp = SideStamp {
+            mtime_ns: self.mtime_ns,
+            mode: 0,
+            file_id: 0,
+        };
+        Some(BaseEntry {
+            path: self.path.clone(),
+            kind: self.kind,
+            size: self.size,
+            hash: None,
+            source: stamp,
+            destination: stamp,
+        })
+    }
+}
+
 /// The base of one folder pair, sorted by path like a [`crate::Listing`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Base {
@@ -161,25 +185,9 @@ impl Base {
                 Side::Source => src,
                 Side::Destination => dst,
             };
-            let Some(now) = listing.get(&i.path) else {
-                continue;
-            };
-            if now.kind != i.kind || now.size != i.size || now.mtime_ns != i.mtime_ns {
-                continue;
+            if let Some(entry) = listing.get(&i.path).and_then(|now| i.settled_by(now)) {
+                settled.push(entry);
             }
-            let stamp = SideStamp {
-                mtime_ns: i.mtime_ns,
-                mode: 0,
-                file_id: 0,
-            };
-            settled.push(BaseEntry {
-                path: i.path.clone(),
-                kind: i.kind,
-                size: i.size,
-                hash: None,
-                source: stamp,
-                destination: stamp,
-            });
         }
         if settled.is_empty() {
             return Vec::new();

@@ -117,23 +117,8 @@ fn settled(intents: &[Intent], fp: &FolderPlan) -> Result<Vec<BaseEntry>> {
     ];
     let mut out = Vec::new();
     for i in intents {
-        let Some(now) = sides[i.to as usize].stat(&i.path)? else {
-            continue;
-        };
-        if now.kind == i.kind && now.size == i.size && now.mtime_ns == i.mtime_ns {
-            let stamp = crate::state::SideStamp {
-                mtime_ns: i.mtime_ns,
-                mode: 0,
-                file_id: 0,
-            };
-            out.push(BaseEntry {
-                path: i.path.clone(),
-                kind: i.kind,
-                size: i.size,
-                hash: None,
-                source: stamp,
-                destination: stamp,
-            });
+        if let Some(now) = sides[i.to as usize].stat(&i.path)? {
+            out.extend(i.settled_by(&now));
         }
     }
     Ok(out)

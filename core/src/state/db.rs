@@ -644,13 +644,8 @@ impl StateDb {
             };
             let path =
                 RelPath::new(&path).map_err(|e| bad(format!("invalid path: {}", e.message())))?;
-            let kind = match kind {
-                0 => EntryKind::File,
-                1 => EntryKind::Dir,
-                2 => EntryKind::Symlink,
-                3 => EntryKind::Special,
-                k => return Err(bad(format!("unknown entry kind {k} at {path}"))),
-            };
+            let kind = kind_from_code(kind)
+                .ok_or_else(|| bad(format!("unknown entry kind {kind} at {path}")))?;
             out.push(Intent {
                 path,
                 to: if side == 0 {
@@ -968,13 +963,9 @@ fn entry_from_row(row: &Row<'_>, db: &Path, pair: PairId) -> Result<BaseEntry> {
         }
         other => return Err(bad(format!("a path of type {}", other.data_type()))),
     };
-    let kind = match int(1)? {
-        0 => EntryKind::File,
-        1 => EntryKind::Dir,
-        2 => EntryKind::Symlink,
-        3 => EntryKind::Special,
-        k => return Err(bad(format!("unknown entry kind {k} at {path}"))),
-    };
+    let code = int(1)?;
+    let kind =
+        kind_from_code(code).ok_or_else(|| bad(format!("unknown entry kind {code} at {path}")))?;
     let hash = match row.get_ref(3).map_err(failed)? {
         ValueRef::Null => None,
         ValueRef::Blob(b) => Some(
@@ -1003,6 +994,17 @@ fn entry_from_row(row: &Row<'_>, db: &Path, pair: PairId) -> Result<BaseEntry> {
             file_id: int(9)? as u64,
         },
         path,
+    })
+}
+
+/// The entry kind stored as `code` ([`kind_code`]'s inverse).
+fn kind_from_code(code: i64) -> Option<EntryKind> {
+    Some(match code {
+        0 => EntryKind::File,
+        1 => EntryKind::Dir,
+        2 => EntryKind::Symlink,
+        3 => EntryKind::Special,
+        _ => return None,
     })
 }
 
