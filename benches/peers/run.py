@@ -6,10 +6,12 @@
 
 Scenarios (each tool mirrors into its own destination; tools alternate A B C A B C ...,
 `--reps` rounds, median wall time per tool, ratio = median over rounds of ferry/peer):
-  cold S      mirror S into an empty destination (deleted, `sync`, settle before each run)
+  cold S      mirror S into a new empty destination (`sync`, settle before each run; no
+              deletion while the cold copies run: see INODE_REUSE_WAIT)
   no-change S re-run with nothing to do
   1% S        re-run after modify.py changed 1% of a private copy of S (new --round each rep)
-  cold M      as cold S on M (18 GiB; only with --only M or --only S,M)
+  cold M      mirror M (18 GiB; only with --only M or --only S,M), each copy deleted after
+              its run
 Then ferry once under /usr/bin/time -v for cold and no-change S (peak memory), and the
 listing-memory probe (benches/peers/listing_memory.rs). Source trees are made with
 shared/bench/mkdata.py into --data when missing and never modified; destinations and the
@@ -61,6 +63,12 @@ TWOWAY_TARGETS = {("no-change 2way S", "unison"): 0.5, ("no-change 2way S", "rsy
 TWOWAY_PEAK_MIB_TARGET = 96
 TWOWAY_FRACTION = 0.01  # of the files edited on each side per round
 TWOWAY_SEED = 7
+# ext4 without a journal (as on these VMs) does not reuse an inode freed less than 60 s ago
+# (360 s while its inode-table block is dirty, and creating files dirties it): every inode
+# allocation scans past each such inode. A cold copy started right after a 100,000-file delete
+# spends most of its time there (perf: recently_deleted, find_get_block_common), and which tool
+# pays depends on where the kernel places it, so cold copies never follow a deletion.
+INODE_REUSE_WAIT = 360
 
 
 def log(msg):
@@ -179,18 +187,50 @@ class Bench:
         log(f"{scenario:<14} rep {rep + 1}/{self.a.reps}  {tool:<6} {secs:8.2f} s")
 
     def dest(self, tree, tool):
+        """The destination `tool` keeps in sync with `tree` for the re-run scenarios."""
         return self.a.work / f"{tree.name}.{tool}"
 
+    def cold_dest(self, tree, tool, rep):
+        return self.a.work / f"cold-{tree.name}" / f"{tool}.{rep + 1}"
+
+    def clear_before_cold(self, paths):
+        """Deletes what an earlier bench left, then waits until ext4 reuses those inodes
+        freely (see INODE_REUSE_WAIT) so no timed copy pays for the deletion."""
+        stale = [p for p in paths if p.exists()]
+        if not stale:
+            return
+        log("deleting " + ", ".join(str(p) for p in stale) + " left by an earlier run")
+        for p in stale:
+            remove(p)
+        os.sync()
+        wait = INODE_REUSE_WAIT if self.a.settle >= INODE_REUSE_WAIT / 10 else self.a.settle
+        log(f"waiting {wait:g} s: freed inodes slow inode allocation until then")
+        time.sleep(wait)
+
     def cold(self, scenario, src, keep):
-        """Mirrors into an empty destination; `keep` leaves the last copies for re-runs."""
+        """Mirrors into empty destinations, alternating the tools.
+
+        keep (S): every run gets a destination of its own and nothing is deleted while the
+        runs are timed; the last round's copies become the re-run destinations, the others
+        are deleted afterwards. Not keep (M, 18 GiB a copy): each copy is deleted after its
+        run, and the next run starts after `--settle`.
+        """
+        if keep:
+            self.clear_before_cold([self.a.work / f"cold-{src.name}"]
+                                   + [self.dest(src, t) for t in TOOLS])
         for rep in range(self.a.reps):
             for tool in self.tools:
-                dst = self.dest(src, tool)
+                dst = self.cold_dest(src, tool, rep) if keep else self.dest(src, tool)
+                dst.parent.mkdir(parents=True, exist_ok=True)
                 remove(dst)
                 self.settle()
                 self.record(scenario, tool, self.run(tool, src, dst, scenario), rep)
                 if not keep:
                     remove(dst)
+        if keep:
+            for tool in self.tools:
+                self.cold_dest(src, tool, self.a.reps - 1).rename(self.dest(src, tool))
+            remove(self.a.work / f"cold-{src.name}")
 
     def rerun(self, scenario, src, dest_of, before_round=None):
         for rep in range(self.a.reps):
@@ -227,6 +267,8 @@ class Bench:
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.read_text())
         mib = int(m.group(1)) / 1024
         log(f"peak RSS ferry {label}: {mib:.1f} MiB")
+        if cold:
+            remove(dst)
         return mib
 
 
@@ -616,13 +658,13 @@ def main():
         log(f"S: {s_desc}")
 
     if "S" in only:
-        # A private copy for the 1% scenario (the source tree itself is never modified).
+        bench.cold("cold S", s_tree, keep=True)
+        # A private copy for the 1% scenario (the source tree itself is never modified),
+        # made after the cold copies: rewriting it frees inodes.
         s_mod = a.work / f"{s_tree.name}-modified"
         log(f"resetting {s_mod} to a copy of {s_tree}")
         subprocess.run(["rsync", "-a", "--delete", f"{s_tree}/", f"{s_mod}/"], check=True)
-
-        bench.cold("cold S", s_tree, keep=True)
-        peaks["cold S"] = bench.peak_rss(s_tree, bench.dest(s_tree, "ferry"), "cold S", True)
+        peaks["cold S"] = bench.peak_rss(s_tree, a.work / "cold-S-peak", "cold S", True)
         bench.verify(s_tree, bench.dest(s_tree, "ferry"), "ferry", "cold S")
         bench.rerun("no-change S", s_tree, lambda t: bench.dest(s_tree, t))
         peaks["no-change S"] = bench.peak_rss(s_tree, bench.dest(s_tree, "ferry"),

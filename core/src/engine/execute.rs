@@ -566,49 +566,24 @@ impl Folder<'_> {
         } else {
             WriteMode::Atomic
         };
-        let changed_while_copied = || -> Result<()> {
-            let after = stat(&file)?;
-            if (after.size, after.mtime_ns) != (before.size, before.mtime_ns) {
-                return Err(Error::new(
-                    ErrorKind::Busy,
-                    "changed while being copied; will be copied on the next run",
-                )
-                .with_path(&local));
-            }
-            Ok(())
+        // The transport copies the file as `before` saw it and checks it again before the
+        // copy takes the name (atomic) or after it was written (direct): a torn copy never
+        // replaces the target.
+        let source = || Source::File {
+            file: &file,
+            size: before.size,
+            mtime_ns: before.mtime_ns,
         };
         let side = self.side(to);
-        let bytes = match mode {
-            WriteMode::Direct => {
-                let n = self.with_parent(to, &a.path, || {
-                    side.write(&a.path, Source::File(&file), &meta, WriteMode::Direct)
-                })?;
-                changed_while_copied()?;
-                n
-            }
-            // Written under a temporary name and renamed into place only once the source is
-            // known not to have changed meanwhile: a torn copy never takes the name.
-            WriteMode::Atomic => {
-                let temp = temp_sibling(&a.path);
-                // Failures name the target, not its temporary.
-                let target = || self.local(to, &a.path);
-                let committed = self
-                    .with_parent(to, &a.path, || {
-                        side.write(&temp, Source::File(&file), &meta, WriteMode::Direct)
-                            .map_err(|e| e.with_path(target()))
-                    })
-                    .and_then(|n| {
-                        changed_while_copied()?;
-                        side.rename(&temp, &a.path)
-                            .map_err(|e| e.with_path(target()))?;
-                        Ok(n)
-                    });
-                if committed.is_err() {
-                    let _ = side.remove_file(&temp);
+        let bytes = self
+            .with_parent(to, &a.path, || side.write(&a.path, source(), &meta, mode))
+            .map_err(|e| {
+                if e.kind() == ErrorKind::Busy {
+                    e.with_path(&local)
+                } else {
+                    e
                 }
-                committed?
-            }
-        };
+            })?;
         if self.profile.copy.verify {
             self.verify(a)?;
         }

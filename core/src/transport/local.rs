@@ -1,14 +1,14 @@
 //! Local and network-mounted folders.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use filetime::FileTime;
 
 use super::{temp_sibling, Capabilities, Entry, EntryKind, Meta, Source, Transport, WriteMode};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
 
 /// A folder on a local (or mounted network) file system.
@@ -18,6 +18,8 @@ pub struct LocalTransport {
     may_chown: bool,
     /// The user and group new files get (this process's).
     own_ids: (u32, u32),
+    /// Whether unnamed files (`O_TMPFILE`) can be named later: linking one needs `/proc`.
+    unnamed_files: bool,
 }
 
 impl LocalTransport {
@@ -28,6 +30,7 @@ impl LocalTransport {
             root: root.into(),
             may_chown: own_ids.0 == 0,
             own_ids,
+            unnamed_files: Path::new("/proc/self/fd").is_dir(),
         }
     }
 
@@ -82,40 +85,212 @@ fn filetime_of(ns: i64) -> FileTime {
     )
 }
 
+/// How a written file comes to exist.
+#[derive(Clone, Copy)]
+enum Create {
+    /// Truncate the target, or create it.
+    Replace,
+    /// Create the target, which must not exist (a temporary name).
+    New,
+}
+
+/// Errors from `open(O_TMPFILE)` that mean the file system (or kernel) has no unnamed files.
+fn no_unnamed_files(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc_errno::EOPNOTSUPP | libc_errno::EISDIR | libc_errno::EINVAL | libc_errno::ENOSYS)
+    )
+}
+
+/// The few errno values this module tells apart (from rustix, which knows them per platform).
+mod libc_errno {
+    pub const EOPNOTSUPP: i32 = rustix::io::Errno::OPNOTSUPP.raw_os_error();
+    pub const EISDIR: i32 = rustix::io::Errno::ISDIR.raw_os_error();
+    pub const EINVAL: i32 = rustix::io::Errno::INVAL.raw_os_error();
+    pub const ENOSYS: i32 = rustix::io::Errno::NOSYS.raw_os_error();
+    pub const EXDEV: i32 = rustix::io::Errno::XDEV.raw_os_error();
+    pub const EBADF: i32 = rustix::io::Errno::BADF.raw_os_error();
+}
+
+/// Copies `len` bytes of `input` to `out` in the kernel (`copy_file_range`: no copy through
+/// user space, shared extents where the file system can); a file that ends early ends the
+/// copy. Falls back to reading and writing where the kernel cannot copy between the two.
+fn copy_range(input: &File, out: &File, len: u64) -> io::Result<u64> {
+    // From the start of `input` whatever its position: a retried write copies it all again.
+    let mut done = 0u64;
+    while done < len {
+        let want = usize::try_from(len - done)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        let mut from = done;
+        match rustix::fs::copy_file_range(input, Some(&mut from), out, None, want) {
+            Ok(0) => break,
+            Ok(n) => done += n as u64,
+            Err(e) => {
+                let e = io::Error::from(e);
+                let unsupported = matches!(
+                    e.raw_os_error(),
+                    Some(
+                        libc_errno::EXDEV
+                            | libc_errno::EINVAL
+                            | libc_errno::ENOSYS
+                            | libc_errno::EOPNOTSUPP
+                            | libc_errno::EBADF
+                    )
+                );
+                if done > 0 || !unsupported {
+                    return Err(e);
+                }
+                let mut input = input;
+                input.seek(io::SeekFrom::Start(0))?;
+                return io::copy(&mut input.take(len), &mut &*out);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The error for a source that changed while it was copied.
+fn changed_while_copied() -> io::Error {
+    io::Error::other(SourceChanged)
+}
+
+/// Marks [`changed_while_copied`] errors so that they become [`ErrorKind::Busy`].
+#[derive(Debug)]
+struct SourceChanged;
+
+impl std::fmt::Display for SourceChanged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("changed while being copied; will be copied on the next run")
+    }
+}
+
+impl std::error::Error for SourceChanged {}
+
+/// An I/O error at `path`, [`ErrorKind::Busy`] when it says the source changed meanwhile.
+fn write_error(path: &Path, e: io::Error) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<SourceChanged>()) {
+        Error::new(ErrorKind::Busy, e.to_string()).with_path(path)
+    } else {
+        Error::io(path, e)
+    }
+}
+
 impl LocalTransport {
+    /// Opens `target` for writing as `create` says, fills it and applies `meta`.
     fn write_into(
         &self,
         target: &Path,
         source: Source<'_>,
         meta: &Meta,
-        create_new: bool,
+        create: Create,
     ) -> io::Result<u64> {
         let mut opts = OpenOptions::new();
         opts.write(true).mode(meta.mode.unwrap_or(0o644) | 0o200);
-        if create_new {
-            opts.create_new(true);
-        } else {
-            opts.create(true).truncate(true);
-        }
-        let mut out = opts.open(target)?;
+        match create {
+            Create::New => opts.create_new(true),
+            Create::Replace => opts.create(true).truncate(true),
+        };
+        let out = opts.open(target)?;
+        self.fill(&out, source, meta)
+    }
+
+    /// Copies `source` into the open file `out` and applies `meta`; a file source is checked
+    /// again afterwards (see [`Source::File`]).
+    fn fill(&self, out: &File, source: Source<'_>, meta: &Meta) -> io::Result<u64> {
         let written = match source {
-            Source::File(mut input) => {
-                // File-to-file io::copy uses copy_file_range (reflink-capable) on Linux.
-                io::copy(&mut input, &mut out)?
+            Source::File {
+                file,
+                size,
+                mtime_ns,
+            } => {
+                let n = copy_range(file, out, size)?;
+                let now = file.metadata()?;
+                if n != size
+                    || now.len() != size
+                    || now.mtime() * 1_000_000_000 + now.mtime_nsec() != mtime_ns
+                {
+                    return Err(changed_while_copied());
+                }
+                n
             }
-            Source::Stream(input) => io::copy(input, &mut out)?,
+            Source::Stream(input) => io::copy(input, &mut &*out)?,
         };
         if self.may_chown {
             // A new file already belongs to us: only a different owner needs a call.
             if let Some((uid, gid)) = meta.owner.filter(|&o| o != self.own_ids) {
-                std::os::unix::fs::fchown(&out, Some(uid), Some(gid))?;
+                std::os::unix::fs::fchown(out, Some(uid), Some(gid))?;
             }
         }
         if let Some(mode) = meta.mode {
             out.set_permissions(fs::Permissions::from_mode(mode))?;
         }
-        filetime::set_file_handle_times(&out, None, Some(filetime_of(meta.mtime_ns)))?;
+        filetime::set_file_handle_times(out, None, Some(filetime_of(meta.mtime_ns)))?;
         Ok(written)
+    }
+
+    /// An atomic write: the file is written unnamed (`O_TMPFILE`) in the target's folder and
+    /// linked under the target's name once complete, or, when the target exists, linked
+    /// under a temporary name renamed over it. Where unnamed files are not available, the
+    /// file is written under a temporary name from the start.
+    fn write_atomic(&self, path: &RelPath, source: Source<'_>, meta: &Meta) -> Result<u64> {
+        let target = self.full(path);
+        let dir = target.parent().unwrap_or(&self.root);
+        let unnamed = if self.unnamed_files {
+            let mode = meta.mode.unwrap_or(0o644) | 0o200;
+            match rustix::fs::open(
+                dir,
+                rustix::fs::OFlags::TMPFILE
+                    | rustix::fs::OFlags::WRONLY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::from_raw_mode(mode),
+            ) {
+                Ok(fd) => Some(File::from(fd)),
+                Err(e) if no_unnamed_files(&e.into()) => None,
+                Err(e) => return Err(Error::io(&target, e.into())),
+            }
+        } else {
+            None
+        };
+        let Some(out) = unnamed else {
+            let temp = self.full(&temp_sibling(path));
+            return self
+                .write_into(&temp, source, meta, Create::New)
+                .and_then(|n| fs::rename(&temp, &target).map(|()| n))
+                .map_err(|e| {
+                    let _ = fs::remove_file(&temp);
+                    write_error(&target, e)
+                });
+        };
+        let n = self
+            .fill(&out, source, meta)
+            .map_err(|e| write_error(&target, e))?;
+        let link = |to: &Path| {
+            let fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&out));
+            rustix::fs::linkat(
+                rustix::fs::CWD,
+                fd.as_str(),
+                rustix::fs::CWD,
+                to,
+                rustix::fs::AtFlags::SYMLINK_FOLLOW,
+            )
+            .map_err(io::Error::from)
+        };
+        match link(&target) {
+            Ok(()) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let temp = self.full(&temp_sibling(path));
+                link(&temp)
+                    .and_then(|()| {
+                        fs::rename(&temp, &target).inspect_err(|_| {
+                            let _ = fs::remove_file(&temp);
+                        })
+                    })
+                    .map(|()| n)
+                    .map_err(|e| Error::io(&target, e))
+            }
+            Err(e) => Err(Error::io(&target, e)),
+        }
     }
 }
 
@@ -190,23 +365,10 @@ impl Transport for LocalTransport {
                         fs::remove_file(&target).map_err(|e| Error::io(&target, e))?;
                     }
                 }
-                self.write_into(&target, source, meta, false)
-                    .map_err(|e| Error::io(&target, e))
+                self.write_into(&target, source, meta, Create::Replace)
+                    .map_err(|e| write_error(&target, e))
             }
-            WriteMode::Atomic => {
-                let temp = self.full(&temp_sibling(path));
-                let target = self.full(path);
-                let result = self
-                    .write_into(&temp, source, meta, true)
-                    .and_then(|n| fs::rename(&temp, &target).map(|()| n));
-                match result {
-                    Ok(n) => Ok(n),
-                    Err(e) => {
-                        let _ = fs::remove_file(&temp);
-                        Err(Error::io(&target, e))
-                    }
-                }
-            }
+            WriteMode::Atomic => self.write_atomic(path, source, meta),
         }
     }
 

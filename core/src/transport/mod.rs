@@ -96,8 +96,9 @@ pub struct Meta {
 /// How a file is written into place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
-    /// Write a temporary file in the same folder, then rename it over the target: a crash
-    /// leaves the old file or the new one, never a torn one.
+    /// Write the file where no one sees it (an unnamed or temporary file in the same folder)
+    /// and give it the target's name only once it is complete and its source is unchanged: a
+    /// crash leaves the old file or the new one, never a torn one.
     Atomic,
     /// Write the target in place (the profile's "copy directly").
     Direct,
@@ -105,10 +106,37 @@ pub enum WriteMode {
 
 /// Where the bytes of a written file come from.
 pub enum Source<'a> {
-    /// An open local file: backends may copy it with `copy_file_range`/reflink.
-    File(&'a std::fs::File),
+    /// An open local file as its caller saw it (size and modification time): backends may
+    /// copy it with `copy_file_range`/reflink. They copy `size` bytes and then check the
+    /// file again: when its size or time changed meanwhile, the write fails with
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy), and an atomic write leaves the target as
+    /// it was.
+    File {
+        /// The open file.
+        file: &'a std::fs::File,
+        /// Its size when the caller looked.
+        size: u64,
+        /// Its modification time when the caller looked, in nanoseconds.
+        mtime_ns: i64,
+    },
     /// Any stream.
     Stream(&'a mut (dyn Read + Send)),
+}
+
+impl<'a> Source<'a> {
+    /// An open file as it is now (one `fstat`).
+    ///
+    /// # Errors
+    /// The `fstat` failed.
+    pub fn file(file: &'a std::fs::File) -> std::io::Result<Source<'a>> {
+        use std::os::unix::fs::MetadataExt;
+        let md = file.metadata()?;
+        Ok(Source::File {
+            file,
+            size: md.len(),
+            mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+        })
+    }
 }
 
 /// What a backend can do.
