@@ -621,7 +621,7 @@ fn copy(
     match from.local_path(from_path) {
         Some(local) => {
             let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
-            let source = Source::file(&file).map_err(|e| Error::io(&local, e))?;
+            let source = Source::of_file(&file).map_err(|e| Error::io(&local, e))?;
             to.write(to_path, source, meta, WriteMode::Atomic)
         }
         None => {

@@ -476,4 +476,155 @@ mod tests {
         // No temporaries left, and the listing never shows them.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
+
+    /// A source file with known contents and time, and the transport of another folder.
+    fn setup(contents: &[u8]) -> (tempfile::TempDir, File, LocalTransport) {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("source");
+        fs::write(&src, contents).unwrap();
+        filetime::set_file_mtime(&src, filetime_of(1_500_000_000_000_000_007)).unwrap();
+        fs::create_dir(dir.path().join("dest")).unwrap();
+        let t = LocalTransport::new(dir.path().join("dest"));
+        (dir, File::open(src).unwrap(), t)
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            mtime_ns: 1_500_000_000_000_000_007,
+            mode: Some(0o604),
+            owner: None,
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn atomic_file_copies_create_new_files_and_replace_read_only_ones() {
+        let (dir, file, t) = setup(b"0123456789");
+        let dest = dir.path().join("dest");
+        for (name, before) in [("new", None), ("old", Some(&b"previous, longer"[..]))] {
+            let p = RelPath::new(name).unwrap();
+            if let Some(b) = before {
+                fs::write(dest.join(name), b).unwrap();
+                fs::set_permissions(dest.join(name), fs::Permissions::from_mode(0o444)).unwrap();
+            }
+            let source = Source::of_file(&file).unwrap();
+            let n = t.write(&p, source, &meta(), WriteMode::Atomic).unwrap();
+            assert_eq!(n, 10, "{name}");
+            assert_eq!(fs::read(dest.join(name)).unwrap(), b"0123456789", "{name}");
+            let e = t.stat(&p).unwrap().unwrap();
+            assert_eq!((e.mtime_ns, e.mode), (meta().mtime_ns, 0o604), "{name}");
+        }
+        assert_eq!(names(&dest), ["new", "old"], "no temporaries left");
+    }
+
+    #[test]
+    fn a_source_that_changed_since_its_caller_looked_is_never_committed() {
+        let (dir, file, t) = setup(b"0123456789");
+        let dest = dir.path().join("dest");
+        fs::write(dest.join("old"), b"keep me").unwrap();
+        // The caller saw another time, or fewer bytes (the file grew): both are a change.
+        let stale = [
+            (10, 1_500_000_000_000_000_008),
+            (4, 1_500_000_000_000_000_007),
+        ];
+        for (size, mtime_ns) in stale {
+            for name in ["new", "old"] {
+                let p = RelPath::new(name).unwrap();
+                let source = Source::File {
+                    file: &file,
+                    size,
+                    mtime_ns,
+                };
+                let e = t.write(&p, source, &meta(), WriteMode::Atomic).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Busy, "{name} {size}: {e}");
+                assert!(e.to_string().contains("changed while being copied"), "{e}");
+            }
+            assert_eq!(fs::read(dest.join("old")).unwrap(), b"keep me");
+            assert_eq!(names(&dest), ["old"], "nothing new, no temporaries");
+        }
+    }
+
+    #[test]
+    fn direct_file_copies_report_a_changed_source_after_writing() {
+        let (dir, file, t) = setup(b"abc");
+        let p = RelPath::new("f").unwrap();
+        let source = Source::File {
+            file: &file,
+            size: 3,
+            mtime_ns: 1,
+        };
+        let e = t.write(&p, source, &meta(), WriteMode::Direct).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Busy);
+        assert_eq!(fs::read(dir.path().join("dest/f")).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn a_retried_file_copy_starts_from_the_beginning_of_the_source() {
+        let (dir, mut file, t) = setup(b"0123456789");
+        // A first attempt (or anyone) moved the file position.
+        let mut skip = [0u8; 6];
+        file.read_exact(&mut skip).unwrap();
+        let p = RelPath::new("f").unwrap();
+        let source = Source::File {
+            file: &file,
+            size: 10,
+            mtime_ns: 1_500_000_000_000_000_007,
+        };
+        t.write(&p, source, &meta(), WriteMode::Atomic).unwrap();
+        assert_eq!(fs::read(dir.path().join("dest/f")).unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn atomic_writes_into_a_missing_folder_are_not_found() {
+        let (dir, file, t) = setup(b"x");
+        let p = RelPath::new("no/such/folder/f").unwrap();
+        for mode in [WriteMode::Atomic, WriteMode::Direct] {
+            let e = t
+                .write(&p, Source::of_file(&file).unwrap(), &meta(), mode)
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{mode:?}: {e}");
+        }
+        assert!(names(&dir.path().join("dest")).is_empty());
+    }
+
+    #[test]
+    fn without_unnamed_files_atomic_writes_go_through_a_temporary_name() {
+        let (dir, file, mut t) = setup(b"0123456789");
+        t.unnamed_files = false;
+        let dest = dir.path().join("dest");
+        fs::write(dest.join("old"), b"keep me").unwrap();
+        let p = RelPath::new("new").unwrap();
+        t.write(
+            &p,
+            Source::of_file(&file).unwrap(),
+            &meta(),
+            WriteMode::Atomic,
+        )
+        .unwrap();
+        let stale = Source::File {
+            file: &file,
+            size: 10,
+            mtime_ns: 0,
+        };
+        let e = t
+            .write(
+                &RelPath::new("old").unwrap(),
+                stale,
+                &meta(),
+                WriteMode::Atomic,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Busy);
+        assert_eq!(fs::read(dest.join("new")).unwrap(), b"0123456789");
+        assert_eq!(fs::read(dest.join("old")).unwrap(), b"keep me");
+        assert_eq!(names(&dest), ["new", "old"]);
+    }
 }

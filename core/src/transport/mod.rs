@@ -128,7 +128,7 @@ impl<'a> Source<'a> {
     ///
     /// # Errors
     /// The `fstat` failed.
-    pub fn file(file: &'a std::fs::File) -> std::io::Result<Source<'a>> {
+    pub fn of_file(file: &'a std::fs::File) -> std::io::Result<Source<'a>> {
         use std::os::unix::fs::MetadataExt;
         let md = file.metadata()?;
         Ok(Source::File {
