@@ -176,6 +176,37 @@ fn write_error(path: &Path, e: io::Error) -> Error {
     }
 }
 
+/// Whether `linkat(fd, "", AT_EMPTY_PATH)` names unnamed files for this process (Linux 6.10
+/// and later, or with `CAP_DAC_READ_SEARCH`): 0 not known yet, 1 yes, 2 no.
+static EMPTY_PATH_LINKS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Gives the unnamed file `file` the name `to`: directly where the kernel allows it, else
+/// through `/proc/self/fd` (a lookup in `/proc` more).
+fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    use rustix::fs::{linkat, AtFlags, CWD};
+    use std::sync::atomic::Ordering;
+    let direct = EMPTY_PATH_LINKS.load(Ordering::Relaxed);
+    if direct != 2 {
+        match linkat(file, "", CWD, to, AtFlags::EMPTY_PATH) {
+            Ok(()) => {
+                EMPTY_PATH_LINKS.store(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            // Refused as such (ENOENT: no capability on older kernels).
+            Err(e)
+                if direct == 0
+                    && matches!(e, rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file));
+    linkat(CWD, fd.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)?;
+    if direct == 0 {
+        EMPTY_PATH_LINKS.store(2, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 impl LocalTransport {
     /// Opens `target` for writing as `create` says, fills it and applies `meta`.
     fn write_into(
@@ -265,17 +296,7 @@ impl LocalTransport {
         let n = self
             .fill(&out, source, meta)
             .map_err(|e| write_error(&target, e))?;
-        let link = |to: &Path| {
-            let fd = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&out));
-            rustix::fs::linkat(
-                rustix::fs::CWD,
-                fd.as_str(),
-                rustix::fs::CWD,
-                to,
-                rustix::fs::AtFlags::SYMLINK_FOLLOW,
-            )
-            .map_err(io::Error::from)
-        };
+        let link = |to: &Path| link_unnamed(&out, to);
         match link(&target) {
             Ok(()) => Ok(n),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
