@@ -7,7 +7,8 @@
 Scenarios (each tool mirrors into its own destination; tools alternate A B C A B C ...,
 `--reps` rounds, median wall time per tool, ratio = median over rounds of ferry/peer):
   cold S      mirror S into a new empty destination (`sync`, settle before each run; no
-              deletion while the cold copies run: see INODE_REUSE_WAIT)
+              deletion while the cold copies run: see INODE_REUSE_WAIT); the source is read
+              once before the first run (warm cache, for every tool)
   no-change S re-run with nothing to do
   1% S        re-run after modify.py changed 1% of a private copy of S (new --round each rep)
   cold M      mirror M (18 GiB; only with --only M or --only S,M), each copy deleted after
@@ -140,6 +141,18 @@ def make_quick_tree(s_tree, out):
     return out
 
 
+def warm(tree):
+    """Reads every file of `tree` once (untimed), so that the cold copies start from a warm
+    cache, as the issue measures them, and not whichever tool runs first reads the disk."""
+    log(f"reading {tree} once to warm the cache")
+    find = subprocess.Popen(["find", str(tree), "-type", "f", "-print0"], stdout=subprocess.PIPE)
+    subprocess.run(["xargs", "-0", "-r", "cat", "--"], stdin=find.stdout,
+                   stdout=subprocess.DEVNULL, check=True)
+    find.stdout.close()
+    if find.wait() != 0:
+        sys.exit(f"find {tree} failed")
+
+
 def remove(path):
     if path.exists():
         # rm is quicker than shutil.rmtree on 100k files.
@@ -218,6 +231,7 @@ class Bench:
         if keep:
             self.clear_before_cold([self.a.work / f"cold-{src.name}"]
                                    + [self.dest(src, t) for t in TOOLS])
+        warm(src)
         for rep in range(self.a.reps):
             for tool in self.tools:
                 dst = self.cold_dest(src, tool, rep) if keep else self.dest(src, tool)
