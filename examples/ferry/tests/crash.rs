@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 const FILES: usize = 1500;
 
@@ -58,20 +58,25 @@ fn sigkill_during_mirror_never_tears_a_file_and_rerun_converges() {
     let dir = tempfile::tempdir().unwrap();
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     write_all(&src, "old");
+    let started = Instant::now();
     assert!(ferry(&[&src, &dst]).status().unwrap().success());
+    // Kills land anywhere in a run however fast the machine (and ferry) is: a round that
+    // replaces every file takes about as long as this first copy.
+    let full_run = started.elapsed();
     write_all(&src, "new");
 
     let mut seed = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
-    println!("seed {seed}");
+    println!("seed {seed}; a first run takes {full_run:?}");
+    let span = (full_run.as_millis() as u64).max(20);
     let mut kills = 0;
     for round in 0..6 {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let delay = Duration::from_millis(10 + (seed >> 33) % 250);
+        let delay = Duration::from_millis(2 + (seed >> 33) % span);
         let mut child = ferry(&[&src, &dst]).spawn().unwrap();
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
@@ -99,9 +104,10 @@ fn sigkill_during_mirror_never_tears_a_file_and_rerun_converges() {
             write_all(&src, if round % 4 == 1 { "old" } else { "new" });
         }
     }
+    println!("{kills} of 6 runs killed");
     assert!(
-        kills > 0,
-        "every run finished before the kill: the test proved nothing"
+        kills >= 2,
+        "only {kills} runs were killed before they finished: the test proved little"
     );
 
     assert!(ferry(&[&src, &dst]).status().unwrap().success());
