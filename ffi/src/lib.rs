@@ -119,4 +119,6 @@ mod tests;
 #[cfg(test)]
 mod tests_store;
 #[cfg(test)]
+mod tests_support;
+#[cfg(test)]
 mod tests_two_way;

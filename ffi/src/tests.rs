@@ -8,36 +8,8 @@ use std::path::Path;
 use std::ptr;
 
 use crate::result::{boundary, boundary_value, Failure};
+use crate::tests_support::{c, last_error, sentinel, take_string};
 use crate::*;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-/// A pointer no call may write over: out-parameters keep it on failure.
-fn sentinel<T>() -> *mut T {
-    ptr::NonNull::dangling().as_ptr()
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0 as c_char; 4096];
-    let mut n = 0usize;
-    assert_eq!(
-        ferry_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n),
-        ferry_result::Ok
-    );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn take_string(s: *mut c_char) -> String {
-    assert!(!s.is_null());
-    let text = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_string();
-    ferry_string_free(s);
-    text
-}
 
 fn mirror_json(src: &Path, dst: &Path, copy: &str) -> CString {
     c(&serde_json::json!({

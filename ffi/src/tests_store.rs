@@ -1,39 +1,12 @@
 //! The profile store and profile-driven versions, called as C would.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CString};
 use std::fs;
 use std::path::Path;
 use std::ptr;
 
+use crate::tests_support::{c, last_error, sentinel, take_string};
 use crate::*;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn sentinel<T>() -> *mut T {
-    ptr::NonNull::dangling().as_ptr()
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0 as c_char; 4096];
-    let mut n = 0usize;
-    assert_eq!(
-        ferry_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n),
-        ferry_result::Ok
-    );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn take_string(s: *mut c_char) -> String {
-    assert!(!s.is_null());
-    let text = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_string();
-    ferry_string_free(s);
-    text
-}
 
 fn take_json(s: *mut c_char) -> serde_json::Value {
     serde_json::from_str(&take_string(s)).unwrap()

@@ -1,40 +1,15 @@
 //! Two-way synchronization called as C would: the plan's two-way fields, conflict prompts
 //! pulled or pushed to a callback and answered with a policy, their timeout, and resync.
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use crate::tests_support::{c, last_error, sentinel, text};
 use crate::*;
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn sentinel<T>() -> *mut T {
-    ptr::NonNull::dangling().as_ptr()
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0 as c_char; 4096];
-    let mut n = 0usize;
-    assert_eq!(
-        ferry_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n),
-        ferry_result::Ok
-    );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn text(p: *const c_char) -> String {
-    assert!(!p.is_null());
-    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string()
-}
 
 /// A folder pair `a` ⇄ `b` with its state database, in a temporary folder.
 struct Pair {
