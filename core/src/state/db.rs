@@ -229,13 +229,7 @@ impl StateDb {
         }
         // Opening the file ourselves first gives the operating system's reason (permission
         // denied, a folder in the way) rather than SQLite's "unable to open database file".
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        open_or_create(&path)?;
         let mut conn = connect(&path)?;
         let version = check_schema(&conn, &path)?;
         let failed = |e| sql_error(&path, "cannot switch the state database to WAL", e);
@@ -349,13 +343,7 @@ impl StateDb {
     pub fn lock(&self, pair: PairId) -> Result<PairLock> {
         let folder = self.folder(pair)?;
         let path = self.lock_path(pair);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut file = open_or_create(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -995,6 +983,17 @@ fn entry_from_row(row: &Row<'_>, db: &Path, pair: PairId) -> Result<BaseEntry> {
         },
         path,
     })
+}
+
+/// Opens `path` for reading and writing, creating it empty when missing (never truncating).
+fn open_or_create(path: &Path) -> Result<fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// The entry kind stored as `code` ([`kind_code`]'s inverse).
