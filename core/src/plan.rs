@@ -742,10 +742,10 @@ mod tests {
     use super::*;
     use crate::compare::{CompareMode, CompareOptions};
 
-    /// A listing from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`.
-    fn listing(spec: &str) -> Listing {
-        let entries = spec
-            .split(',')
+    /// Entries (also for the two-way planner's tests) from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`,
+    /// with an optional file id `#7` and mode `m600`.
+    pub(super) fn entries(spec: &str) -> Vec<Entry> {
+        spec.split(',')
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(|line| {
@@ -754,23 +754,39 @@ mod tests {
                     "d" => EntryKind::Dir,
                     "f" => EntryKind::File,
                     "l" => EntryKind::Symlink,
+                    "s" => EntryKind::Special,
                     k => panic!("kind {k}"),
                 };
                 let path = RelPath::new(it.next().unwrap()).unwrap();
-                let size = it.next().map_or(0, |s| s.parse().unwrap());
-                let mtime: i64 = it.next().map_or(0, |s| s.parse().unwrap());
-                Entry {
+                let mut e = Entry {
                     path,
                     kind,
-                    size,
-                    mtime_ns: mtime * 1_000_000_000,
+                    size: 0,
+                    mtime_ns: 0,
                     mode: 0o644,
                     owner: None,
                     file_id: 0,
+                };
+                let mut numbers = Vec::new();
+                for field in it {
+                    if let Some(id) = field.strip_prefix('#') {
+                        e.file_id = id.parse().unwrap();
+                    } else if let Some(m) = field.strip_prefix('m') {
+                        e.mode = u32::from_str_radix(m, 8).unwrap();
+                    } else {
+                        numbers.push(field.parse::<i64>().unwrap());
+                    }
                 }
+                e.size = numbers.first().map_or(0, |&n| n as u64);
+                e.mtime_ns = numbers.get(1).map_or(0, |&n| n * 1_000_000_000);
+                e
             })
-            .collect();
-        Listing::from_entries(entries)
+            .collect()
+    }
+
+    /// A listing from [`entries`] lines.
+    pub(super) fn listing(spec: &str) -> Listing {
+        Listing::from_entries(entries(spec))
     }
 
     fn render(actions: &[Action]) -> Vec<String> {

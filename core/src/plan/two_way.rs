@@ -894,54 +894,9 @@ fn find_renames(rows: &[Row<'_>]) -> Vec<(usize, usize, Side)> {
 mod tests {
     use super::*;
     use crate::compare::CompareOptions;
+    use crate::plan::tests::{entries, listing};
     use crate::profile::ConflictRule;
     use crate::state::SideStamp;
-
-    /// Entries from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`,
-    /// with an optional file id `#7` and mode `m600`.
-    fn entries(spec: &str) -> Vec<Entry> {
-        spec.split(',')
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                let mut it = line.split_whitespace();
-                let kind = match it.next().unwrap() {
-                    "d" => EntryKind::Dir,
-                    "f" => EntryKind::File,
-                    "l" => EntryKind::Symlink,
-                    "s" => EntryKind::Special,
-                    k => panic!("kind {k}"),
-                };
-                let path = RelPath::new(it.next().unwrap()).unwrap();
-                let mut e = Entry {
-                    path,
-                    kind,
-                    size: 0,
-                    mtime_ns: 0,
-                    mode: 0o644,
-                    owner: None,
-                    file_id: 0,
-                };
-                let mut numbers = Vec::new();
-                for field in it {
-                    if let Some(id) = field.strip_prefix('#') {
-                        e.file_id = id.parse().unwrap();
-                    } else if let Some(m) = field.strip_prefix('m') {
-                        e.mode = u32::from_str_radix(m, 8).unwrap();
-                    } else {
-                        numbers.push(field.parse::<i64>().unwrap());
-                    }
-                }
-                e.size = numbers.first().map_or(0, |&n| n as u64);
-                e.mtime_ns = numbers.get(1).map_or(0, |&n| n * 1_000_000_000);
-                e
-            })
-            .collect()
-    }
-
-    fn listing(spec: &str) -> Listing {
-        Listing::from_entries(entries(spec))
-    }
 
     /// A synced base where both sides had the entries of `spec`; `None` is no base yet.
     fn base(spec: Option<&str>) -> Base {
