@@ -6,8 +6,11 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use filetime::FileTime;
+use rustix::io::Errno;
 
-use super::{temp_sibling, Capabilities, Entry, EntryKind, Meta, Source, Transport, WriteMode};
+use super::{
+    mtime_ns, temp_sibling, Capabilities, Entry, EntryKind, Meta, Source, Transport, WriteMode,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
 
@@ -71,7 +74,7 @@ pub(crate) fn entry_from_metadata(path: RelPath, md: &fs::Metadata) -> Entry {
         path,
         kind,
         size: if kind == EntryKind::Dir { 0 } else { md.len() },
-        mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+        mtime_ns: mtime_ns(md),
         mode: md.mode() & 0o7777,
         owner: Some((md.uid(), md.gid())),
         file_id: md.ino(),
@@ -95,21 +98,11 @@ enum Create {
 }
 
 /// Errors from `open(O_TMPFILE)` that mean the file system (or kernel) has no unnamed files.
-fn no_unnamed_files(e: &io::Error) -> bool {
+fn no_unnamed_files(e: Errno) -> bool {
     matches!(
-        e.raw_os_error(),
-        Some(libc_errno::EOPNOTSUPP | libc_errno::EISDIR | libc_errno::EINVAL | libc_errno::ENOSYS)
+        e,
+        Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL | Errno::NOSYS
     )
-}
-
-/// The few errno values this module tells apart (from rustix, which knows them per platform).
-mod libc_errno {
-    pub const EOPNOTSUPP: i32 = rustix::io::Errno::OPNOTSUPP.raw_os_error();
-    pub const EISDIR: i32 = rustix::io::Errno::ISDIR.raw_os_error();
-    pub const EINVAL: i32 = rustix::io::Errno::INVAL.raw_os_error();
-    pub const ENOSYS: i32 = rustix::io::Errno::NOSYS.raw_os_error();
-    pub const EXDEV: i32 = rustix::io::Errno::XDEV.raw_os_error();
-    pub const EBADF: i32 = rustix::io::Errno::BADF.raw_os_error();
 }
 
 /// Copies `len` bytes of `input` to `out` in the kernel (`copy_file_range`: no copy through
@@ -127,19 +120,13 @@ fn copy_range(input: &File, out: &File, len: u64) -> io::Result<u64> {
             Ok(0) => break,
             Ok(n) => done += n as u64,
             Err(e) => {
-                let e = io::Error::from(e);
+                // The kernel cannot copy between these two (other file systems, old kernels).
                 let unsupported = matches!(
-                    e.raw_os_error(),
-                    Some(
-                        libc_errno::EXDEV
-                            | libc_errno::EINVAL
-                            | libc_errno::ENOSYS
-                            | libc_errno::EOPNOTSUPP
-                            | libc_errno::EBADF
-                    )
+                    e,
+                    Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::BADF
                 );
                 if done > 0 || !unsupported {
-                    return Err(e);
+                    return Err(e.into());
                 }
                 let mut input = input;
                 input.seek(io::SeekFrom::Start(0))?;
@@ -193,9 +180,7 @@ fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
                 return Ok(());
             }
             // Refused as such (ENOENT: no capability on older kernels).
-            Err(e)
-                if direct == 0
-                    && matches!(e, rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {}
+            Err(e) if direct == 0 && matches!(e, Errno::NOENT | Errno::PERM) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -237,10 +222,7 @@ impl LocalTransport {
             } => {
                 let n = copy_range(file, out, size)?;
                 let now = file.metadata()?;
-                if n != size
-                    || now.len() != size
-                    || now.mtime() * 1_000_000_000 + now.mtime_nsec() != mtime_ns
-                {
+                if n != size || now.len() != size || super::mtime_ns(&now) != mtime_ns {
                     return Err(changed_while_copied());
                 }
                 n
@@ -277,7 +259,7 @@ impl LocalTransport {
                 rustix::fs::Mode::from_raw_mode(mode),
             ) {
                 Ok(fd) => Some(File::from(fd)),
-                Err(e) if no_unnamed_files(&e.into()) => None,
+                Err(e) if no_unnamed_files(e) => None,
                 Err(e) => return Err(Error::io(&target, e.into())),
             }
         } else {

@@ -129,14 +129,19 @@ impl<'a> Source<'a> {
     /// # Errors
     /// The `fstat` failed.
     pub fn of_file(file: &'a std::fs::File) -> std::io::Result<Source<'a>> {
-        use std::os::unix::fs::MetadataExt;
         let md = file.metadata()?;
         Ok(Source::File {
             file,
             size: md.len(),
-            mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+            mtime_ns: mtime_ns(&md),
         })
     }
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch.
+pub(crate) fn mtime_ns(md: &std::fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    md.mtime() * 1_000_000_000 + md.mtime_nsec()
 }
 
 /// What a backend can do.
