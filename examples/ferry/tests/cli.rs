@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
@@ -414,6 +414,11 @@ fn versions_can_be_listed_restored_and_cleaned() {
     );
 }
 
+/// The two sides `a`, `b` and the data folder (its state) of a `ferry sync` pair under `root`.
+fn sync_dirs(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (root.join("a"), root.join("b"), root.join("data"))
+}
+
 /// `ferry` with its per-user data (the default two-way state) under `data`.
 fn ferry_with_data(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ferry"))
@@ -445,11 +450,7 @@ fn two_sides(a: &Path, b: &Path) {
 #[test]
 fn sync_twice_on_untouched_trees_plans_nothing_the_second_time() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, data) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("data"),
-    );
+    let (a, b, data) = sync_dirs(tmp.path());
     two_sides(&a, &b);
 
     let out = ferry_with_data(&data, &["sync", s(&a), s(&b)]);
@@ -477,11 +478,7 @@ fn sync_twice_on_untouched_trees_plans_nothing_the_second_time() {
 #[test]
 fn a_sync_dry_run_previews_by_direction_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, data) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("data"),
-    );
+    let (a, b, data) = sync_dirs(tmp.path());
     two_sides(&a, &b);
     let before = (tree(&a), tree(&b));
 
@@ -540,11 +537,7 @@ fn an_unknown_conflict_policy_exits_2_listing_the_policies() {
 #[test]
 fn a_mass_deletion_in_a_sync_exits_3_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, data) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("data"),
-    );
+    let (a, b, data) = sync_dirs(tmp.path());
     for name in ["w.txt", "x.txt", "y.txt", "z.txt"] {
         put(&a, name, name, Duration::from_secs(60));
     }
@@ -577,11 +570,7 @@ fn a_mass_deletion_in_a_sync_exits_3_and_changes_nothing() {
 #[test]
 fn a_prompted_conflict_off_a_terminal_keeps_both_with_a_note() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, data) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("data"),
-    );
+    let (a, b, data) = sync_dirs(tmp.path());
     put(&a, "f.txt", "v1", Duration::from_secs(600));
     assert_eq!(code(&ferry_with_data(&data, &["sync", s(&a), s(&b)])), 0);
     put(&a, "f.txt", "left edit", Duration::from_secs(120));
@@ -733,11 +722,7 @@ fn a_prompted_conflict_on_a_terminal_takes_the_answer() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, data) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("data"),
-    );
+    let (a, b, data) = sync_dirs(tmp.path());
     put(&a, "f.txt", "v1", Duration::from_secs(600));
     put(&a, "other.txt", "o", Duration::from_secs(600));
     assert_eq!(code(&ferry_with_data(&data, &["sync", s(&a), s(&b)])), 0);
