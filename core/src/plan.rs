@@ -536,7 +536,9 @@ impl<'a> Planner<'a> {
                             None,
                             Some(d),
                         ));
-                    } else if deletes && !src.is_incomplete_at(&d.path) {
+                    } else if deletes && !src.is_incomplete_within(&d.path) {
+                        // A source subtree the scan could not read (or a loop it skipped) is
+                        // never a reason to delete.
                         out.push(action(
                             ActionKind::Delete,
                             d,
@@ -583,8 +585,19 @@ impl<'a> Planner<'a> {
     ) {
         let s_dir = s.kind == EntryKind::Dir;
         let d_dir = d.kind == EntryKind::Dir;
-        if s_dir != d_dir {
-            if self.operation == Operation::Mirror {
+        // A destination link where the source has a file or folder is never written through:
+        // the link itself is replaced. It holds nothing to lose, so every operation does so.
+        let link_replaced = d.kind == EntryKind::Symlink && s.kind != EntryKind::Symlink;
+        if s_dir != d_dir || link_replaced {
+            let kind = if s_dir {
+                ActionKind::CreateDir
+            } else {
+                ActionKind::Copy
+            };
+            if self.operation == Operation::VersionedBackup {
+                // The new backup folder gets the source's entry; earlier backups stay as they are.
+                out.push(action(kind, s, Reason::Replaced, Some(s), Some(d)));
+            } else if self.operation == Operation::Mirror || link_replaced {
                 out.push(action(
                     ActionKind::Delete,
                     d,
@@ -595,12 +608,16 @@ impl<'a> Planner<'a> {
                 if d_dir {
                     *replacing = Some(d.path.clone());
                 }
-                let kind = if s_dir {
-                    ActionKind::CreateDir
-                } else {
-                    ActionKind::Copy
-                };
                 out.push(action(kind, s, Reason::Replaced, Some(s), Some(d)));
+                if self.operation == Operation::Move && !s_dir {
+                    out.push(action(
+                        ActionKind::DeleteSource,
+                        s,
+                        Reason::Moved,
+                        Some(s),
+                        Some(d),
+                    ));
+                }
             } else {
                 out.push(action(
                     ActionKind::Conflict,
@@ -738,13 +755,13 @@ fn merge<'e>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::compare::{CompareMode, CompareOptions};
 
     /// Entries (also for the two-way planner's tests) from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`,
     /// with an optional file id `#7` and mode `m600`.
-    pub(super) fn entries(spec: &str) -> Vec<Entry> {
+    pub(crate) fn entries(spec: &str) -> Vec<Entry> {
         spec.split(',')
             .map(str::trim)
             .filter(|l| !l.is_empty())
@@ -785,7 +802,7 @@ mod tests {
     }
 
     /// A listing from [`entries`] lines.
-    pub(super) fn listing(spec: &str) -> Listing {
+    pub(crate) fn listing(spec: &str) -> Listing {
         Listing::from_entries(entries(spec))
     }
 
@@ -839,6 +856,71 @@ mod tests {
         file_to_link_is_a_copy: Mirror, "l x 3 1", "f x 3 1" => ["copy x"];
         move_copies_then_deletes_source: Move, "d a, f a/x 1 1, f b 1 1", "f b 1 1" => ["mkdir a", "copy a/x", "delsrc a/x", "delsrc b", "delsrc a"];
         versioned_backup_only_copies: VersionedBackup, "d a 0 1, f a/x 2 1, f y 1 1", "d a 0 9, f a/x 1 1, f z 1 1" => ["copy a/x", "copy y"];
+        // Issue 10 item 3: a destination link is replaced, never written through.
+        mirror_replaces_a_destination_link_with_the_source_folder: Mirror, "d dir, f dir/in 1 1", "l dir 4 1" => ["del dir", "mkdir dir", "copy dir/in"];
+        copy_replaces_a_destination_link_with_the_source_folder: Copy, "d dir, f dir/in 1 1", "l dir 4 1" => ["del dir", "mkdir dir", "copy dir/in"];
+        move_replaces_a_destination_link_with_the_source_folder: Move, "d dir, f dir/in 1 1", "l dir 4 1" => ["del dir", "mkdir dir", "copy dir/in", "delsrc dir/in", "delsrc dir"];
+        mirror_replaces_a_destination_link_with_the_source_file: Mirror, "f f 4 1", "l f 4 1" => ["del f", "copy f"];
+        copy_replaces_a_destination_link_with_the_source_file: Copy, "f f 4 1", "l f 4 1" => ["del f", "copy f"];
+        move_replaces_a_destination_link_with_the_source_file: Move, "f f 4 1", "l f 4 1" => ["del f", "copy f", "delsrc f"];
+        links_on_both_sides_compare_as_links: Mirror, "l same 4 1, l other 5 1", "l same 4 1, l other 4 1" => ["copy other"];
+        mirror_deletes_a_destination_link_the_source_lacks: Mirror, "f k 1 1", "f k 1 1, l gone 4 1" => ["del gone"];
+        copy_keeps_a_destination_link_the_source_lacks: Copy, "f k 1 1", "f k 1 1, l gone 4 1" => [];
+        source_link_over_a_destination_folder_is_a_kind_change: Mirror, "l a 3 1", "d a, f a/y 1 1" => ["del a", "copy a", "del a/y"];
+        // The new backup folder takes the source's entry whatever an earlier backup holds.
+        versioned_backup_past_a_link_in_an_earlier_backup: VersionedBackup, "d dir, f dir/in 1 1", "l dir 4 1" => ["mkdir dir", "copy dir/in"];
+        versioned_backup_folder_where_a_file_was: VersionedBackup, "d a, f a/x 1 1", "f a 1 1" => ["mkdir a", "copy a/x"];
+        versioned_backup_file_where_a_folder_was: VersionedBackup, "f a 1 1", "d a, f a/x 1 1" => ["copy a"];
+    }
+
+    #[test]
+    fn a_replaced_destination_link_is_deleted_as_a_link_then_replaced() {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        for (src, kind) in [
+            ("d dir, f dir/in 1 1", ActionKind::CreateDir),
+            ("f dir 4 1", ActionKind::Copy),
+        ] {
+            let actions = Planner::new(Mirror, &cmp).plan(
+                &listing(src),
+                &listing("l dir 4 1"),
+                &ContentVerdicts::new(),
+            );
+            let got: Vec<_> = actions[..2]
+                .iter()
+                .map(|a| (a.kind, a.entry, a.reason, a.to))
+                .collect();
+            assert_eq!(
+                got[0],
+                (
+                    ActionKind::Delete,
+                    EntryKind::Symlink,
+                    Reason::Replaced,
+                    Side::Destination
+                )
+            );
+            assert_eq!((got[1].0, got[1].2), (kind, Reason::Replaced));
+        }
+    }
+
+    #[test]
+    fn nothing_in_or_above_an_incomplete_source_subtree_is_deleted() {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        // `a/up` was skipped (a loop) and `x/y` could not be read.
+        let mut src = listing("d a, f a/f 1 1, d x, d x/y");
+        src.mark_unreadable(RelPath::new("a/up").unwrap());
+        src.mark_unreadable(RelPath::new("x/y").unwrap());
+        let dst = listing(
+            "d a, f a/f 1 1, d a/up, f a/up/k 1 1, l a/up/l 4 1, l a/up2 4 1, \
+             d x, d x/y, d x/y/z, f x/y/z/k 1 1, f x/other 1 1, f gone 1 1",
+        );
+        let got = render(&Planner::new(Mirror, &cmp).plan(&src, &dst, &ContentVerdicts::new()));
+        assert_eq!(got, ["del a/up2", "del gone", "del x/other"]);
+        // A folder above an incomplete path that the source does not list is kept too.
+        let mut src = listing("f b 1 1");
+        src.mark_unreadable(RelPath::new("x/y").unwrap());
+        let dst = listing("f b 1 1, d x, d x/y, f x/y/k 1 1, l x/l 4 1");
+        let got = render(&Planner::new(Mirror, &cmp).plan(&src, &dst, &ContentVerdicts::new()));
+        assert_eq!(got, ["del x/l"]);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Walking a replica into a [`Listing`]: in parallel, pruning excluded folders as it goes.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
@@ -18,7 +18,9 @@ use crate::transport::{is_temp_name, Entry, EntryKind, Transport};
 pub struct ScanOptions {
     /// Descend into subfolders (a profile folder's "include subfolders").
     pub recursive: bool,
-    /// What to do with symbolic links.
+    /// What to do with symbolic links. A walk that must never follow a link (a destination,
+    /// safety rule 8) lists them as links ([`SymlinkMode::Copy`]) and leaves the profile's
+    /// mode to [`Listing::links_seen_against`].
     pub symlinks: SymlinkMode,
     /// Subtrees never listed (the versions folder, ferrysync's own state).
     pub skip: Vec<RelPath>,
@@ -56,6 +58,12 @@ pub struct Listing {
     warnings: Vec<ScanWarning>,
     unreadable: Vec<RelPath>,
     temporaries: Vec<RelPath>,
+    /// Links listed as links that the filters left out, sorted: where the other side has an
+    /// entry at the same path, the planner must see them all the same.
+    unlisted_links: Vec<Entry>,
+    /// Whether folders with nothing listed below them were left out (the filters' "include
+    /// empty folders" off).
+    prunes_empty_folders: bool,
 }
 
 impl Listing {
@@ -116,6 +124,13 @@ impl Listing {
         self.unreadable.iter().any(|u| path.starts_with(u))
     }
 
+    /// Whether `path` or anything below it could not be read: its subtree is not all known.
+    pub fn is_incomplete_within(&self, path: &RelPath) -> bool {
+        self.unreadable
+            .iter()
+            .any(|u| path.starts_with(u) || u.starts_with(path))
+    }
+
     /// Leftover temporary files of interrupted runs.
     pub fn temporaries(&self) -> &[RelPath] {
         &self.temporaries
@@ -125,14 +140,107 @@ impl Listing {
     pub fn mark_unreadable(&mut self, path: RelPath) {
         self.unreadable.push(path);
     }
+
+    /// The newest entry of every path across `listings`, oldest first: a versioned backup's
+    /// earlier backups as one destination.
+    pub(crate) fn latest_of(listings: impl IntoIterator<Item = Listing>) -> Listing {
+        let mut latest: BTreeMap<RelPath, (Entry, bool)> = BTreeMap::new();
+        let mut prunes_empty_folders = false;
+        for listing in listings {
+            prunes_empty_folders |= listing.prunes_empty_folders;
+            for e in listing.entries {
+                latest.insert(e.path.clone(), (e, true));
+            }
+            for e in listing.unlisted_links {
+                latest.insert(e.path.clone(), (e, false));
+            }
+        }
+        let (listed, unlisted): (Vec<_>, Vec<_>) = latest.into_values().partition(|(_, l)| *l);
+        Listing {
+            entries: listed.into_iter().map(|(e, _)| e).collect(),
+            unlisted_links: unlisted.into_iter().map(|(e, _)| e).collect(),
+            prunes_empty_folders,
+            ..Listing::default()
+        }
+    }
+
+    /// This listing as the planner sees it against `other`, the other side's listing, when
+    /// this side was walked without following links (a destination, or either side of a
+    /// two-way pair: safety rule 8) and `mode` is what the profile does with the source's
+    /// links:
+    /// - a link where `other` has a file or folder is always seen, even when the filters left
+    ///   it out: it is a kind change, and a plan replaces the link itself, never writing
+    ///   through it;
+    /// - with [`SymlinkMode::Skip`] every other link is left out: like an excluded file, it is
+    ///   neither copied, nor deleted, nor counted;
+    /// - with [`SymlinkMode::Copy`] and [`SymlinkMode::Follow`] the links the filters accept
+    ///   stay (a mirror deletes the ones the source lacks, as links), and one they left out is
+    ///   seen where `other` has a link too.
+    ///
+    /// Folders that held nothing but left-out links are left out as well when the listing
+    /// leaves out empty folders.
+    pub fn links_seen_against(mut self, other: &Listing, mode: SymlinkMode) -> Listing {
+        let other_has = |path: &RelPath, links_too: bool| {
+            other
+                .get(path)
+                .is_some_and(|e| links_too || e.kind != EntryKind::Symlink)
+        };
+        let before = self.entries.len();
+        if mode == SymlinkMode::Skip {
+            self.entries
+                .retain(|e| e.kind != EntryKind::Symlink || other_has(&e.path, false));
+        }
+        let dropped = self.entries.len() < before;
+        let (seen, unlisted): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.unlisted_links)
+            .into_iter()
+            .partition(|l| other_has(&l.path, mode != SymlinkMode::Skip));
+        self.unlisted_links = unlisted;
+        if !seen.is_empty() {
+            self.entries.extend(seen);
+            self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        }
+        if dropped && self.prunes_empty_folders {
+            self.entries = drop_empty_folders(std::mem::take(&mut self.entries), &self.unreadable);
+        }
+        self
+    }
 }
+
+/// The folders from the root down to a queued folder, by file id: a link that leads back to
+/// one of them is a loop. A folder reached another way (a link to a sibling) is not.
+struct Ancestors {
+    id: u64,
+    up: Option<Arc<Ancestors>>,
+}
+
+impl Ancestors {
+    fn below(up: Option<&Arc<Ancestors>>, id: u64) -> Arc<Ancestors> {
+        Arc::new(Ancestors {
+            id,
+            up: up.cloned(),
+        })
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        let mut at = Some(self);
+        while let Some(a) = at {
+            if a.id == id {
+                return true;
+            }
+            at = a.up.as_deref();
+        }
+        false
+    }
+}
+
+/// A folder waiting to be read, and (when links are followed) the folders above it.
+type Queued = (RelPath, Option<Arc<Ancestors>>);
 
 struct Walk<'a> {
     transport: &'a dyn Transport,
     filter: &'a Filter,
     opts: &'a ScanOptions,
     pending: AtomicUsize,
-    visited_dirs: Mutex<HashSet<u64>>,
 }
 
 #[derive(Default)]
@@ -142,6 +250,7 @@ struct Found {
     warnings: Vec<ScanWarning>,
     unreadable: Vec<RelPath>,
     temporaries: Vec<RelPath>,
+    unlisted_links: Vec<Entry>,
 }
 
 /// Walks `transport` from its root into a sorted [`Listing`], applying `filter` while walking
@@ -153,7 +262,7 @@ struct Found {
 /// in the listing.
 pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> Result<Listing> {
     let root = RelPath::root();
-    match transport.stat_follow(&root)? {
+    let root_id = match transport.stat_follow(&root)? {
         None => {
             return Err(Error::new(ErrorKind::NotFound, "folder does not exist")
                 .with_path(transport.describe()))
@@ -161,8 +270,8 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         Some(e) if e.kind != EntryKind::Dir => {
             return Err(Error::invalid("not a folder").with_path(transport.describe()))
         }
-        Some(_) => {}
-    }
+        Some(e) => e.file_id,
+    };
     // The root must be readable: an unreadable root is an unavailable folder, not a warning.
     let first = transport.read_dir(&root)?;
 
@@ -171,12 +280,12 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         filter,
         opts,
         pending: AtomicUsize::new(0),
-        visited_dirs: Mutex::new(HashSet::new()),
     };
-    let (tx, rx) = unbounded::<Option<RelPath>>();
+    let (tx, rx) = unbounded::<Option<Queued>>();
     let threads = opts.threads.max(1);
     let mut found = Found::default();
-    walk.take_children(root.clone(), first, &tx, &mut found);
+    let ancestors = walk.chain(None, root_id);
+    walk.take_children((root.clone(), ancestors), first, &tx, &mut found);
     if walk.pending.load(Ordering::SeqCst) == 0 {
         for _ in 0..threads {
             let _ = tx.send(None);
@@ -200,38 +309,47 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         found.warnings.append(&mut part.warnings);
         found.unreadable.append(&mut part.unreadable);
         found.temporaries.append(&mut part.temporaries);
+        found.unlisted_links.append(&mut part.unlisted_links);
     }
     if opts.control.as_ref().is_some_and(RunControl::is_cancelled) {
         return Err(Error::new(ErrorKind::Cancelled, "cancelled while scanning")
             .with_path(transport.describe()));
     }
     let mut entries = depth_first(found.chunks);
-    if !filter.include_empty_folders() {
+    found.unreadable.sort();
+    let prunes_empty_folders = !filter.include_empty_folders();
+    if prunes_empty_folders {
         entries = drop_empty_folders(entries, &found.unreadable);
     }
     found.warnings.sort_by(|a, b| a.path.cmp(&b.path));
-    found.unreadable.sort();
+    found
+        .unlisted_links
+        .sort_unstable_by(|a, b| a.path.cmp(&b.path));
     Ok(Listing {
         entries,
         warnings: found.warnings,
         unreadable: found.unreadable,
         temporaries: found.temporaries,
+        unlisted_links: found.unlisted_links,
+        prunes_empty_folders,
     })
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Walk<'_> {
+    /// The ancestors of the folder `id` below `up`, when links are followed (only a followed
+    /// link can lead back up).
+    fn chain(&self, up: Option<&Arc<Ancestors>>, id: u64) -> Option<Arc<Ancestors>> {
+        (self.opts.symlinks == SymlinkMode::Follow).then(|| Ancestors::below(up, id))
+    }
+
     fn worker(
         &self,
-        tx: &Sender<Option<RelPath>>,
-        rx: &Receiver<Option<RelPath>>,
+        tx: &Sender<Option<Queued>>,
+        rx: &Receiver<Option<Queued>>,
         threads: usize,
     ) -> Found {
         let mut found = Found::default();
-        while let Ok(Some(dir)) = rx.recv() {
+        while let Ok(Some((dir, ancestors))) = rx.recv() {
             let cancelled = self
                 .opts
                 .control
@@ -242,12 +360,16 @@ impl Walk<'_> {
             } else {
                 self.transport.read_dir(&dir)
             };
+            // A folder not read is never a reason to delete its copy: its subtree is unknown.
             match listed {
-                Ok(children) => self.take_children(dir, children, tx, &mut found),
-                Err(e) if e.kind() == ErrorKind::NotFound => found.warnings.push(ScanWarning {
-                    path: dir.clone(),
-                    message: "folder vanished during the scan".into(),
-                }),
+                Ok(children) => self.take_children((dir, ancestors), children, tx, &mut found),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    found.warnings.push(ScanWarning {
+                        path: dir.clone(),
+                        message: "folder vanished during the scan".into(),
+                    });
+                    found.unreadable.push(dir);
+                }
                 Err(e) => {
                     found.warnings.push(ScanWarning {
                         path: dir.clone(),
@@ -267,9 +389,9 @@ impl Walk<'_> {
 
     fn take_children(
         &self,
-        dir: RelPath,
+        (dir, ancestors): Queued,
         children: Vec<Entry>,
-        tx: &Sender<Option<RelPath>>,
+        tx: &Sender<Option<Queued>>,
         found: &mut Found,
     ) {
         let mut kept = Vec::with_capacity(children.len());
@@ -303,11 +425,13 @@ impl Walk<'_> {
                             });
                             continue;
                         }
+                        // What the link leads to is unknown: its copy is kept.
                         Err(e) => {
                             found.warnings.push(ScanWarning {
-                                path: child.path,
+                                path: child.path.clone(),
                                 message: format!("cannot follow symbolic link: {}", e.message()),
                             });
+                            found.unreadable.push(child.path);
                             continue;
                         }
                     },
@@ -318,23 +442,30 @@ impl Walk<'_> {
                     if !self.opts.recursive || !self.filter.accepts_dir(&child) {
                         continue;
                     }
-                    if self.opts.symlinks == SymlinkMode::Follow
-                        && child.file_id != 0
-                        && !lock(&self.visited_dirs).insert(child.file_id)
+                    if child.file_id != 0
+                        && ancestors
+                            .as_ref()
+                            .is_some_and(|a| a.contains(child.file_id))
                     {
+                        // Listing it would never end; its copy is kept.
                         found.warnings.push(ScanWarning {
-                            path: child.path,
-                            message: "folder already visited (symbolic link loop) skipped".into(),
+                            path: child.path.clone(),
+                            message: "symbolic link loop (leads to a folder above it) skipped"
+                                .into(),
                         });
+                        found.unreadable.push(child.path);
                         continue;
                     }
                     self.pending.fetch_add(1, Ordering::SeqCst);
-                    let _ = tx.send(Some(child.path.clone()));
+                    let below = self.chain(ancestors.as_ref(), child.file_id);
+                    let _ = tx.send(Some((child.path.clone(), below)));
                     kept.push(child);
                 }
                 EntryKind::File | EntryKind::Symlink => {
                     if self.filter.accepts_file(&child, &sibling_exists) {
                         kept.push(child);
+                    } else if child.kind == EntryKind::Symlink {
+                        found.unlisted_links.push(child);
                     }
                 }
                 EntryKind::Special => found.warnings.push(ScanWarning {
@@ -381,13 +512,14 @@ fn depth_first(chunks: Vec<(RelPath, Vec<Entry>)>) -> Vec<Entry> {
 
 /// Drops folders with nothing kept below them. Entries are sorted, so a folder's subtree
 /// directly follows it: a folder has content iff the nearest kept entry after it lies below it.
+/// A folder holding an unreadable path stays (its contents are unknown).
 fn drop_empty_folders(entries: Vec<Entry>, unreadable: &[RelPath]) -> Vec<Entry> {
     let mut keep = vec![false; entries.len()];
     let mut next_kept: Option<usize> = None;
     for i in (0..entries.len()).rev() {
         let e = &entries[i];
         keep[i] = e.kind != EntryKind::Dir
-            || unreadable.contains(&e.path)
+            || unreadable.iter().any(|u| u.starts_with(&e.path))
             || next_kept.is_some_and(|j| entries[j].path.starts_with(&e.path));
         if keep[i] {
             next_kept = Some(i);
@@ -519,6 +651,173 @@ mod tests {
                 .any(|w| w.message.contains("loop")),
             "{:?}",
             followed.warnings()
+        );
+    }
+
+    fn follow() -> ScanOptions {
+        ScanOptions {
+            symlinks: SymlinkMode::Follow,
+            ..ScanOptions::default()
+        }
+    }
+
+    /// Issue 10 item 4b: a link to a sibling is listed under both names; it is no loop.
+    #[test]
+    fn a_link_to_a_sibling_folder_is_listed_under_both_names() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("same/deeper")).unwrap();
+        fs::write(d.path().join("same/deeper/a.txt"), "a").unwrap();
+        std::os::unix::fs::symlink("same", d.path().join("lnk")).unwrap();
+        std::os::unix::fs::symlink("../same/deeper", d.path().join("same/again")).unwrap();
+        let l = scan(
+            &LocalTransport::new(d.path()),
+            &Filter::everything(),
+            &follow(),
+        )
+        .unwrap();
+        assert!(l.warnings().is_empty(), "{:?}", l.warnings());
+        assert!(l.unreadable().is_empty());
+        assert_eq!(
+            names(&l),
+            [
+                "lnk",
+                "lnk/again",
+                "lnk/again/a.txt",
+                "lnk/deeper",
+                "lnk/deeper/a.txt",
+                "same",
+                "same/again",
+                "same/again/a.txt",
+                "same/deeper",
+                "same/deeper/a.txt"
+            ]
+        );
+    }
+
+    /// Issue 10 item 4b: a link leading to one of its own ancestors is a loop: reported,
+    /// skipped, and marked incomplete so that nothing below it is deleted elsewhere.
+    #[test]
+    fn a_link_to_an_ancestor_is_a_loop_marked_incomplete() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("a")).unwrap();
+        fs::write(d.path().join("a/f.txt"), "f").unwrap();
+        std::os::unix::fs::symlink("..", d.path().join("a/up")).unwrap();
+        std::os::unix::fs::symlink(".", d.path().join("a/self")).unwrap();
+        let l = scan(
+            &LocalTransport::new(d.path()),
+            &Filter::everything(),
+            &follow(),
+        )
+        .unwrap();
+        assert_eq!(names(&l), ["a", "a/f.txt"]);
+        let up = RelPath::new("a/up").unwrap();
+        let looped: Vec<&RelPath> = l
+            .warnings()
+            .iter()
+            .filter(|w| w.message.contains("loop"))
+            .map(|w| &w.path)
+            .collect();
+        assert_eq!(looped, [&RelPath::new("a/self").unwrap(), &up]);
+        assert!(l.is_incomplete_at(&up.join(b"anything").unwrap()));
+        assert!(!l.is_incomplete_at(&RelPath::new("a/f.txt").unwrap()));
+    }
+
+    /// A loop closed by a real folder below a followed link (the root reached again through
+    /// the link's target) is a loop too.
+    #[test]
+    fn the_root_reached_again_through_a_link_is_a_loop() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("outer/root");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("f.txt"), "f").unwrap();
+        std::os::unix::fs::symlink("..", root.join("out")).unwrap();
+        let l = scan(
+            &LocalTransport::new(&root),
+            &Filter::everything(),
+            &follow(),
+        )
+        .unwrap();
+        assert_eq!(names(&l), ["f.txt", "out"]);
+        assert_eq!(l.unreadable(), [RelPath::new("out/root").unwrap()]);
+    }
+
+    /// Listing lines as in the planner's tests: `d a`, `f a/x`, `l a/ln`.
+    fn listed(spec: &str) -> Listing {
+        crate::plan::tests::listing(spec)
+    }
+
+    fn seen(dst: Listing, src: &str, mode: SymlinkMode) -> Vec<String> {
+        names(&dst.links_seen_against(&listed(src), mode))
+    }
+
+    /// Issue 10 items 3 and 4: a destination's links against the source's listing.
+    #[test]
+    fn destination_links_are_seen_where_the_source_has_an_entry_and_as_the_mode_says() {
+        let dst = || listed("l dir 4 1, l f 4 1, l gone 4 1, l both 4 1, f k 1 1");
+        let src = "d dir, f dir/in 1 1, f f 1 1, l both 4 1, f k 1 1";
+        assert_eq!(seen(dst(), src, SymlinkMode::Skip), ["dir", "f", "k"]);
+        for mode in [SymlinkMode::Copy, SymlinkMode::Follow] {
+            assert_eq!(
+                seen(dst(), src, mode),
+                ["both", "dir", "f", "gone", "k"],
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_the_filters_left_out_are_seen_where_the_other_side_has_an_entry() {
+        let mut dst = listed("f k 1 1");
+        dst.unlisted_links = crate::plan::tests::entries("l dir 4 1, l docs 4 1, l ln 4 1");
+        let src = "d dir, f dir/in.txt 1 1, l ln 4 1, f k 1 1";
+        let both = ["dir", "k"];
+        assert_eq!(seen(dst.clone(), src, SymlinkMode::Skip), both);
+        assert_eq!(
+            seen(dst.clone(), src, SymlinkMode::Copy),
+            ["dir", "k", "ln"]
+        );
+        let settled = dst.links_seen_against(&listed(src), SymlinkMode::Follow);
+        assert_eq!(names(&settled), ["dir", "k", "ln"]);
+        assert_eq!(settled.unlisted_links.len(), 1, "docs stays left out");
+    }
+
+    #[test]
+    fn folders_holding_only_left_out_links_go_when_empty_folders_do() {
+        let mut dst = listed("d x, l x/l 4 1, d y, f y/k 1 1");
+        assert_eq!(seen(dst.clone(), "", SymlinkMode::Skip), ["x", "y", "y/k"]);
+        dst.prunes_empty_folders = true;
+        assert_eq!(seen(dst.clone(), "", SymlinkMode::Skip), ["y", "y/k"]);
+        assert_eq!(seen(dst, "", SymlinkMode::Copy), ["x", "x/l", "y", "y/k"]);
+    }
+
+    /// A walk listing links as links sets aside the ones the filters leave out, for
+    /// [`Listing::links_seen_against`].
+    #[test]
+    fn links_the_filters_leave_out_are_set_aside() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("elsewhere")).unwrap();
+        fs::write(d.path().join("a.txt"), "a").unwrap();
+        std::os::unix::fs::symlink("elsewhere", d.path().join("dir")).unwrap();
+        std::os::unix::fs::symlink("a.txt", d.path().join("ln.txt")).unwrap();
+        let spec = crate::filter::FilterSpec {
+            include_files: vec!["*.txt".into()],
+            ..Default::default()
+        };
+        let opts = ScanOptions {
+            symlinks: SymlinkMode::Copy,
+            ..ScanOptions::default()
+        };
+        let l = scan(
+            &LocalTransport::new(d.path()),
+            &Filter::new(&spec, 0).unwrap(),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(names(&l), ["a.txt", "elsewhere", "ln.txt"]);
+        let src = listed("d dir, f dir/in.txt 1 1");
+        assert_eq!(
+            names(&l.links_seen_against(&src, SymlinkMode::Skip)),
+            ["a.txt", "dir", "elsewhere"]
         );
     }
 

@@ -1,4 +1,5 @@
 mod guards;
+mod link_placements;
 mod operations;
 mod properties;
 mod run_control;

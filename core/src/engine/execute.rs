@@ -751,7 +751,13 @@ impl Folder<'_> {
                 }
             }
         }
-        match self.profile.versions.deleted_files {
+        // A link holds nothing to keep as a version: it goes for good (the link, never what it
+        // points to).
+        let mode = match self.profile.versions.deleted_files {
+            DeletionMode::Versions if a.entry == EntryKind::Symlink => DeletionMode::Erase,
+            mode => mode,
+        };
+        match mode {
             DeletionMode::Versions => match &self.versions[a.to as usize] {
                 Some(v) => v.preserve(&a.path, self.now_ns)?,
                 None => {

@@ -4,7 +4,6 @@ mod execute;
 mod report;
 mod two_way;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,8 +16,12 @@ use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
-use crate::plan::{ActionKind, ContentVerdicts, FolderPlan, Plan, Planner, Summary, TwoWayContext};
-use crate::profile::{DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile};
+use crate::plan::{
+    ActionKind, ContentVerdicts, FolderPlan, Plan, Planner, Reason, Summary, TwoWayContext,
+};
+use crate::profile::{
+    DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile, SymlinkMode,
+};
 use crate::scan::{scan, Listing, ScanOptions};
 use crate::transport::{EntryKind, LocalTransport, Transport};
 use crate::versions::Versions;
@@ -318,9 +321,26 @@ impl Engine {
         if let Some(why) = check_marker(folder, &*dst)? {
             return unavailable(folder, why, skipped);
         }
+        // The symlink mode is about the source's links. A side that is written lists its links
+        // as links (never following them to write or delete: safety rule 8); which of them the
+        // planner sees is settled against the other side once both are scanned.
+        let mode = profile.copy.symlinks;
+        let two_way_follows =
+            profile.operation == Operation::Synchronize && mode == SymlinkMode::Follow;
+        let written_opts = ScanOptions {
+            symlinks: SymlinkMode::Copy,
+            ..scan_opts.clone()
+        };
+        let (src_opts, dst_opts) = match profile.operation {
+            // Both sides are written; following for reading stays (the transport refuses
+            // every write through a link).
+            _ if two_way_follows => (&scan_opts, &scan_opts),
+            Operation::Synchronize => (&written_opts, &written_opts),
+            _ => (&scan_opts, &written_opts),
+        };
         let (src_listing, dst_listing) = std::thread::scope(|s| {
-            let d = s.spawn(|| scan_destination(&*dst, &filter, &scan_opts, profile.operation));
-            let srcl = scan(&src, &filter, &scan_opts);
+            let d = s.spawn(|| scan_destination(&*dst, &filter, dst_opts, profile.operation));
+            let srcl = scan(&src, &filter, src_opts);
             (
                 srcl,
                 d.join().unwrap_or_else(|_| {
@@ -334,6 +354,18 @@ impl Engine {
             Err(e) => return unavailable(folder, format!("source unavailable: {e}"), skipped),
         };
         let dst_listing = dst_listing?;
+        let (src_listing, dst_listing) = if two_way_follows {
+            (src_listing, dst_listing)
+        } else if profile.operation == Operation::Synchronize {
+            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+            (
+                src_listing.links_seen_against(&dst_listing, mode),
+                dst_listing,
+            )
+        } else {
+            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+            (src_listing, dst_listing)
+        };
 
         let comparator = Comparator::new(&profile.comparison)?;
         if profile.operation == Operation::Synchronize {
@@ -464,7 +496,8 @@ fn check_marker(folder: &Folder, dst: &dyn Transport) -> Result<Option<String>> 
 }
 
 /// The destination as the planner sees it: the tree itself, or for a versioned backup the
-/// latest version of every file across the earlier backup folders.
+/// latest version of every file across the earlier backup folders. `opts` should list links
+/// as links: the earlier backups are a destination too.
 fn scan_destination(
     dst: &dyn Transport,
     filter: &Filter,
@@ -484,7 +517,7 @@ fn scan_destination(
         .map(|e| e.path)
         .collect();
     stamps.sort();
-    let mut latest = BTreeMap::new();
+    let mut backups = Vec::with_capacity(stamps.len());
     for stamp in stamps {
         let root = match dst.local_path(&stamp) {
             Some(p) => LocalTransport::new(p),
@@ -494,11 +527,9 @@ fn scan_destination(
                 ))
             }
         };
-        for e in scan(&root, filter, opts)?.entries() {
-            latest.insert(e.path.clone(), e.clone());
-        }
+        backups.push(scan(&root, filter, opts)?);
     }
-    Ok(Listing::from_entries(latest.into_values().collect()))
+    Ok(Listing::latest_of(backups))
 }
 
 fn is_backup_stamp(name: &[u8]) -> bool {
@@ -533,10 +564,13 @@ fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Re
     if force {
         return Ok(());
     }
+    // A link replaced by the source's file or folder loses nothing: it is not a deletion the
+    // guard is for.
     let deletes = folder
         .actions
         .iter()
         .filter(|a| a.kind == ActionKind::Delete)
+        .filter(|a| !(a.entry == EntryKind::Symlink && a.reason == Reason::Replaced))
         .count() as u64;
     if deletes == 0 {
         return Ok(());

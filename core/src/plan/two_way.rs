@@ -425,9 +425,11 @@ impl<'a> TwoWayPlanner<'a> {
     ) -> Change {
         match (b, now) {
             (_, Some(e)) if e.kind == EntryKind::Special => Change::Unknown,
+            // Not listed in a folder the scan could not read (or a loop it skipped): unknown,
+            // so nothing is deleted from, or written into, that side's copy.
+            (_, None) if listing.is_incomplete_at(path) => Change::Unknown,
             (None, None) => Change::Absent,
             (None, Some(_)) => Change::New,
-            (Some(_), None) if listing.is_incomplete_at(path) => Change::Unknown,
             (Some(_), None) => Change::Deleted,
             (Some(b), Some(e)) if b.unchanged(side, e, self.preserve_permissions) => Change::Same,
             (Some(_), Some(_)) => Change::Changed,
@@ -1058,6 +1060,19 @@ mod tests {
         let b = base(Some("d a, f a/x 1 5"));
         let got = TwoWayPlanner::new(&cmp, &policies).plan(&src, &dst, &b, &Hashes::new());
         assert_eq!(render(&got), Vec::<String>::new());
+    }
+
+    /// Issue 10 item 4b: at a first run too, nothing is written into a side's subtree its
+    /// scan skipped (a link loop) or could not read.
+    #[test]
+    fn nothing_is_written_into_an_unread_subtree_at_a_first_run() {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        let policies = ConflictPolicies::new(&SyncOptions::default(), false).unwrap();
+        let mut src = listing("d a, f a/f 1 5");
+        src.mark_unreadable(RelPath::new("a/up").unwrap());
+        let dst = listing("d a, f a/f 1 5, d a/up, f a/up/x 1 5, f b 1 5");
+        let got = TwoWayPlanner::new(&cmp, &policies).plan(&src, &dst, &base(None), &Hashes::new());
+        assert_eq!(render(&got), ["record> a", "record> a/f", "copy< b"]);
     }
 
     #[test]

@@ -766,3 +766,129 @@ fn a_prompted_conflict_on_a_terminal_takes_the_answer() {
         "right edit, newer"
     );
 }
+
+/// Whether `p` is a symbolic link (not followed).
+fn is_link(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Issue 10 item 3: a destination link where the source has a folder is replaced by a
+/// folder; nothing is written through it, and the second run has nothing to do.
+#[test]
+fn item3_a_mirror_replaces_a_destination_link_instead_of_writing_through_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst, v) = (
+        tmp.path().join("s"),
+        tmp.path().join("d"),
+        tmp.path().join("v"),
+    );
+    fs::create_dir_all(src.join("dir")).unwrap();
+    fs::create_dir_all(&dst).unwrap();
+    fs::create_dir_all(&v).unwrap();
+    fs::write(src.join("dir/in.txt"), "in\n").unwrap();
+    fs::write(v.join("in.txt"), "OLD\n").unwrap();
+    std::os::unix::fs::symlink("../v", dst.join("dir")).unwrap();
+
+    let out = ferry(&["mirror", s(&src), s(&dst)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(fs::read_to_string(v.join("in.txt")).unwrap(), "OLD\n");
+    assert_eq!(fs::read_dir(&v).unwrap().count(), 1, "nothing new in v/");
+    assert!(!is_link(&dst.join("dir")) && dst.join("dir").is_dir());
+    assert_eq!(fs::read_to_string(dst.join("dir/in.txt")).unwrap(), "in\n");
+    let again = ferry(&["mirror", s(&src), s(&dst), "--dry-run"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(
+        stdout(&again).ends_with("Nothing to do.\n"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+/// Issue 10 item 3, two-way: `ferry sync` with a link on one side where the other side has
+/// a folder never writes into what the link points to.
+#[test]
+fn item3_a_sync_never_writes_through_a_link_on_either_side() {
+    for linked in ["b", "a"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, data) = sync_dirs(tmp.path());
+        let v = tmp.path().join("v");
+        fs::create_dir_all(&v).unwrap();
+        fs::write(v.join("keep.txt"), "OLD\n").unwrap();
+        let (with_folder, with_link) = if linked == "b" { (&a, &b) } else { (&b, &a) };
+        fs::create_dir_all(with_folder.join("dir")).unwrap();
+        fs::write(with_folder.join("dir/in.txt"), "in\n").unwrap();
+        fs::create_dir_all(with_link).unwrap();
+        std::os::unix::fs::symlink("../v", with_link.join("dir")).unwrap();
+
+        let out = ferry_with_data(&data, &["sync", s(&a), s(&b)]);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(fs::read_to_string(v.join("keep.txt")).unwrap(), "OLD\n");
+        assert_eq!(fs::read_dir(&v).unwrap().count(), 1, "link in {linked}");
+        assert_eq!(
+            fs::read_to_string(with_folder.join("dir/in.txt")).unwrap(),
+            "in\n"
+        );
+    }
+}
+
+/// Issue 10 item 4: with `--symlinks follow`, a destination link the source lacks is
+/// deleted as a link; what it points to is kept.
+#[test]
+fn item4_a_mirror_following_source_links_deletes_a_destination_link_not_its_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst, v) = (
+        tmp.path().join("s"),
+        tmp.path().join("d"),
+        tmp.path().join("v"),
+    );
+    for (i, k) in ["k1", "k2", "k3"].into_iter().enumerate() {
+        for root in [&src, &dst] {
+            fs::create_dir_all(root).unwrap();
+            fs::write(root.join(k), format!("{}\n", i + 1)).unwrap();
+        }
+    }
+    fs::create_dir_all(&v).unwrap();
+    fs::write(v.join("p"), "P\n").unwrap();
+    std::os::unix::fs::symlink("../v", dst.join("gone")).unwrap();
+
+    let out = ferry(&["mirror", s(&src), s(&dst), "--symlinks", "follow"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(fs::read_to_string(v.join("p")).unwrap(), "P\n");
+    assert!(!is_link(&dst.join("gone")), "the link itself goes");
+    for k in ["k1", "k2", "k3"] {
+        assert!(dst.join(k).is_file(), "{k}");
+    }
+}
+
+/// Issue 10 item 4b: a link to a sibling folder is not a loop: both names are copied and the
+/// real folder's copy stays.
+#[test]
+fn item4b_a_link_to_a_sibling_folder_is_not_taken_for_a_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = (tmp.path().join("s"), tmp.path().join("d"));
+    fs::create_dir_all(src.join("same")).unwrap();
+    fs::create_dir_all(dst.join("same")).unwrap();
+    fs::write(src.join("same/a.txt"), "a\n").unwrap();
+    std::os::unix::fs::symlink("same", src.join("lnk")).unwrap();
+    fs::write(dst.join("same/b.txt"), "b\n").unwrap();
+
+    let out = ferry(&[
+        "mirror",
+        "--force",
+        "--symlinks",
+        "follow",
+        s(&src),
+        s(&dst),
+    ]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 0, "{text}");
+    assert!(!text.contains("loop"), "{text}");
+    for name in ["same", "lnk"] {
+        assert!(!is_link(&dst.join(name)), "{name}");
+        assert_eq!(
+            fs::read_to_string(dst.join(name).join("a.txt")).unwrap(),
+            "a\n",
+            "{name}"
+        );
+    }
+}
