@@ -19,6 +19,9 @@ use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::transport::{Entry, EntryKind};
 
+/// A folder's device and inode.
+type FolderId = (u64, u64);
+
 /// A root as the file system sees it.
 #[derive(Debug)]
 struct Resolved {
@@ -27,10 +30,10 @@ struct Resolved {
     /// The canonical path: the nearest existing folder resolved, then the missing part.
     canonical: PathBuf,
     /// Device and inode of the root itself, when it exists.
-    id: Option<(u64, u64)>,
+    id: Option<FolderId>,
     /// Device and inode of every existing folder on the canonical path, the deepest first,
     /// each with the components below it that lead to the root.
-    ancestors: Vec<((u64, u64), Vec<Vec<u8>>)>,
+    ancestors: Vec<(FolderId, Vec<Vec<u8>>)>,
 }
 
 impl Resolved {
@@ -129,7 +132,7 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
-fn identity(path: &Path) -> Option<(u64, u64)> {
+fn identity(path: &Path) -> Option<FolderId> {
     std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_dir())
