@@ -113,3 +113,25 @@ def test_per_file_errors_are_in_the_report(tmp_path: pathlib.Path) -> None:
     (dst / "f").mkdir()  # a folder where a file goes, holding a file: replaced
     report = ferrysync.Engine().run(mirror(src, dst))
     assert report.status in ("ok", "errors")
+
+
+@pytest.mark.parametrize("spelling", ["slash", "dot", "link"])
+@pytest.mark.parametrize("operation", ["move", "mirror", "synchronize"])
+def test_the_same_folder_spelled_differently_is_invalid_input(
+    tmp_path: pathlib.Path, spelling: str, operation: str
+) -> None:
+    """Issue 10, item 1: `destination=str(d) + "/"` moved every file of `d` onto itself."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "t.txt").write_text("x")
+    (tmp_path / "alias").symlink_to(d)
+    other = {"slash": str(d) + "/", "dot": str(d) + "/.", "link": str(tmp_path / "alias")}[spelling]
+    profile = ferrysync.Profile(
+        name="same",
+        operation=operation,
+        folders=[ferrysync.Folder(name="f", source=d, destination=other)],
+        sync={"state": str(tmp_path / "state.db")} if operation == "synchronize" else {},
+    )
+    with pytest.raises(ferrysync.InvalidInputError, match="same folder"):
+        ferrysync.Engine().run(profile)
+    assert (d / "t.txt").read_text() == "x"

@@ -2,6 +2,7 @@ mod guards;
 mod link_placements;
 mod operations;
 mod properties;
+mod roots;
 mod run_control;
 mod two_way;
 mod two_way_model;

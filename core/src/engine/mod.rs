@@ -2,6 +2,7 @@
 
 mod execute;
 mod report;
+mod roots;
 mod two_way;
 
 use std::sync::Arc;
@@ -307,6 +308,12 @@ impl Engine {
             threads: 4,
             control: Some(opts.control.clone()),
         };
+        let reach = roots::Reach {
+            filter: &filter,
+            recursive: scan_opts.recursive,
+            skip: &scan_opts.skip,
+        };
+        roots::check(&folder.name, &source, &destination, &reach)?;
         let shown = (
             source.display().to_string(),
             destination.display().to_string(),

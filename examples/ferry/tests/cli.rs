@@ -891,4 +891,85 @@ fn item4b_a_link_to_a_sibling_folder_is_not_taken_for_a_loop() {
             "{name}"
         );
     }
+/// Issue 10, item 1: `ferry move m ./m` emptied `m`. Every spelling of the same folder is bad
+/// input (exit 2) and nothing moves.
+#[test]
+fn the_same_folder_spelled_differently_exits_2_and_keeps_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    put(&m, "t.txt", "x", Duration::ZERO);
+    std::os::unix::fs::symlink(&m, dir.path().join("alias")).unwrap();
+    let before = tree(&m);
+    let spellings = [
+        "./m".to_string(),
+        "m/".to_string(),
+        format!("{}", m.display()),
+        "alias".to_string(),
+    ];
+    for op in ["move", "mirror", "copy", "sync"] {
+        for other in &spellings {
+            let o = Command::new(env!("CARGO_BIN_EXE_ferry"))
+                .args([op, "m", other.as_str()])
+                .current_dir(dir.path())
+                .env("NO_COLOR", "1")
+                .env("FERRY_STORE", "/nonexistent/ferry-test-store")
+                .env("XDG_DATA_HOME", dir.path().join("data"))
+                .output()
+                .unwrap();
+            assert_eq!(code(&o), 2, "{op} m {other}: {}", stderr(&o));
+            assert!(stderr(&o).contains("same folder"), "{}", stderr(&o));
+            assert_eq!(tree(&m), before, "{op} m {other} changed m");
+        }
+    }
+}
+
+/// Issue 10, item 2: `ferry mirror src src/backup` nested another level on every run, and
+/// `ferry mirror outer/inner outer` planned to delete the source.
+#[test]
+fn nested_roots_exit_2_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    put(&src, "a/f.txt", "f", Duration::ZERO);
+    let before = tree(dir.path());
+    for (from, to) in [("src", "src/backup"), ("src/a", "src"), ("src", "src/a")] {
+        let (from, to) = (dir.path().join(from), dir.path().join(to));
+        for op in ["mirror", "copy", "move", "sync"] {
+            let o = ferry_with_data(dir.path(), &[op, s(&from), s(&to), "--force"]);
+            assert_eq!(code(&o), 2, "{op} {from:?} {to:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains("is inside the"), "{}", stderr(&o));
+        }
+    }
+    assert_eq!(tree(dir.path()), before);
+}
+
+/// Issue 10, item 2, by bind mount: the destination is a folder inside the source reached
+/// through a second mount of the source, which no path comparison sees. Runs `ferry` in a
+/// private mount namespace (needs root); skipped where `unshare` cannot make one.
+#[test]
+fn a_destination_inside_a_bind_mount_of_the_source_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, bound) = (dir.path().join("src"), dir.path().join("bound"));
+    put(&src, "f.txt", "f", Duration::ZERO);
+    fs::create_dir(&bound).unwrap();
+    let probe = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare -m is not allowed here");
+        return;
+    }
+    let script = r#"mount --bind "$1" "$2" && exec "$3" mirror "$1" "$2/backup""#;
+    let o = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([s(&src), s(&bound), env!("CARGO_BIN_EXE_ferry")])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is inside the source"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!src.join("backup").exists());
 }
