@@ -891,6 +891,8 @@ fn item4b_a_link_to_a_sibling_folder_is_not_taken_for_a_loop() {
             "{name}"
         );
     }
+}
+
 /// Issue 10, item 1: `ferry move m ./m` emptied `m`. Every spelling of the same folder is bad
 /// input (exit 2) and nothing moves.
 #[test]
