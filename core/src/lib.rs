@@ -49,9 +49,9 @@ pub use plan::{
     Resolution, Side, Stamp, Summary,
 };
 pub use profile::{
-    profiles_from_json, profiles_to_json, ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit,
-    DeletionMode, Folder, GuardOptions, IfUnavailable, Operation, Profile, ProfileStore,
-    SymlinkMode, SyncOptions, VersionsOptions, DEFAULT_CONFLICT_NAME, FORMAT,
+    profiles_from_json, profiles_to_json, ConflictLoser, ConflictPolicy, ConflictRule, CopyOptions,
+    DeleteLimit, DeletionMode, Folder, GuardOptions, IfUnavailable, Operation, Profile,
+    ProfileStore, SymlinkMode, SyncOptions, VersionsOptions, DEFAULT_CONFLICT_NAME, FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
 pub use state::{

@@ -13,7 +13,7 @@ use crate::transport::{Entry, EntryKind};
 
 mod two_way;
 
-pub use two_way::{ConflictPolicies, Hashes, TwoWayPlanner};
+pub use two_way::{ChangedFiles, ConflictPolicies, Hashes, PairPlan, TwoWayPlanner};
 
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -84,6 +84,9 @@ pub enum Reason {
     Identical,
     /// Two-way: gone from both sides (or now excluded by the filters): the state forgets it.
     Forgotten,
+    /// Two-way with `remove-empty-dirs`: a folder the run leaves empty (it deletes or moves
+    /// away everything below it).
+    Emptied,
     /// Two-way: a conflict, and which.
     Conflict(ConflictKind),
 }
@@ -371,6 +374,11 @@ pub struct TwoWayContext {
     /// changed the base is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_run: Option<i64>,
+    /// The source's files of the base and how many changed since (the "every file changed"
+    /// guard).
+    pub source_changes: ChangedFiles,
+    /// The same for the destination.
+    pub destination_changes: ChangedFiles,
 }
 
 impl FolderPlan {

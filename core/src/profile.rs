@@ -445,6 +445,42 @@ impl std::str::FromStr for ConflictPolicy {
     }
 }
 
+/// What becomes of the losing version when a conflict policy picks a winner (`newer`,
+/// `older`, `larger`, `smaller`, `source`, `destination`, or a prompt's answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictLoser {
+    /// The loser goes to its side's versions folder (`.ferrysync/versions`, or the profile's).
+    #[default]
+    Versions,
+    /// The loser is renamed beside the winner with [`SyncOptions::conflict_name`], as the
+    /// older version of a `keep-both` conflict is, and both end up on both sides.
+    Rename,
+}
+
+impl ConflictLoser {
+    /// Every choice, in documentation order.
+    pub const ALL: [ConflictLoser; 2] = [ConflictLoser::Versions, ConflictLoser::Rename];
+
+    /// The kebab-case name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictLoser::Versions => "versions",
+            ConflictLoser::Rename => "rename",
+        }
+    }
+}
+
+impl std::str::FromStr for ConflictLoser {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ConflictLoser::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| format!("unknown conflict loser {s:?} (one of: versions, rename)"))
+    }
+}
+
 /// A conflict policy for the paths matching a file mask (`*.log`, `docs/*.docx`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -472,10 +508,17 @@ pub struct SyncOptions {
     /// conflict policies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_run: Option<ConflictPolicy>,
-    /// The name the older version of a "keep both" conflict gets: `{stem}` (name without
-    /// extension), `{ext}` (with its dot, or empty), `{name}`, `{date}` (`YYYY-MM-DD`),
-    /// `{time}` (`HHMMSS`), `{host}`; it must contain `{stem}` or `{name}`.
+    /// The name the older version of a "keep both" conflict gets (and a loser kept with
+    /// `conflict-loser: rename`): `{stem}` (name without extension), `{ext}` (with its dot,
+    /// or empty), `{name}`, `{date}` (`YYYY-MM-DD`), `{time}` (`HHMMSS`), `{host}`; it must
+    /// contain `{stem}` or `{name}`.
     pub conflict_name: String,
+    /// Where the loser of a conflict a policy resolves goes: its side's versions folder
+    /// (default), or renamed beside the winner with `conflict-name`.
+    pub conflict_loser: ConflictLoser,
+    /// Remove the folders a run leaves empty (it deleted or moved away everything below
+    /// them), on both sides.
+    pub remove_empty_dirs: bool,
     /// Detect renames and moves on one side and apply them as renames on the other.
     pub detect_renames: bool,
     /// The state database file; default `$XDG_DATA_HOME/ferrysync/<profile>.sqlite`
@@ -491,6 +534,8 @@ impl Default for SyncOptions {
             conflict_rules: Vec::new(),
             first_run: None,
             conflict_name: DEFAULT_CONFLICT_NAME.to_string(),
+            conflict_loser: ConflictLoser::Versions,
+            remove_empty_dirs: false,
             detect_renames: true,
             state: None,
         }

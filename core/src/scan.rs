@@ -64,6 +64,8 @@ pub struct Listing {
     /// Whether folders with nothing listed below them were left out (the filters' "include
     /// empty folders" off).
     prunes_empty_folders: bool,
+    /// The folders so left out, sorted.
+    left_out_empty: Vec<RelPath>,
 }
 
 impl Listing {
@@ -141,6 +143,28 @@ impl Listing {
         self.unreadable.push(path);
     }
 
+    /// Whether `path` is a folder the walk found but left out because nothing below it is
+    /// listed (empty folders are not synchronized): it exists, excluded, not deleted.
+    pub fn is_left_out_empty(&self, path: &RelPath) -> bool {
+        self.left_out_empty.binary_search(path).is_ok()
+    }
+
+    /// Adds a folder left out as empty (for tests).
+    #[cfg(test)]
+    pub(crate) fn mark_left_out_empty(&mut self, path: RelPath) {
+        self.left_out(vec![path]);
+    }
+
+    /// Remembers folders left out as empty.
+    fn left_out(&mut self, folders: Vec<RelPath>) {
+        if folders.is_empty() {
+            return;
+        }
+        self.left_out_empty.extend(folders);
+        self.left_out_empty.sort_unstable();
+        self.left_out_empty.dedup();
+    }
+
     /// The newest entry of every path across `listings`, oldest first: a versioned backup's
     /// earlier backups as one destination.
     pub(crate) fn latest_of(listings: impl IntoIterator<Item = Listing>) -> Listing {
@@ -200,7 +224,10 @@ impl Listing {
             self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         }
         if dropped && self.prunes_empty_folders {
-            self.entries = drop_empty_folders(std::mem::take(&mut self.entries), &self.unreadable);
+            let (kept, left_out) =
+                drop_empty_folders(std::mem::take(&mut self.entries), &self.unreadable);
+            self.entries = kept;
+            self.left_out(left_out);
         }
         self
     }
@@ -318,8 +345,9 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
     let mut entries = depth_first(found.chunks);
     found.unreadable.sort();
     let prunes_empty_folders = !filter.include_empty_folders();
+    let mut left_out_empty = Vec::new();
     if prunes_empty_folders {
-        entries = drop_empty_folders(entries, &found.unreadable);
+        (entries, left_out_empty) = drop_empty_folders(entries, &found.unreadable);
     }
     found.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     found
@@ -332,6 +360,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         temporaries: found.temporaries,
         unlisted_links: found.unlisted_links,
         prunes_empty_folders,
+        left_out_empty,
     })
 }
 
@@ -510,10 +539,11 @@ fn depth_first(chunks: Vec<(RelPath, Vec<Entry>)>) -> Vec<Entry> {
     out
 }
 
-/// Drops folders with nothing kept below them. Entries are sorted, so a folder's subtree
-/// directly follows it: a folder has content iff the nearest kept entry after it lies below it.
-/// A folder holding an unreadable path stays (its contents are unknown).
-fn drop_empty_folders(entries: Vec<Entry>, unreadable: &[RelPath]) -> Vec<Entry> {
+/// Drops folders with nothing kept below them; returns the kept entries and the dropped
+/// folders (both sorted). Entries are sorted, so a folder's subtree directly follows it: a
+/// folder has content iff the nearest kept entry after it lies below it. A folder holding an
+/// unreadable path stays (its contents are unknown).
+fn drop_empty_folders(entries: Vec<Entry>, unreadable: &[RelPath]) -> (Vec<Entry>, Vec<RelPath>) {
     let mut keep = vec![false; entries.len()];
     let mut next_kept: Option<usize> = None;
     for i in (0..entries.len()).rev() {
@@ -525,11 +555,19 @@ fn drop_empty_folders(entries: Vec<Entry>, unreadable: &[RelPath]) -> Vec<Entry>
             next_kept = Some(i);
         }
     }
-    entries
+    let mut dropped = Vec::new();
+    let kept = entries
         .into_iter()
         .zip(keep)
-        .filter_map(|(e, k)| k.then_some(e))
-        .collect()
+        .filter_map(|(e, k)| {
+            if !k {
+                dropped.push(e.path);
+                return None;
+            }
+            Some(e)
+        })
+        .collect();
+    (kept, dropped)
 }
 
 #[cfg(test)]
@@ -581,6 +619,9 @@ mod tests {
         );
         assert_eq!(l.temporaries().len(), 1);
         assert_eq!(l.get(&RelPath::new("a/f2").unwrap()).unwrap().size, 4);
+        // A pruned folder is known as left out, not as missing.
+        assert!(l.is_left_out_empty(&RelPath::new("a/empty").unwrap()));
+        assert!(!l.is_left_out_empty(&RelPath::new("a/gone").unwrap()));
     }
 
     #[test]

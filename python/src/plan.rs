@@ -165,8 +165,8 @@ impl Action {
     }
 
     /// `new`, `changed`, `unmatched`, `replaced`, `metadata`, `moved` or `kind-differs`;
-    /// for two-way plans also `deleted`, `restored`, `renamed`, `identical`, `forgotten` and
-    /// `conflict`.
+    /// for two-way plans also `deleted`, `restored`, `renamed`, `identical`, `forgotten`,
+    /// `emptied` (a folder the run leaves empty, with `remove-empty-dirs`) and `conflict`.
     #[getter]
     fn reason(&self) -> Option<String> {
         self.field("reason")

@@ -1098,3 +1098,325 @@ fn a_folder_renamed_away_and_a_new_file_under_its_old_name() {
     );
     assert_nothing_planned(&prof);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10, items 8-10: the profile's comparison decides what changed since the last sync;
+// folders left out as empty are excluded, not deleted; the conflict loser kept beside the
+// winner; folders a run leaves empty removed; the "every file changed" guard.
+
+/// The comparison criteria of `ferry sync --compare RULE` for one rule.
+fn compared_by(rule: &str) -> ferrysync::CompareOptions {
+    let mut c = ferrysync::CompareOptions {
+        mtime: ferrysync::MtimeRule::Off,
+        size: false,
+        ..ferrysync::CompareOptions::default()
+    };
+    match rule {
+        "size" => c.size = true,
+        "checksum" => c.blake3 = true,
+        "md5" => c.md5 = true,
+        "content" => c.content = true,
+        other => panic!("rule {other}"),
+    }
+    c
+}
+
+/// Item 8's reproduction: "hello world" synced, then touched on the source while the
+/// destination is edited (another size) with the same new time.
+fn touched_here_edited_there(p: &Pair, prof: &Profile) {
+    tree::write(&p.src(), &[("f.txt", "hello world\n")]);
+    tree::set_mtime(&p.src().join("f.txt"), 978_393_600); // 2001-01-02
+    sync(prof);
+    tree::set_mtime(&p.src().join("f.txt"), 1_185_148_800); // 2007-07-23
+    tree::write(&p.dst(), &[("f.txt", "edit\n")]);
+    tree::set_mtime(&p.dst().join("f.txt"), 1_185_148_800);
+}
+
+#[test]
+fn item8_a_touch_is_no_edit_when_the_profile_compares_sizes_or_contents() {
+    for rule in ["size", "checksum", "md5", "content"] {
+        let p = Pair::new();
+        let mut prof = sync_profile(&p);
+        prof.comparison = compared_by(rule);
+        touched_here_edited_there(&p, &prof);
+        let report = sync(&prof);
+        assert_eq!(report.done.conflicts, 0, "{rule}: {:#?}", report.conflicts);
+        assert_eq!(read(p.src().join("f.txt")), "edit\n", "{rule}");
+        assert_eq!(names(&p.src()), ["f.txt"], "{rule}: no conflict copy");
+        assert_equal_sides(&p);
+        assert_nothing_planned(&prof);
+    }
+}
+
+#[test]
+fn item8_times_compared_a_touch_stays_an_edit() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    touched_here_edited_there(&p, &prof);
+    assert_eq!(sync(&prof).done.conflicts, 1);
+}
+
+#[test]
+fn item8_a_touch_alone_changes_nothing_and_is_not_examined_again() {
+    for rule in ["size", "checksum"] {
+        let p = Pair::new();
+        let mut prof = sync_profile(&p);
+        prof.comparison = compared_by(rule);
+        tree::write(&p.src(), &[("f.txt", "hello world\n"), ("g.txt", "g")]);
+        sync(&prof);
+        let dst_before = snapshot(&p.dst());
+        tree::set_mtime(&p.src().join("f.txt"), 1_185_148_800);
+        let report = sync(&prof);
+        assert_eq!(report.done.records, 1, "{rule}: the base learns the time");
+        assert_eq!(report.bytes_written, 0, "{rule}");
+        assert_eq!(snapshot(&p.dst()), dst_before, "{rule}: nothing copied");
+        assert_nothing_planned(&prof);
+    }
+}
+
+#[test]
+fn item8_comparing_contents_a_same_size_edit_under_a_new_time_is_an_edit() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.comparison = compared_by("checksum");
+    tree::write(&p.src(), &[("f.txt", "hello world\n"), ("g.txt", "g")]);
+    sync(&prof);
+    tree::write(&p.src(), &[("f.txt", "HELLO WORLD\n")]);
+    tree::set_mtime(&p.src().join("f.txt"), 1_185_148_800);
+    sync(&prof);
+    assert_eq!(read(p.dst().join("f.txt")), "HELLO WORLD\n");
+    assert_nothing_planned(&prof);
+}
+
+/// Item 9's reproduction: `sub/f.txt` and three files synced without empty folders, then
+/// `sub/f.txt` deleted on `emptied`.
+fn emptied_sub(p: &Pair, prof: &Profile, emptied: Side) {
+    tree::write(
+        &p.src(),
+        &[
+            ("sub/f.txt", "1"),
+            ("g.txt", "2"),
+            ("h.txt", "3"),
+            ("i.txt", "4"),
+        ],
+    );
+    sync(prof);
+    fs::remove_file(root_of(p, emptied).join("sub/f.txt")).unwrap();
+}
+
+#[test]
+fn item9_a_folder_emptied_on_one_side_is_not_deleted_on_the_other() {
+    for emptied in [Side::Source, Side::Destination] {
+        let p = Pair::new();
+        let mut prof = sync_profile(&p);
+        prof.filters.include_empty_folders = false;
+        emptied_sub(&p, &prof, emptied);
+        let report = sync(&prof);
+        assert_eq!(report.done.deletions, 1, "{emptied:?}: only sub/f.txt");
+        for side in [Side::Source, Side::Destination] {
+            let sub = root_of(&p, side).join("sub");
+            assert!(sub.is_dir(), "{emptied:?}: {} is kept", sub.display());
+            assert!(!sub.join("f.txt").exists());
+        }
+        assert_nothing_planned(&prof);
+    }
+}
+
+#[test]
+fn item9_an_emptied_folder_does_not_count_against_max_delete() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.filters.include_empty_folders = false;
+    prof.guards.max_delete = Some(ferrysync::DeleteLimit::Count(1));
+    emptied_sub(&p, &prof, Side::Source);
+    Engine::new()
+        .run(&prof, &RunOptions::default())
+        .expect("one deletion is within the limit");
+    assert!(p.dst().join("sub").is_dir());
+}
+
+/// Item 10: `conflict-loser: rename` keeps the loser renamed beside the winner, on both sides.
+fn loser_renamed(policy: ConflictPolicy, winner: Side) {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = policy;
+    prof.sync.conflict_loser = ferrysync::ConflictLoser::Rename;
+    crossed_edits(&p, &prof, "docs/f.txt");
+    let report = sync(&prof);
+    let (won, lost) = match winner {
+        Side::Source => (OLDER_LARGER, NEWER_SMALLER),
+        Side::Destination => (NEWER_SMALLER, OLDER_LARGER),
+    };
+    assert_equal_sides(&p);
+    assert_eq!(read(p.src().join("docs/f.txt")), won);
+    let copies = conflict_copies(&p.src());
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(copies[0].0.starts_with("docs/f (conflict "), "{copies:?}");
+    assert_eq!(copies[0].1, lost);
+    assert!(versions_of(&p.src()).is_empty() && versions_of(&p.dst()).is_empty());
+    let c = &report.conflicts[0];
+    assert_eq!(c.resolution, Resolution::Wins(winner));
+    assert_eq!(
+        c.conflict_copy.as_ref().map(|p| p.to_string()),
+        Some(copies[0].0.clone())
+    );
+    assert!(c.resolved);
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn item10_conflict_loser_rename_keeps_the_loser_beside_the_winner() {
+    for (policy, winner) in [
+        (ConflictPolicy::Newer, Side::Destination),
+        (ConflictPolicy::Older, Side::Source),
+        (ConflictPolicy::Larger, Side::Source),
+        (ConflictPolicy::Smaller, Side::Destination),
+        (ConflictPolicy::Source, Side::Source),
+        (ConflictPolicy::Destination, Side::Destination),
+    ] {
+        loser_renamed(policy, winner);
+    }
+}
+
+#[test]
+fn item10_conflict_loser_rename_keeps_an_edit_a_deletion_wins_over() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.conflict = ConflictPolicy::Source;
+    prof.sync.conflict_loser = ferrysync::ConflictLoser::Rename;
+    filler(&p.src());
+    tree::write(&p.src(), &[("f.txt", "v1")]);
+    sync(&prof);
+    fs::remove_file(p.src().join("f.txt")).unwrap();
+    tree::write(&p.dst(), &[("f.txt", "edited on the destination")]);
+    sync(&prof);
+    assert_equal_sides(&p);
+    assert!(!p.src().join("f.txt").exists());
+    let copies = conflict_copies(&p.dst());
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(copies[0].1, "edited on the destination");
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn item10_remove_empty_dirs_removes_the_folders_a_run_empties_on_both_sides() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.remove_empty_dirs = true;
+    filler(&p.src());
+    tree::write(
+        &p.src(),
+        &[
+            ("a/b/f.txt", "1"),
+            ("keep/k.txt", "k"),
+            ("keep/gone.txt", "g"),
+        ],
+    );
+    fs::create_dir_all(p.src().join("was-empty")).unwrap();
+    sync(&prof);
+    fs::remove_file(p.src().join("a/b/f.txt")).unwrap();
+    fs::remove_file(p.dst().join("keep/gone.txt")).unwrap();
+    let report = sync(&prof);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    for root in [p.src(), p.dst()] {
+        assert!(
+            !root.join("a").exists(),
+            "{}: a/ and a/b/ removed",
+            root.display()
+        );
+        assert!(root.join("keep/k.txt").exists());
+        assert!(
+            root.join("was-empty").is_dir(),
+            "not emptied by the run: kept"
+        );
+    }
+    assert_equal_sides(&p);
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn item10_remove_empty_dirs_keeps_a_folder_holding_excluded_files() {
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.sync.remove_empty_dirs = true;
+    prof.filters.exclude_files = vec!["*.tmp".into()];
+    filler(&p.src());
+    tree::write(&p.src(), &[("a/f.txt", "1")]);
+    sync(&prof);
+    tree::write(&p.dst(), &[("a/scratch.tmp", "excluded")]);
+    fs::remove_file(p.src().join("a/f.txt")).unwrap();
+    let report = sync(&prof);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(read(p.dst().join("a/scratch.tmp")), "excluded");
+    // The folder stays on both sides: removing it from one would bring it back next time.
+    assert!(p.src().join("a").is_dir());
+    assert_eq!(report.warnings.len(), 1, "{:#?}", report.warnings);
+    assert!(
+        report.warnings[0].message.contains("excluded"),
+        "{:#?}",
+        report.warnings
+    );
+    assert_nothing_planned(&prof);
+}
+
+/// Eight files synced (as in rclone's `test_all_changed`), then the times of `touched` of
+/// them shifted on the source.
+fn shifted_times(p: &Pair, prof: &Profile, touched: usize) {
+    let files: Vec<(String, String)> = (1..=8)
+        .map(|i| (format!("dir{}/file{i}.txt", i % 2), format!("contents {i}")))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (&**a, &**b)).collect();
+    tree::write(&p.src(), &files);
+    sync(prof);
+    for (path, _) in &files[..touched] {
+        tree::set_mtime(&p.src().join(path), 1_073_001_600); // 2004-01-02
+    }
+}
+
+#[test]
+fn item10_every_file_changed_on_a_side_stops_the_run_unless_forced() {
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    shifted_times(&p, &prof, 8);
+    let before = (snapshot(&p.src()), snapshot(&p.dst()));
+    let err = Engine::new()
+        .run(&prof, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("every one of the 8 files on the source changed"),
+        "{text}"
+    );
+    assert!(text.contains("clock"), "{text}");
+    assert_eq!((snapshot(&p.src()), snapshot(&p.dst())), before);
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    Engine::new().run(&prof, &forced).unwrap();
+    assert_equal_sides(&p);
+    assert_nothing_planned(&prof);
+}
+
+#[test]
+fn item10_the_all_changed_guard_needs_every_file_of_a_non_trivial_side() {
+    // Seven of eight changed: a normal run.
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    shifted_times(&p, &prof, 7);
+    Engine::new().run(&prof, &RunOptions::default()).unwrap();
+    // A pair of a few files, all edited: ordinary work.
+    let p = Pair::new();
+    let prof = sync_profile(&p);
+    tree::write(&p.src(), &[("a", "1"), ("b", "2")]);
+    sync(&prof);
+    tree::write(&p.src(), &[("a", "one"), ("b", "two")]);
+    Engine::new().run(&prof, &RunOptions::default()).unwrap();
+    // Comparing sizes, shifted times are no changes.
+    let p = Pair::new();
+    let mut prof = sync_profile(&p);
+    prof.comparison = compared_by("size");
+    shifted_times(&p, &prof, 8);
+    Engine::new().run(&prof, &RunOptions::default()).unwrap();
+}

@@ -12,7 +12,7 @@ use crate::path::RelPath;
 use crate::plan::{
     Action, ActionKind, ConflictKind, FolderPlan, Reason, Resolution, Side, Summary,
 };
-use crate::profile::ConflictPolicy;
+use crate::profile::{ConflictLoser, ConflictPolicy};
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
 use crate::state::{BaseEntry, BaseWriter};
 use crate::transport::{
@@ -279,6 +279,11 @@ pub(super) fn run_folder(
             if !opts.control.proceed() {
                 break;
             }
+            // A folder left empty goes from one side only when the other side's copy is gone
+            // or empty too (it may hold excluded entries): the sides stay alike.
+            if a.reason == Reason::Emptied && !f.empty_or_gone(a.to.other(), &a.path) {
+                continue;
+            }
             f.delete_dir(a);
         }
     } else if !unmatched.is_empty() {
@@ -333,9 +338,13 @@ pub(super) fn run_folder(
     Ok(())
 }
 
-/// A deletion of what the other side no longer has (mirror) or deleted (two-way).
+/// A deletion of what the other side no longer has (mirror) or deleted (two-way), or of a
+/// folder a two-way run leaves empty.
 fn is_unmatched(a: &Action) -> bool {
-    matches!(a.reason, Reason::Unmatched | Reason::Deleted)
+    matches!(
+        a.reason,
+        Reason::Unmatched | Reason::Deleted | Reason::Emptied
+    )
 }
 
 /// The bytes of a path's folder part (empty at the root).
@@ -782,6 +791,14 @@ impl Folder<'_> {
         Ok(0)
     }
 
+    /// Whether the folder at `path` on `side` is gone or holds nothing.
+    fn empty_or_gone(&self, side: Side, path: &RelPath) -> bool {
+        match self.side(side).read_dir(path) {
+            Ok(entries) => entries.is_empty(),
+            Err(e) => e.kind() == ErrorKind::NotFound,
+        }
+    }
+
     /// Removes a destination folder whose listed contents are gone. A folder that still holds
     /// entries the filters exclude is kept, with a warning: excluded files are never deleted.
     fn delete_dir(&self, a: &Action) {
@@ -855,6 +872,12 @@ impl Folder<'_> {
     /// Tells the state what a completed action left on both sides.
     fn record(&self, state: &BaseWriter, a: &Action) -> Result<()> {
         match (a.kind, a.reason) {
+            // A folder left empty is forgotten once it is gone from both sides.
+            (ActionKind::Delete, Reason::Emptied)
+                if self.side(a.to.other()).stat(&a.path)?.is_some() =>
+            {
+                Ok(())
+            }
             (ActionKind::Delete, _) | (ActionKind::Record, Reason::Forgotten) => {
                 state.forget(&a.path)
             }
@@ -865,17 +888,39 @@ impl Folder<'_> {
                 self.record_path(state, &a.path)
             }
             (ActionKind::Conflict, _) => Ok(()),
+            (ActionKind::Record, _) => self.record_as_planned(state, a),
             _ => self.record_path(state, &a.path),
         }
     }
 
-    /// Records `path` when both sides now hold equal entries there.
+    /// Records what a record action found equal, unless either side changed since the scan:
+    /// the next run sees that change.
+    fn record_as_planned(&self, state: &BaseWriter, a: &Action) -> Result<()> {
+        if a.entry != EntryKind::Dir {
+            for (side, planned) in [(Side::Source, a.source), (Side::Destination, a.destination)] {
+                let now = self.side(side).stat(&a.path)?;
+                let same = match (planned, &now) {
+                    (Some(p), Some(n)) => (p.size, p.mtime_ns) == (n.size, n.mtime_ns),
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                };
+                if !same {
+                    return Ok(());
+                }
+            }
+        }
+        self.record_path(state, &a.path)
+    }
+
+    /// Records `path` when both sides now hold equal entries there (with its content hash
+    /// when the profile compares contents).
     fn record_path(&self, state: &BaseWriter, path: &RelPath) -> Result<()> {
         let src = self.side(Side::Source).stat(path)?;
         let dst = self.side(Side::Destination).stat(path)?;
         if let (Some(s), Some(d)) = (src, dst) {
             if s.kind == d.kind && (s.kind == EntryKind::Dir || s.size == d.size) {
-                return state.put(BaseEntry::from_entries(&s, &d, None));
+                let hash = super::two_way::base_hash(self.profile, self.side(Side::Source), &s);
+                return state.put(BaseEntry::from_entries(&s, &d, hash));
             }
         }
         Ok(())
@@ -927,7 +972,11 @@ impl Folder<'_> {
                 self.lock().done.conflicts += 1;
                 true
             }
-            Resolution::Wins(winner) => self.step(a, || self.loser_goes(a, winner)),
+            Resolution::Wins(winner) => self.step(a, || {
+                let (bytes, copy) = self.loser_kept(a, winner)?;
+                renamed = copy;
+                Ok(bytes)
+            }),
             Resolution::KeepBoth(newer) => self.step(a, || {
                 let (bytes, copy) = self.keep_both(a, newer)?;
                 renamed = Some(copy);
@@ -952,6 +1001,22 @@ impl Folder<'_> {
             conflict_copy: renamed,
             resolved,
         });
+    }
+
+    /// The winner's version replaces the loser's, which the profile's `conflict-loser` keeps:
+    /// in its side's versions folder, or renamed beside the winner on both sides (then its
+    /// name is returned).
+    fn loser_kept(&self, a: &Action, winner: Side) -> Result<(u64, Option<RelPath>)> {
+        let loser = winner.other();
+        if self.profile.sync.conflict_loser == ConflictLoser::Rename {
+            if let Some(old) = self.side(loser).stat(&a.path)? {
+                if old.kind != EntryKind::Dir {
+                    let (bytes, copy) = self.keep_both(a, winner)?;
+                    return Ok((bytes, Some(copy)));
+                }
+            }
+        }
+        self.loser_goes(a, winner).map(|bytes| (bytes, None))
     }
 
     /// The winner's version replaces the loser's, which goes to its side's versions folder
@@ -991,8 +1056,9 @@ impl Folder<'_> {
         Ok(bytes)
     }
 
-    /// Keeps both versions: the older (or the non-folder) is renamed with the conflict name
-    /// on its side and copied to the other; the newer keeps the name on both sides.
+    /// Keeps both versions: the older (or the non-folder, or the loser of a policy) is renamed
+    /// with the conflict name on its side and copied to the other; the version on side
+    /// `newer` keeps the name on both sides.
     fn keep_both(&self, a: &Action, newer: Side) -> Result<(u64, RelPath)> {
         let older = newer.other();
         let Some(old) = self.side(older).stat(&a.path)? else {
@@ -1016,14 +1082,19 @@ impl Folder<'_> {
             })
         };
         let mut bytes = copy_to(newer, &renamed, old.kind)?;
-        match self.side(newer).stat(&a.path)? {
+        let kept = self.side(newer).stat(&a.path)?;
+        match &kept {
             Some(n) if n.kind == EntryKind::Dir => self.side(older).create_dir_all(&a.path)?,
             Some(n) => bytes += copy_to(older, &a.path, n.kind)?,
             None => {}
         }
         if let Some(state) = self.state {
             self.record_path(state, &renamed)?;
-            self.record_path(state, &a.path)?;
+            match kept {
+                Some(_) => self.record_path(state, &a.path)?,
+                // A deletion won: the name is gone from both sides.
+                None => state.forget(&a.path)?,
+            }
         }
         Ok((bytes, renamed))
     }

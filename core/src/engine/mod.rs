@@ -18,7 +18,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::plan::{
-    ActionKind, ContentVerdicts, FolderPlan, Plan, Planner, Reason, Summary, TwoWayContext,
+    ActionKind, ContentVerdicts, FolderPlan, PairPlan, Plan, Planner, Reason, Summary,
+    TwoWayContext,
 };
 use crate::profile::{
     DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile, SymlinkMode,
@@ -243,7 +244,7 @@ impl Engine {
             if fp.skipped.is_some() {
                 continue;
             }
-            recorded += two_way::reset(&db, folder, fp)?;
+            recorded += two_way::reset(profile, &db, folder, fp)?;
         }
         Ok(recorded)
     }
@@ -381,7 +382,10 @@ impl Engine {
             let loaded =
                 two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
             let (base, last_run) = (&loaded.base, loaded.last_run);
-            let mut actions = two_way::plan_pair(
+            let PairPlan {
+                mut actions,
+                changes: [source_changes, destination_changes],
+            } = two_way::plan_pair(
                 profile,
                 &comparator,
                 &src,
@@ -401,6 +405,8 @@ impl Engine {
                 source_exists: src.stat_follow(&RelPath::root())?.is_some(),
                 destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
                 last_run,
+                source_changes,
+                destination_changes,
             });
             fp.warnings = listing_warnings(&src_listing, &dst_listing);
             fp.temporaries = dst_listing.temporaries().to_vec();

@@ -8,11 +8,13 @@ use crate::compare::{blake3_file, Comparator};
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::expand_vars;
 use crate::path::RelPath;
-use crate::plan::{ActionKind, ConflictPolicies, FolderPlan, Hashes, Reason, Side, TwoWayPlanner};
+use crate::plan::{
+    ActionKind, ConflictPolicies, FolderPlan, Hashes, PairPlan, Reason, Side, TwoWayPlanner,
+};
 use crate::profile::{DeleteLimit, Folder, Profile};
 use crate::scan::Listing;
 use crate::state::{Base, BaseEntry, Intent, PairKey, StateDb};
-use crate::transport::{EntryKind, LocalTransport, Transport};
+use crate::transport::{Entry, EntryKind, LocalTransport, Transport};
 
 /// The state database of `profile`: its `sync.state`, else the per-user default.
 pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
@@ -155,16 +157,47 @@ pub(crate) fn plan_pair(
     src_listing: &Listing,
     dst_listing: &Listing,
     base: &Base,
-) -> Result<Vec<crate::plan::Action>> {
+) -> Result<PairPlan> {
     let policies = ConflictPolicies::new(&profile.sync, profile.filters.case_sensitive)?;
     let planner = TwoWayPlanner::new(comparator, &policies)
         .detect_renames(profile.sync.detect_renames)
         .preserve_permissions(profile.copy.preserve_permissions)
+        .remove_empty_dirs(profile.sync.remove_empty_dirs)
         .case_insensitive(Side::Source, case_insensitive(src, src_listing))
         .case_insensitive(Side::Destination, case_insensitive(dst, dst_listing));
     let requests = planner.hash_requests(src_listing, dst_listing, base);
     let hashes = hashes(src, dst, &requests);
     Ok(planner.plan(src_listing, dst_listing, base, &hashes))
+}
+
+/// Whether the base records content hashes: when the profile compares contents, a file
+/// whose time alone changed is compared with its recorded hash.
+pub(crate) fn records_hashes(profile: &Profile) -> bool {
+    let c = &profile.comparison;
+    c.md5 || c.blake3 || c.content
+}
+
+/// BLAKE3 of the file at `path` (of a link, of its target), as the base records it.
+///
+/// # Errors
+/// Read failures, naming the file.
+pub(crate) fn content_hash(t: &dyn Transport, path: &RelPath, kind: EntryKind) -> Result<[u8; 32]> {
+    match kind {
+        EntryKind::Symlink => t
+            .read_link(path)
+            .map(|target| *blake3::hash(&target).as_bytes()),
+        _ => blake3_file(t, path),
+    }
+}
+
+/// The hash a base entry for `e` records under `profile`: a file's or link's contents when
+/// the profile compares contents, else none (also when it cannot be read: unknown).
+pub(crate) fn base_hash(profile: &Profile, t: &dyn Transport, e: &Entry) -> Option<[u8; 32]> {
+    let hashed = matches!(e.kind, EntryKind::File | EntryKind::Symlink);
+    if !hashed || !records_hashes(profile) {
+        return None;
+    }
+    content_hash(t, &e.path, e.kind).ok()
 }
 
 /// BLAKE3 of the requested files (a link's target), in parallel; unreadable ones are left
@@ -179,12 +212,11 @@ fn hashes(src: &dyn Transport, dst: &dyn Transport, requests: &[(Side, RelPath)]
                 Side::Source => src,
                 Side::Destination => dst,
             };
-            let h = match t.stat(path) {
-                Ok(Some(e)) if e.kind == EntryKind::Symlink => t
-                    .read_link(path)
-                    .map(|target| *blake3::hash(&target).as_bytes()),
-                _ => blake3_file(t, path),
+            let kind = match t.stat(path) {
+                Ok(Some(e)) => e.kind,
+                _ => EntryKind::File,
             };
+            let h = content_hash(t, path, kind);
             if let Ok(h) = h {
                 out.lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -222,8 +254,13 @@ fn case_insensitive(t: &dyn Transport, listing: &Listing) -> bool {
     matches!(t.stat(&other), Ok(Some(o)) if o.file_id == e.file_id && o.file_id != 0)
 }
 
+/// Fewest files of the base a side must still hold for the "every file changed" guard: a
+/// pair of a few files all edited is ordinary work, not a shifted clock.
+pub(crate) const ALL_CHANGED_MIN_FILES: u64 = 5;
+
 /// The two-way guards, checked before anything changes: a side that had entries at the
-/// last sync and is now empty or missing, and deletions above the limit on either side.
+/// last sync and is now empty or missing, every file of a side changed (a clock, time zone
+/// or remount that shifted all times), and deletions above the limit on either side.
 pub(crate) fn check_guards(profile: &Profile, fp: &FolderPlan, force: bool) -> Result<()> {
     let Some(ctx) = &fp.two_way else {
         return Ok(());
@@ -263,6 +300,21 @@ pub(crate) fn check_guards(profile: &Profile, fp: &FolderPlan, force: bool) -> R
                         "the {} had {} entries at the last sync and is now {how}: it looks like an unmounted drive",
                         side.name(),
                         ctx.base_entries
+                    ),
+                    root,
+                );
+            }
+        }
+        for (side, counts, root) in [
+            (Side::Source, ctx.source_changes, &fp.source),
+            (Side::Destination, ctx.destination_changes, &fp.destination),
+        ] {
+            if counts.files >= ALL_CHANGED_MIN_FILES && counts.changed == counts.files {
+                return guard(
+                    format!(
+                        "every one of the {} files on the {} changed since the last sync: a clock, time-zone or remount change that shifted all times looks likelier than edits",
+                        counts.files,
+                        side.name()
                     ),
                     root,
                 );
@@ -334,7 +386,12 @@ pub(crate) fn clear(db_path: &std::path::Path, folder: &Folder) -> Result<()> {
 }
 
 /// Makes the paths a first-run plan found equal on both sides the base of `folder`'s pair.
-pub(crate) fn reset(db_path: &std::path::Path, folder: &Folder, fp: &FolderPlan) -> Result<u64> {
+pub(crate) fn reset(
+    profile: &Profile,
+    db_path: &std::path::Path,
+    folder: &Folder,
+    fp: &FolderPlan,
+) -> Result<u64> {
     let src = LocalTransport::new(&fp.source);
     let dst = LocalTransport::new(&fp.destination);
     let mut entries = Vec::new();
@@ -345,7 +402,8 @@ pub(crate) fn reset(db_path: &std::path::Path, folder: &Folder, fp: &FolderPlan)
     {
         if let (Some(s), Some(d)) = (src.stat(&a.path)?, dst.stat(&a.path)?) {
             if s.kind == d.kind && (s.kind == EntryKind::Dir || s.size == d.size) {
-                entries.push(BaseEntry::from_entries(&s, &d, None));
+                let hash = base_hash(profile, &src, &s);
+                entries.push(BaseEntry::from_entries(&s, &d, hash));
             }
         }
     }

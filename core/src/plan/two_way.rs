@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use globset::{Candidate, GlobMatcher};
+use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{Action, ActionKind, ConflictKind, Reason, Resolution, Side, Stamp};
-use crate::compare::{Comparator, Difference, Verdict};
+use crate::compare::{Comparator, Difference, MtimeRule, Verdict};
 use crate::error::{Error, Result};
 use crate::path::RelPath;
 use crate::profile::{ConflictPolicy, SyncOptions};
@@ -19,6 +20,27 @@ use crate::transport::{Entry, EntryKind};
 /// BLAKE3 hashes of files (a link's target) the planner asked for, by side and path. A
 /// requested pair missing here counts as different.
 pub type Hashes = HashMap<(Side, RelPath), [u8; 32]>;
+
+/// The plan of a two-way folder pair.
+#[derive(Debug, Clone)]
+pub struct PairPlan {
+    /// The actions, sorted by path.
+    pub actions: Vec<Action>,
+    /// Per side (indexed by [`Side`]): the files of the base and how many changed.
+    pub changes: [ChangedFiles; 2],
+}
+
+/// One side's files (and links) of the base that are still there, and how many of them
+/// changed since the last sync by the profile's comparison: what the "every file changed"
+/// guard looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ChangedFiles {
+    /// Files and links of the base the side still has (of any kind now).
+    pub files: u64,
+    /// How many of them changed.
+    pub changed: u64,
+}
 
 /// The conflict policy of every path: the per-path rules (first matching mask wins), else the
 /// profile's policy; at a first run, the first-run policy when one is set.
@@ -140,8 +162,20 @@ enum Change {
     Changed,
     /// In the base, gone now.
     Deleted,
+    /// In the base, and now a folder this side's filters leave out (an empty folder when
+    /// empty folders are not synchronized): neither copied nor deleted.
+    Excluded,
     /// Cannot be told: the folder holding it could not be read, or it is a special file.
     Unknown,
+}
+
+/// How an entry stands against its base entry by metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AgainstBase {
+    Same,
+    Changed,
+    /// Only the time changed and the profile compares contents: the hash decides.
+    Hash,
 }
 
 impl Change {
@@ -157,6 +191,9 @@ struct Row<'e> {
     d: Option<&'e Entry>,
     b: Option<&'e BaseEntry>,
     change: [Change; 2],
+    /// Per side: [`Change::Same`] by the profile's comparison, though the time is not the
+    /// base's (touched): the base learns the new time.
+    touched: [bool; 2],
 }
 
 impl<'e> Row<'e> {
@@ -209,6 +246,7 @@ pub struct TwoWayPlanner<'a> {
     detect_renames: bool,
     preserve_permissions: bool,
     case_insensitive: [bool; 2],
+    remove_empty_dirs: bool,
 }
 
 impl<'a> TwoWayPlanner<'a> {
@@ -220,6 +258,7 @@ impl<'a> TwoWayPlanner<'a> {
             detect_renames: true,
             preserve_permissions: true,
             case_insensitive: [false, false],
+            remove_empty_dirs: false,
         }
     }
 
@@ -242,13 +281,30 @@ impl<'a> TwoWayPlanner<'a> {
         self
     }
 
+    /// Whether folders the plan leaves empty (it deletes or moves away everything below
+    /// them) are removed on both sides.
+    pub fn remove_empty_dirs(mut self, yes: bool) -> TwoWayPlanner<'a> {
+        self.remove_empty_dirs = yes;
+        self
+    }
+
     /// The files whose hashes [`TwoWayPlanner::plan`] needs: both sides of paths that both
     /// sides changed to equal sizes (or that a first run finds with equal sizes but other
-    /// metadata), and of same-name pairs.
+    /// metadata), and of same-name pairs; with a comparison by contents, a file whose time
+    /// alone changed since the base (compared with the hash the base recorded).
     pub fn hash_requests(&self, src: &Listing, dst: &Listing, base: &Base) -> Vec<(Side, RelPath)> {
-        let c = self.classify(src, dst, base);
+        // Without hashes, every file that needs one counts as changed: a superset of what
+        // the plan will find changed, so every pair it may compare is requested.
+        let c = self.classify(src, dst, base, &Hashes::new());
         let mut out = Vec::new();
         for row in &c.rows {
+            for side in [Side::Source, Side::Destination] {
+                if let (Some(b), Some(e)) = (row.b, row.entry(side)) {
+                    if self.against_base(side, b, e) == AgainstBase::Hash {
+                        out.push((side, e.path.clone()));
+                    }
+                }
+            }
             if let (Some(s), Some(d)) = (row.s, row.d) {
                 if row.change(Side::Source).is_edit()
                     && row.change(Side::Destination).is_edit()
@@ -268,12 +324,22 @@ impl<'a> TwoWayPlanner<'a> {
                 }
             }
         }
+        out.sort();
+        out.dedup();
         out
     }
 
-    /// The actions that bring both sides to the same state, sorted by path.
-    pub fn plan(&self, src: &Listing, dst: &Listing, base: &Base, hashes: &Hashes) -> Vec<Action> {
-        let c = self.classify(src, dst, base);
+    /// The actions that bring both sides to the same state (sorted by path), and how many
+    /// files changed on each side.
+    pub fn plan(&self, src: &Listing, dst: &Listing, base: &Base, hashes: &Hashes) -> PairPlan {
+        let c = self.classify(src, dst, base, hashes);
+        PairPlan {
+            changes: changed_files(&c.rows),
+            actions: self.actions(&c, base, hashes),
+        }
+    }
+
+    fn actions(&self, c: &Classified<'_>, base: &Base, hashes: &Hashes) -> Vec<Action> {
         let first_run = !base.is_synced();
         let mut out = Vec::new();
         let mut renamed_to: HashMap<usize, (usize, Side)> = HashMap::new();
@@ -349,12 +415,26 @@ impl<'a> TwoWayPlanner<'a> {
                 modes.push((row.path, pushed));
             }
         }
+        if self.remove_empty_dirs && !first_run {
+            let emptied = emptied_folders(&c.rows, &out);
+            if !emptied.is_empty() {
+                out.extend(emptied);
+                // Stable: a path's own actions keep their order.
+                out.sort_by(|a, b| a.path.cmp(&b.path));
+            }
+        }
         out
     }
 
     /// Merges the three sorted lists and classifies each path; finds renames and same-name
     /// pairs.
-    fn classify<'e>(&self, src: &'e Listing, dst: &'e Listing, base: &'e Base) -> Classified<'e> {
+    fn classify<'e>(
+        &self,
+        src: &'e Listing,
+        dst: &'e Listing,
+        base: &'e Base,
+        hashes: &Hashes,
+    ) -> Classified<'e> {
         let synced = base.is_synced();
         let (s, d, b) = (src.entries(), dst.entries(), base.entries());
         let b: &[BaseEntry] = if synced { b } else { &[] };
@@ -388,16 +468,15 @@ impl<'a> TwoWayPlanner<'a> {
             if be.is_some() {
                 k += 1;
             }
-            let change = [
-                self.change(Side::Source, be, se, src, path),
-                self.change(Side::Destination, be, de, dst, path),
-            ];
+            let (cs, ts) = self.change(Side::Source, be, se, src, path, hashes);
+            let (cd, td) = self.change(Side::Destination, be, de, dst, path, hashes);
             rows.push(Row {
                 path,
                 s: se,
                 d: de,
                 b: be,
-                change,
+                change: [cs, cd],
+                touched: [ts, td],
             });
         }
         let dirty = dirty_subtrees(&rows);
@@ -415,6 +494,8 @@ impl<'a> TwoWayPlanner<'a> {
         }
     }
 
+    /// How `side`'s entry at `path` stands against the base, and whether it is the same but
+    /// touched (another time).
     fn change(
         &self,
         side: Side,
@@ -422,18 +503,67 @@ impl<'a> TwoWayPlanner<'a> {
         now: Option<&Entry>,
         listing: &Listing,
         path: &RelPath,
-    ) -> Change {
-        match (b, now) {
+        hashes: &Hashes,
+    ) -> (Change, bool) {
+        let change = match (b, now) {
             (_, Some(e)) if e.kind == EntryKind::Special => Change::Unknown,
             // Not listed in a folder the scan could not read (or a loop it skipped): unknown,
             // so nothing is deleted from, or written into, that side's copy.
             (_, None) if listing.is_incomplete_at(path) => Change::Unknown,
             (None, None) => Change::Absent,
             (None, Some(_)) => Change::New,
+            (Some(_), None) if listing.is_left_out_empty(path) => Change::Excluded,
             (Some(_), None) => Change::Deleted,
-            (Some(b), Some(e)) if b.unchanged(side, e, self.preserve_permissions) => Change::Same,
-            (Some(_), Some(_)) => Change::Changed,
+            (Some(b), Some(e)) => {
+                let same = match self.against_base(side, b, e) {
+                    AgainstBase::Same => true,
+                    AgainstBase::Changed => false,
+                    AgainstBase::Hash => {
+                        b.hash.is_some() && hashes.get(&(side, e.path.clone())) == b.hash.as_ref()
+                    }
+                };
+                if same {
+                    let touched = e.kind != EntryKind::Dir && e.mtime_ns != b.side(side).mtime_ns;
+                    return (Change::Same, touched);
+                }
+                Change::Changed
+            }
+        };
+        (change, false)
+    }
+
+    /// Whether `now` (this path on `side`) changed since the base `b` by the profile's
+    /// comparison. Another kind or size is a change whatever the criteria, and so are other
+    /// permission bits when they are propagated; folders change only by changing kind. A
+    /// file whose time alone changed is changed when the comparison looks at times; else, with
+    /// a comparison by contents, its hash decides against the one the base recorded (changed
+    /// when the base has none); else (sizes only) it is the same: touched, not edited.
+    fn against_base(&self, side: Side, b: &BaseEntry, now: &Entry) -> AgainstBase {
+        if now.kind != b.kind {
+            return AgainstBase::Changed;
         }
+        if b.kind == EntryKind::Dir {
+            return AgainstBase::Same;
+        }
+        let s = b.side(side);
+        let modes_differ =
+            self.preserve_permissions && s.mode != 0 && now.mode != 0 && s.mode != now.mode;
+        if now.size != b.size || modes_differ {
+            return AgainstBase::Changed;
+        }
+        if now.mtime_ns == s.mtime_ns {
+            return AgainstBase::Same;
+        }
+        if self.comparator.options().mtime != MtimeRule::Off {
+            return AgainstBase::Changed;
+        }
+        if self.comparator.reads_content() {
+            return match b.hash {
+                Some(_) => AgainstBase::Hash,
+                None => AgainstBase::Changed,
+            };
+        }
+        AgainstBase::Same
     }
 
     /// Entries new on one side only whose names equal, after Unicode normalization (NFC) and
@@ -498,7 +628,7 @@ impl<'a> TwoWayPlanner<'a> {
         hashes: &Hashes,
         out: &mut Vec<Action>,
     ) -> Option<Mode> {
-        use Change::{Absent, Changed, Deleted, New, Same, Unknown};
+        use Change::{Absent, Changed, Deleted, Excluded, New, Same, Unknown};
         let (cs, cd) = (row.change(Side::Source), row.change(Side::Destination));
         // Inside a folder that stays, this side's deletions are restored from the other.
         if let Some(Mode::Keep(keep)) = mode {
@@ -523,7 +653,15 @@ impl<'a> TwoWayPlanner<'a> {
             }
         }
         match (cs, cd) {
+            (Same, Same) if row.touched.contains(&true) => {
+                // Touched, not edited: the base learns the new times.
+                out.push(record(row, row.s.expect("present")));
+                None
+            }
             (Unknown, _) | (_, Unknown) | (Same | Absent, Same | Absent) => None,
+            (Excluded, New | Changed) => self.against_excluded(row, Side::Destination, out),
+            (New | Changed, Excluded) => self.against_excluded(row, Side::Source, out),
+            (Excluded, _) | (_, Excluded) => None,
             (Deleted, Deleted) | (Deleted, Absent) | (Absent, Deleted) => {
                 let b = row.b.expect("deleted entries are in the base");
                 out.push(Action {
@@ -552,6 +690,23 @@ impl<'a> TwoWayPlanner<'a> {
             (Changed | New, Deleted) => self.deleted_vs_changed(row, Side::Destination, dirty, out),
             (New | Changed, New | Changed) => self.both(row, first_run, hashes, out),
         }
+    }
+
+    /// Side `changer` changed a path that the other side now holds as a folder its filters
+    /// leave out (an empty folder when empty folders are not synchronized). That folder is
+    /// neither deleted nor replaced: a folder's contents arrive in it, a file or link is a
+    /// conflict left alone.
+    fn against_excluded(
+        &self,
+        row: &Row<'_>,
+        changer: Side,
+        out: &mut Vec<Action>,
+    ) -> Option<Mode> {
+        let e = row.entry(changer).expect("the changing side has the entry");
+        if e.kind != EntryKind::Dir {
+            out.push(self.conflict(row, ConflictKind::KindChanged, Resolution::Skip));
+        }
+        None
     }
 
     /// Puts `from_entry` (the other side's entry) on side `to`: a folder is created, a file or
@@ -892,6 +1047,114 @@ fn find_renames(rows: &[Row<'_>]) -> Vec<(usize, usize, Side)> {
     out
 }
 
+/// Per side, the files of the base still there and how many changed.
+fn changed_files(rows: &[Row<'_>]) -> [ChangedFiles; 2] {
+    let mut out = [ChangedFiles::default(); 2];
+    for row in rows {
+        if !row
+            .b
+            .is_some_and(|b| matches!(b.kind, EntryKind::File | EntryKind::Symlink))
+        {
+            continue;
+        }
+        for side in [Side::Source, Side::Destination] {
+            let counts = &mut out[side as usize];
+            match row.change(side) {
+                Change::Same => counts.files += 1,
+                Change::Changed => {
+                    counts.files += 1;
+                    counts.changed += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The folders `planned` leaves empty: folders that stay (as folders, on at least one side)
+/// while everything below them goes from both sides, and at least one entry below is deleted
+/// or moved away by the plan. Each is deleted on every side that lists it, deepest first
+/// when the plan is sorted. Entries the scan could not tell (unreadable folders, special
+/// files) keep their folder; a folder left out as empty is not listed, so not deleted.
+fn emptied_folders(rows: &[Row<'_>], planned: &[Action]) -> Vec<Action> {
+    let mut gone: std::collections::HashSet<(Side, &RelPath)> = std::collections::HashSet::new();
+    for a in planned {
+        match a.kind {
+            ActionKind::Delete => {
+                gone.insert((a.to, &a.path));
+            }
+            ActionKind::Rename => {
+                if let Some(from) = &a.from {
+                    gone.insert((a.to, from));
+                }
+            }
+            _ => {}
+        }
+    }
+    if gone.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        i = emptied_below(rows, i, &gone, &mut out).0;
+    }
+    out
+}
+
+/// Walks row `i` and its subtree (see [`emptied_folders`]); returns the next row after the
+/// subtree, whether the row ends with nothing on either side, and whether the plan removes
+/// something at or below it.
+fn emptied_below(
+    rows: &[Row<'_>],
+    i: usize,
+    gone: &std::collections::HashSet<(Side, &RelPath)>,
+    out: &mut Vec<Action>,
+) -> (usize, bool, bool) {
+    let row = &rows[i];
+    let sides = [Side::Source, Side::Destination];
+    // A side that could not be read may still hold it. A folder this side's filters leave
+    // out as empty holds nothing synchronized: it is neither counted nor deleted.
+    let known = sides.iter().all(|&s| row.change(s) != Change::Unknown);
+    let stays = |s: Side| row.entry(s).is_some() && !gone.contains(&(s, row.path));
+    let mut absent = known && !sides.iter().any(|&s| stays(s));
+    let mut removed = sides.iter().any(|&s| gone.contains(&(s, row.path)));
+    let mut next = i + 1;
+    if !row.is_dir_anywhere() {
+        return (next, absent, removed);
+    }
+    let (mut all_absent, mut removed_below) = (true, false);
+    while next < rows.len() && rows[next].path.starts_with(row.path) {
+        let (after, a, r) = emptied_below(rows, next, gone, out);
+        next = after;
+        all_absent &= a;
+        removed_below |= r;
+    }
+    let stays_as_folder: Vec<Side> = sides
+        .into_iter()
+        .filter(|&s| stays(s) && row.entry(s).is_some_and(|e| e.kind == EntryKind::Dir))
+        .collect();
+    let folder_only = sides
+        .iter()
+        .all(|&s| !stays(s) || row.entry(s).is_some_and(|e| e.kind == EntryKind::Dir));
+    if known && all_absent && removed_below && folder_only && !stays_as_folder.is_empty() {
+        for side in stays_as_folder {
+            let e = row.entry(side).expect("listed");
+            out.push(new_action(
+                ActionKind::Delete,
+                row,
+                e,
+                Reason::Emptied,
+                side,
+            ));
+        }
+        absent = true;
+        removed = true;
+    }
+    (next, absent && all_absent, removed || removed_below)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -972,7 +1235,7 @@ mod tests {
             }
             hashes.insert((side, path), h);
         }
-        render(&planner.plan(&s, &d, &b, &hashes))
+        render(&planner.plan(&s, &d, &b, &hashes).actions)
     }
 
     fn plan(src: &str, dst: &str, base_spec: Option<&str>) -> Vec<String> {
@@ -1058,7 +1321,9 @@ mod tests {
         src.mark_unreadable(RelPath::new("a").unwrap());
         let dst = listing("d a, f a/x 1 5");
         let b = base(Some("d a, f a/x 1 5"));
-        let got = TwoWayPlanner::new(&cmp, &policies).plan(&src, &dst, &b, &Hashes::new());
+        let got = TwoWayPlanner::new(&cmp, &policies)
+            .plan(&src, &dst, &b, &Hashes::new())
+            .actions;
         assert_eq!(render(&got), Vec::<String>::new());
     }
 
@@ -1071,7 +1336,9 @@ mod tests {
         let mut src = listing("d a, f a/f 1 5");
         src.mark_unreadable(RelPath::new("a/up").unwrap());
         let dst = listing("d a, f a/f 1 5, d a/up, f a/up/x 1 5, f b 1 5");
-        let got = TwoWayPlanner::new(&cmp, &policies).plan(&src, &dst, &base(None), &Hashes::new());
+        let got = TwoWayPlanner::new(&cmp, &policies)
+            .plan(&src, &dst, &base(None), &Hashes::new())
+            .actions;
         assert_eq!(render(&got), ["record> a", "record> a/f", "copy< b"]);
     }
 
@@ -1085,7 +1352,7 @@ mod tests {
             listing("f a 5 100 #9"),
             base(Some("f a 5 100 #7")),
         );
-        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()));
+        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()).actions);
         assert_eq!(got, ["delete> a", "copy> b"]);
     }
 
@@ -1099,11 +1366,11 @@ mod tests {
             listing("f README.TXT 3 5"),
             base(None),
         );
-        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()));
+        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()).actions);
         assert_eq!(got, ["rename> readme.txt from README.TXT"]);
         // Different contents under one case-folded name: neither copy may overwrite the other.
         let d = listing("f README.TXT 4 5");
-        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()));
+        let got = render(&planner.plan(&s, &d, &b, &Hashes::new()).actions);
         assert_eq!(got, ["conflict(skip) readme.txt"]);
     }
 
@@ -1226,6 +1493,253 @@ mod tests {
             err.to_string()
                 .starts_with("sync.conflict-rules[0].mask: invalid mask"),
             "{err}"
+        );
+    }
+
+    /// The base of `spec` recording a content hash for every file ([`hash_of`] its path).
+    fn hashed_base(spec: &str) -> Base {
+        let b = base(Some(spec));
+        let entries = b
+            .entries()
+            .iter()
+            .map(|e| BaseEntry {
+                hash: (e.kind != EntryKind::Dir).then(|| hash_of(&e.path)),
+                ..e.clone()
+            })
+            .collect();
+        Base::new(entries, true)
+    }
+
+    fn hash_of(path: &RelPath) -> [u8; 32] {
+        *blake3::hash(path.as_bytes()).as_bytes()
+    }
+
+    /// Plans with `compare`'s criteria (and folders left empty removed when
+    /// `remove_empty_dirs`). Every requested file hashes as the base's ([`hash_of`] its path)
+    /// when its path is in `as_in_base`, otherwise as something new.
+    fn plan_compared(
+        compare: &CompareOptions,
+        remove_empty_dirs: bool,
+        (src, dst, b): (&Listing, &Listing, &Base),
+        as_in_base: &[&str],
+    ) -> PairPlan {
+        let cmp = Comparator::new(compare).unwrap();
+        let policies = ConflictPolicies::new(&SyncOptions::default(), false).unwrap();
+        let planner = TwoWayPlanner::new(&cmp, &policies).remove_empty_dirs(remove_empty_dirs);
+        let mut hashes = Hashes::new();
+        for (side, path) in planner.hash_requests(src, dst, b) {
+            let h = if as_in_base.iter().any(|p| path.to_string() == *p) {
+                hash_of(&path)
+            } else {
+                [side as u8 + 1; 32]
+            };
+            hashes.insert((side, path), h);
+        }
+        planner.plan(src, dst, b, &hashes)
+    }
+
+    fn sizes_only() -> CompareOptions {
+        CompareOptions {
+            mtime: MtimeRule::Off,
+            ..CompareOptions::default()
+        }
+    }
+
+    fn checksums() -> CompareOptions {
+        CompareOptions {
+            mtime: MtimeRule::Off,
+            size: false,
+            blake3: true,
+            ..CompareOptions::default()
+        }
+    }
+
+    /// Issue 10, item 8: what changed since the base is decided by the profile's comparison.
+    #[test]
+    fn comparing_sizes_a_touch_is_no_edit_and_the_other_sides_edit_wins() {
+        // The reproduction: the source touched (same size, later time), the destination
+        // edited to another size.
+        let (s, d, b) = (
+            listing("f f.txt 12 900"),
+            listing("f f.txt 5 900"),
+            base(Some("f f.txt 12 100")),
+        );
+        let got = plan_compared(&sizes_only(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["copy< f.txt"]);
+        // Times compared (the default): the touch is an edit, so both sides changed.
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["conflict(keep-both source) f.txt"]);
+    }
+
+    #[test]
+    fn comparing_sizes_a_touch_alone_is_recorded_so_the_base_learns_the_time() {
+        let (s, d, b) = (
+            listing("f f.txt 12 900"),
+            listing("f f.txt 12 100"),
+            base(Some("f f.txt 12 100")),
+        );
+        let got = plan_compared(&sizes_only(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["record> f.txt"]);
+        // A changed size is a change whatever the criteria.
+        let s = listing("f f.txt 13 100");
+        let got = plan_compared(&sizes_only(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["copy> f.txt"]);
+    }
+
+    #[test]
+    fn comparing_checksums_a_touched_file_is_compared_with_the_hash_the_base_recorded() {
+        let b = hashed_base("f f.txt 12 100, f g.txt 3 100");
+        let s = listing("f f.txt 12 900, f g.txt 3 900");
+        let d = listing("f f.txt 5 900, f g.txt 3 100");
+        // f.txt: touched on the source, edited on the destination; g.txt: touched only.
+        let got = plan_compared(&checksums(), false, (&s, &d, &b), &["f.txt", "g.txt"]);
+        assert_eq!(render(&got.actions), ["copy< f.txt", "record> g.txt"]);
+        // The same time and size but other contents than the base: edited on both sides.
+        let got = plan_compared(&checksums(), false, (&s, &d, &b), &[]);
+        assert_eq!(
+            render(&got.actions),
+            ["conflict(keep-both source) f.txt", "copy> g.txt"]
+        );
+        // A base without hashes cannot tell: a new time is an edit, as before.
+        let unhashed = base(Some("f f.txt 12 100, f g.txt 3 100"));
+        let got = plan_compared(
+            &checksums(),
+            false,
+            (&s, &d, &unhashed),
+            &["f.txt", "g.txt"],
+        );
+        assert_eq!(
+            render(&got.actions),
+            ["conflict(keep-both source) f.txt", "copy> g.txt"]
+        );
+    }
+
+    #[test]
+    fn a_file_equal_to_the_base_by_size_and_time_is_not_hashed() {
+        let cmp = Comparator::new(&checksums()).unwrap();
+        let policies = ConflictPolicies::new(&SyncOptions::default(), false).unwrap();
+        let planner = TwoWayPlanner::new(&cmp, &policies);
+        let b = hashed_base("f a 1 5, f touched 1 5");
+        let s = listing("f a 1 5, f touched 1 9");
+        let got = planner.hash_requests(&s, &listing("f a 1 5, f touched 1 5"), &b);
+        assert_eq!(got, [(Side::Source, RelPath::new("touched").unwrap())]);
+    }
+
+    /// Issue 10, item 10: the "every file changed" guard counts, per side, the base's files
+    /// still there and how many changed by the profile's comparison.
+    #[test]
+    fn changed_files_are_counted_per_side_by_the_profiles_comparison() {
+        let b = base(Some(
+            "d dir, f dir/a 1 5, f b 1 5, f c 1 5, l link 4 5, f gone 1 5",
+        ));
+        let s = listing("d dir, f dir/a 1 9, f b 1 9, f c 1 9, l link 4 9, f new 1 9");
+        let d = listing("d dir, f dir/a 1 5, f b 1 5, f c 2 5, l link 4 5, f gone 1 5");
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        let counted = |files, changed| ChangedFiles { files, changed };
+        assert_eq!(got.changes, [counted(4, 4), counted(5, 1)]);
+        // Comparing sizes, the source's touches are no changes.
+        let got = plan_compared(&sizes_only(), false, (&s, &d, &b), &[]);
+        assert_eq!(got.changes, [counted(4, 0), counted(5, 1)]);
+    }
+
+    /// Issue 10, item 9: with empty folders not synchronized, a folder emptied on one side
+    /// is left out of that side's listing: excluded, not deleted.
+    #[test]
+    fn a_folder_left_out_as_empty_is_excluded_not_deleted() {
+        let mut s = listing("f g.txt 1 5");
+        s.mark_left_out_empty(RelPath::new("sub").unwrap());
+        let d = listing("f g.txt 1 5, d sub, f sub/f.txt 1 5");
+        let b = base(Some("f g.txt 1 5, d sub, f sub/f.txt 1 5"));
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["delete> sub/f.txt"]);
+        // Left out on both sides: nothing to do, and the base keeps it.
+        let mut d = listing("f g.txt 1 5");
+        d.mark_left_out_empty(RelPath::new("sub").unwrap());
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["forget sub/f.txt"]);
+        // The other side made it a file: neither replaces the other; the conflict is reported.
+        let d = listing("f g.txt 1 5, f sub 3 9");
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(
+            render(&got.actions),
+            ["conflict(skip) sub", "forget sub/f.txt"]
+        );
+    }
+
+    /// Issue 10, item 10: folders a run leaves empty are removed on both sides.
+    #[test]
+    fn folders_the_plan_leaves_empty_are_removed_on_both_sides() {
+        let both = "f keep 1 5, d p, d p/q, f p/q/f 1 5";
+        let (s, d, b) = (
+            listing("f keep 1 5, d p, d p/q"),
+            listing(both),
+            base(Some(both)),
+        );
+        let got = plan_compared(&CompareOptions::default(), true, (&s, &d, &b), &[]);
+        assert_eq!(
+            render(&got.actions),
+            [
+                "delete< p",
+                "delete> p",
+                "delete< p/q",
+                "delete> p/q",
+                "delete> p/q/f"
+            ]
+        );
+        assert!(got
+            .actions
+            .iter()
+            .filter(|a| a.entry == EntryKind::Dir)
+            .all(|a| a.reason == Reason::Emptied));
+        // Without the option, the emptied folders stay.
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["delete> p/q/f"]);
+    }
+
+    #[test]
+    fn a_folder_keeps_when_anything_stays_or_arrives_below_it_or_nothing_left_it() {
+        let opts = CompareOptions::default();
+        let base_spec = "d p, f p/a 1 5, f p/b 1 5, d e";
+        let b = base(Some(base_spec));
+        let d = listing(base_spec);
+        // p/b stays.
+        let s = listing("d p, f p/b 1 5, d e");
+        let got = plan_compared(&opts, true, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["delete> p/a"]);
+        // Something new arrives in p.
+        let s = listing("d p, f p/new 1 9, d e");
+        let got = plan_compared(&opts, true, (&s, &d, &b), &[]);
+        assert_eq!(
+            render(&got.actions),
+            ["delete> p/a", "delete> p/b", "copy> p/new"]
+        );
+        // A folder that was empty before the run (e) is not the run's doing.
+        let s = listing("d p, f p/a 1 5, f p/b 1 5, d e");
+        let got = plan_compared(&opts, true, (&s, &d, &b), &[]);
+        assert!(got.actions.is_empty(), "{:?}", render(&got.actions));
+        // Below a folder the source could not read, nothing is known to be gone.
+        let mut s = listing("d p, d e");
+        s.mark_unreadable(RelPath::new("p").unwrap());
+        let got = plan_compared(&opts, true, (&s, &d, &b), &[]);
+        assert!(got.actions.is_empty(), "{:?}", render(&got.actions));
+    }
+
+    #[test]
+    fn a_folder_a_rename_moves_everything_out_of_is_removed() {
+        let (s, d, b) = (
+            listing("d new, f new/b 5 100 #7, d old"),
+            listing("d old, f old/a 5 100 #9"),
+            base(Some("d old, f old/a 5 100 #7")),
+        );
+        let got = plan_compared(&CompareOptions::default(), true, (&s, &d, &b), &[]);
+        assert_eq!(
+            render(&got.actions),
+            [
+                "create-dir> new",
+                "rename> new/b from old/a",
+                "delete< old",
+                "delete> old"
+            ]
         );
     }
 }

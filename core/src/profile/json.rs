@@ -249,8 +249,8 @@ mod tests {
     use crate::error::ErrorKind;
     use crate::filter::{Age, AgeUnit, ByteSize, FilterSpec, SiblingRule};
     use crate::profile::{
-        ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions,
-        IfUnavailable, Operation, SymlinkMode, SyncOptions, VersionsOptions,
+        ConflictLoser, ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit, DeletionMode,
+        Folder, GuardOptions, IfUnavailable, Operation, SymlinkMode, SyncOptions, VersionsOptions,
     };
 
     /// Each row: a bad document, the error kind, and how the message must start.
@@ -325,6 +325,12 @@ mod tests {
         validation_runs: r#"{"format": 1, "name": "a/b"}"# => InvalidInput, "name: ";
         unknown_conflict_policy: r#"{"format": 1, "name": "p", "sync": {"conflict": "coin"}}"#
             => InvalidInput, "sync.conflict: unknown variant `coin`";
+        unknown_conflict_loser: r#"{"format": 1, "name": "p",
+            "sync": {"conflict-loser": "delete"}}"# => InvalidInput,
+            "sync.conflict-loser: unknown variant `delete`";
+        wrong_type_remove_empty_dirs: r#"{"format": 1, "name": "p",
+            "sync": {"remove-empty-dirs": "yes"}}"# => InvalidInput,
+            "sync.remove-empty-dirs: invalid type: string \"yes\", expected a boolean";
     }
 
     /// Same rows for group exports: paths start at `profiles[i]`.
@@ -455,6 +461,8 @@ mod tests {
                 }],
                 first_run: Some(ConflictPolicy::Source),
                 conflict_name: "{stem}.conflict-{date}{ext}".into(),
+                conflict_loser: ConflictLoser::Rename,
+                remove_empty_dirs: true,
                 detect_renames: false,
                 state: Some("~/state.sqlite".into()),
             },
@@ -472,6 +480,25 @@ mod tests {
         let profile = everything();
         let text = profile.to_json();
         assert_eq!(parse_single(&text).unwrap(), profile, "{text}");
+    }
+
+    #[test]
+    fn the_two_way_loser_and_empty_folder_options_have_their_documented_names() {
+        let p = Profile::from_json(
+            r#"{"format": 1, "name": "p", "operation": "synchronize",
+                "folders": [{"name": "f", "source": "/a", "destination": "/b"}],
+                "sync": {"conflict-loser": "rename", "remove-empty-dirs": true}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.sync.conflict_loser, ConflictLoser::Rename);
+        assert!(p.sync.remove_empty_dirs);
+        let text = p.to_json();
+        assert!(text.contains(r#""conflict-loser": "rename""#), "{text}");
+        assert!(text.contains(r#""remove-empty-dirs": true"#), "{text}");
+        assert_eq!(
+            SyncOptions::default().conflict_loser,
+            ConflictLoser::Versions
+        );
     }
 
     #[test]

@@ -145,7 +145,8 @@ struct RunFlags {
     /// Show the plan (the preview) and check the guards; change nothing
     #[arg(long)]
     dry_run: bool,
-    /// Go ahead although a guard (too many deletions) objects
+    /// Go ahead although a guard objects (too many deletions; two-way: a side that looks
+    /// unmounted, every file of a side changed)
     #[arg(long)]
     force: bool,
     /// Print the report as JSON (with --dry-run: the plan)

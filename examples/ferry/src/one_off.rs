@@ -3,8 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use ferrysync::{
-    ByteSize, CompareMode, CompareOptions, ConflictPolicy, DeleteLimit, DeletionMode, Folder,
-    MtimeRule, Operation, Profile, Result, StateDb, SymlinkMode,
+    ByteSize, CompareMode, CompareOptions, ConflictLoser, ConflictPolicy, DeleteLimit,
+    DeletionMode, Folder, MtimeRule, Operation, Profile, Result, StateDb, SymlinkMode,
 };
 
 use crate::run::{self, Settings};
@@ -113,9 +113,23 @@ pub struct SyncArgs {
     /// How files that differ at a first run (or --resync) are resolved (default: --conflict)
     #[arg(long, value_name = "POLICY", value_parser = parse_policy, help_heading = "Two-way")]
     resync_mode: Option<ConflictPolicy>,
+    /// Where the loser of a conflict the policy resolves goes: "versions" (its side's
+    /// versions folder) or "rename" (renamed beside the winner with the conflict name, on
+    /// both sides)
+    #[arg(long, value_name = "WHERE", value_parser = parse_loser, default_value = "versions",
+          help_heading = "Two-way")]
+    conflict_loser: ConflictLoser,
+    /// Remove the folders the run leaves empty (it deleted or moved away everything in them),
+    /// on both sides
+    #[arg(long, help_heading = "Two-way")]
+    remove_empty_dirs: bool,
     /// Do not detect renames and moves (apply them as delete + copy)
     #[arg(long, help_heading = "Two-way")]
     no_renames: bool,
+}
+
+fn parse_loser(text: &str) -> std::result::Result<ConflictLoser, String> {
+    text.parse()
 }
 
 fn parse_policy(text: &str) -> std::result::Result<ConflictPolicy, String> {
@@ -135,6 +149,8 @@ impl SyncArgs {
         p.sync.conflict = self.conflict;
         p.sync.first_run = self.resync_mode;
         p.sync.detect_renames = !self.no_renames;
+        p.sync.conflict_loser = self.conflict_loser;
+        p.sync.remove_empty_dirs = self.remove_empty_dirs;
         p.sync.state = match &self.state {
             Some(s) => Some(s.clone()),
             None => {

@@ -266,6 +266,7 @@ fn reason(a: &Action) -> String {
         },
         Reason::Identical => "equal on both sides".into(),
         Reason::Forgotten => "gone from both sides".into(),
+        Reason::Emptied => "left empty by this run".into(),
         Reason::Conflict(k) => conflict(k, a.resolution),
     }
 }
@@ -391,11 +392,18 @@ fn conflict_outcome(c: &ConflictOutcome) -> String {
             ),
             None => format!("kept both ({} is newer)", newer.name()),
         },
-        Resolution::Wins(side) => format!(
-            "the {} won; the {}'s version is in its versions folder",
-            side.name(),
-            side.other().name()
-        ),
+        Resolution::Wins(side) => match &c.conflict_copy {
+            Some(copy) => format!(
+                "the {} won; the {}'s version is kept as {copy}",
+                side.name(),
+                side.other().name()
+            ),
+            None => format!(
+                "the {} won; the {}'s version is in its versions folder",
+                side.name(),
+                side.other().name()
+            ),
+        },
         Resolution::Skip | Resolution::Prompt => "left alone".into(),
     };
     let failed = if c.resolved {

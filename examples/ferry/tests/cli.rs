@@ -975,3 +975,188 @@ fn a_destination_inside_a_bind_mount_of_the_source_exits_2() {
     );
     assert!(!src.join("backup").exists());
 }
+
+/// Sets the modification time of `path` to `secs` after the epoch (`touch -d`).
+fn touch(path: &Path, secs: u64) {
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        .unwrap();
+}
+
+/// `ferry sync a b --state s.db ARGS...` under `root`.
+fn sync_with_state(root: &Path, args: &[&str]) -> Output {
+    let (a, b) = (root.join("a"), root.join("b"));
+    let state = root.join("s.db");
+    let mut all = vec!["sync", s(&a), s(&b), "--state", s(&state)];
+    all.extend_from_slice(args);
+    ferry(&all)
+}
+
+#[test]
+fn issue10_item8_a_touch_is_no_edit_with_compare_size_or_checksum() {
+    for rule in ["size", "checksum"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("f.txt"), "hello world\n").unwrap();
+        touch(&a.join("f.txt"), 978_393_600); // 2001-01-02
+        let first = sync_with_state(tmp.path(), &["--compare", rule]);
+        assert_eq!(code(&first), 0, "{rule}: {}", stderr(&first));
+        touch(&a.join("f.txt"), 1_185_148_800); // 2007-07-23
+        fs::write(b.join("f.txt"), "edit\n").unwrap();
+        touch(&b.join("f.txt"), 1_185_148_800);
+
+        let out = sync_with_state(tmp.path(), &["--compare", rule]);
+        assert_eq!(code(&out), 0, "{rule}: {}", stderr(&out));
+        assert!(
+            !stdout(&out).contains("conflict"),
+            "{rule}: {}",
+            stdout(&out)
+        );
+        assert_eq!(
+            fs::read_to_string(a.join("f.txt")).unwrap(),
+            "edit\n",
+            "{rule}"
+        );
+        assert_eq!(files(&a), ["f.txt"], "{rule}: no conflict copy");
+        assert_eq!(files(&b), ["f.txt"], "{rule}");
+        let again = sync_with_state(tmp.path(), &["--compare", rule]);
+        assert_eq!(stdout(&again), "Nothing to do.\n", "{rule}");
+    }
+}
+
+#[test]
+fn issue10_item9_a_folder_emptied_with_no_empty_dirs_is_not_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    fs::create_dir_all(a.join("sub")).unwrap();
+    fs::create_dir_all(&b).unwrap();
+    for (name, text) in [
+        ("sub/f.txt", "1\n"),
+        ("g.txt", "2\n"),
+        ("h.txt", "3\n"),
+        ("i.txt", "4\n"),
+    ] {
+        fs::write(a.join(name), text).unwrap();
+    }
+    let first = sync_with_state(tmp.path(), &["--no-empty-dirs"]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    fs::remove_file(a.join("sub/f.txt")).unwrap();
+
+    let out = sync_with_state(tmp.path(), &["--no-empty-dirs"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 entry deleted"), "{}", stdout(&out));
+    assert!(b.join("sub").is_dir(), "b/sub is kept");
+    assert!(!b.join("sub/f.txt").exists());
+    let again = sync_with_state(tmp.path(), &["--no-empty-dirs"]);
+    assert_eq!(stdout(&again), "Nothing to do.\n");
+}
+
+#[test]
+fn issue10_item10_conflict_loser_rename_keeps_the_loser_beside_the_winner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    put(&a, "f.txt", "v1", Duration::from_secs(600));
+    put(&a, "other.txt", "o", Duration::from_secs(600));
+    assert_eq!(code(&sync_with_state(tmp.path(), &[])), 0);
+    put(&a, "f.txt", "left edit", Duration::from_secs(120));
+    put(&b, "f.txt", "right edit, newer", Duration::from_secs(60));
+
+    let out = sync_with_state(
+        tmp.path(),
+        &["--conflict", "newer", "--conflict-loser", "rename"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("the destination won; the source's version is kept as f (conflict "),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(a.join("f.txt")).unwrap(),
+        "right edit, newer"
+    );
+    let copies: Vec<String> = files(&a)
+        .into_iter()
+        .filter(|f| f.starts_with("f (conflict "))
+        .collect();
+    assert_eq!(copies.len(), 1, "{:?}", files(&a));
+    assert_eq!(fs::read_to_string(b.join(&copies[0])).unwrap(), "left edit");
+    assert!(!a.join(".ferrysync").exists(), "nothing went to versions");
+
+    let bad = sync_with_state(tmp.path(), &["--conflict-loser", "shred"]);
+    assert_eq!(code(&bad), 2, "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("versions, rename"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn issue10_item10_remove_empty_dirs_removes_what_the_sync_empties() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for name in ["sub/deep/f.txt", "g.txt", "h.txt", "i.txt"] {
+        put(&a, name, name, day);
+    }
+    assert_eq!(code(&sync_with_state(tmp.path(), &[])), 0);
+    fs::remove_file(a.join("sub/deep/f.txt")).unwrap();
+
+    let out = sync_with_state(tmp.path(), &["--remove-empty-dirs"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for side in [&a, &b] {
+        assert!(
+            !side.join("sub").exists(),
+            "{}: sub/ removed",
+            side.display()
+        );
+    }
+    assert_same_tree(&a, &b);
+    let again = sync_with_state(tmp.path(), &["--remove-empty-dirs"]);
+    assert_eq!(stdout(&again), "Nothing to do.\n");
+}
+
+#[test]
+fn issue10_item10_every_file_changed_exits_3_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for i in 1..=8 {
+        put(&a, &format!("file{i}.txt"), &format!("{i}"), day);
+    }
+    assert_eq!(code(&sync_with_state(tmp.path(), &[])), 0);
+    for i in 1..=8 {
+        touch(&a.join(format!("file{i}.txt")), 1_073_001_600); // 2004-01-02
+    }
+    let before = (tree(&a), tree(&b));
+
+    let out = sync_with_state(tmp.path(), &[]);
+    assert_eq!(code(&out), 3, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("every one of the 8 files on the source changed"),
+        "{err}"
+    );
+    assert!(err.contains("use --force to go ahead"), "{err}");
+    assert!((tree(&a), tree(&b)) == before, "nothing changed");
+
+    let forced = sync_with_state(tmp.path(), &["--force"]);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert_same_tree(&a, &b);
+}
+
+#[test]
+fn issue10_item10_sync_help_names_the_new_two_way_flags() {
+    let text = stdout(&ferry(&["sync", "--help"]));
+    for needle in [
+        "--conflict-loser",
+        "rename",
+        "--remove-empty-dirs",
+        "every file",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+}
