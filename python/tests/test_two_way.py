@@ -257,3 +257,29 @@ def test_sync_options_round_trip(pair: Pair) -> None:
     sync = profile.to_dict()["sync"]
     assert (sync["conflict"], sync["first_run"], sync["detect_renames"]) == ("newer", "source", False)
     assert ferrysync.Profile.from_json(profile.to_json()) == profile
+
+
+def test_conflict_loser_and_remove_empty_dirs_are_keyword_options(
+    engine: ferrysync.Engine, pair: Pair
+) -> None:
+    profile = pair.profile(conflict="newer", conflict_loser="rename", remove_empty_dirs=True)
+    sync = profile.to_dict()["sync"]
+    assert (sync["conflict_loser"], sync["remove_empty_dirs"]) == ("rename", True)
+    write(pair.a / "keep.txt", "k")
+    write(pair.a / "sub" / "gone.txt", "g")
+    write(pair.a / "f.txt", "v1")
+    assert engine.run(profile).status == "ok"
+    write(pair.a / "f.txt", "left edit", mtime=1_700_000_000)
+    write(pair.b / "f.txt", "right edit, newer", mtime=1_700_000_100)
+    (pair.a / "sub" / "gone.txt").unlink()
+    report = engine.run(profile)
+    assert report.status == "ok"
+    # The newer edit wins; the loser is renamed beside it on both sides, and the folder the
+    # run emptied is gone from both.
+    assert (pair.a / "f.txt").read_text() == "right edit, newer"
+    copies = [n for n in pair.names(pair.b) if n.startswith("f (conflict ")]
+    assert len(copies) == 1, pair.names(pair.b)
+    assert (pair.a / copies[0]).read_text() == "left edit"
+    assert not (pair.a / "sub").exists() and not (pair.b / "sub").exists()
+    with pytest.raises(ferrysync.InvalidInputError):
+        pair.profile(conflict_loser="shred")

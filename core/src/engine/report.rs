@@ -98,7 +98,8 @@ pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 pub struct RunOptions {
     /// Plan and report, change nothing.
     pub dry_run: bool,
-    /// Go ahead although a guard (mass delete) objects.
+    /// Go ahead although a guard objects (mass delete; two-way: a side that looks unmounted,
+    /// every file of a side changed).
     pub force: bool,
     /// Run only these folders of the profile (by name); empty runs every enabled folder.
     pub folders: Vec<String>,
