@@ -219,13 +219,21 @@ impl Comparator {
         (self.opts.size && src.size != dst.size).then_some(Difference::Size)
     }
 
+    /// Whether two modification times differ by one of the ignored whole-hour shifts (within
+    /// the tolerance): a daylight-saving or time-zone change, not an edit.
+    pub(crate) fn is_hour_shift(&self, a_ns: i64, b_ns: i64) -> bool {
+        let delta = i128::from(a_ns) - i128::from(b_ns);
+        self.shifts_ns
+            .iter()
+            .any(|&shift| (delta.abs() - shift).abs() <= self.tolerance_ns)
+    }
+
     fn mtime(&self, src: &Entry, dst: &Entry) -> Option<Difference> {
         if self.opts.mtime == MtimeRule::Off {
             return None;
         }
         let delta = i128::from(src.mtime_ns) - i128::from(dst.mtime_ns);
-        let within = |target: i128| (delta.abs() - target).abs() <= self.tolerance_ns;
-        if within(0) || self.shifts_ns.iter().any(|&shift| within(shift)) {
+        if delta.abs() <= self.tolerance_ns || self.is_hour_shift(src.mtime_ns, dst.mtime_ns) {
             return None;
         }
         match self.opts.mtime {

@@ -896,9 +896,16 @@ impl Folder<'_> {
     /// Records what a record action found equal, unless either side changed since the scan:
     /// the next run sees that change.
     fn record_as_planned(&self, state: &BaseWriter, a: &Action) -> Result<()> {
+        let follow = self.profile.copy.symlinks == SymlinkMode::Follow;
         if a.entry != EntryKind::Dir {
             for (side, planned) in [(Side::Source, a.source), (Side::Destination, a.destination)] {
-                let now = self.side(side).stat(&a.path)?;
+                let t = self.side(side);
+                // As the scan listed it.
+                let now = if follow {
+                    t.stat_follow(&a.path)?
+                } else {
+                    t.stat(&a.path)?
+                };
                 let same = match (planned, &now) {
                     (Some(p), Some(n)) => (p.size, p.mtime_ns) == (n.size, n.mtime_ns),
                     (None, _) => true,

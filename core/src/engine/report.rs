@@ -224,7 +224,8 @@ pub struct ConflictOutcome {
     /// alone).
     #[serde(flatten)]
     pub resolution: Resolution,
-    /// "Keep both": the name the older version got (on both sides).
+    /// "Keep both", or a winner with `conflict-loser: rename`: the name the older version (the
+    /// loser) got, on both sides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict_copy: Option<RelPath>,
     /// Whether it was carried out (false: it failed, see the errors).

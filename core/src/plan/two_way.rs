@@ -535,9 +535,10 @@ impl<'a> TwoWayPlanner<'a> {
     /// Whether `now` (this path on `side`) changed since the base `b` by the profile's
     /// comparison. Another kind or size is a change whatever the criteria, and so are other
     /// permission bits when they are propagated; folders change only by changing kind. A
-    /// file whose time alone changed is changed when the comparison looks at times; else, with
-    /// a comparison by contents, its hash decides against the one the base recorded (changed
-    /// when the base has none); else (sizes only) it is the same: touched, not edited.
+    /// file whose time alone changed (other than by an ignored hour shift) is changed when
+    /// the comparison looks at times; else, with a comparison by contents, its hash decides
+    /// against the one the base recorded (changed when the base has none); else (sizes only)
+    /// it is the same: touched, not edited.
     fn against_base(&self, side: Side, b: &BaseEntry, now: &Entry) -> AgainstBase {
         if now.kind != b.kind {
             return AgainstBase::Changed;
@@ -551,7 +552,8 @@ impl<'a> TwoWayPlanner<'a> {
         if now.size != b.size || modes_differ {
             return AgainstBase::Changed;
         }
-        if now.mtime_ns == s.mtime_ns {
+        // An ignored whole-hour shift (DST, time zone) moves a time without an edit.
+        if now.mtime_ns == s.mtime_ns || self.comparator.is_hour_shift(now.mtime_ns, s.mtime_ns) {
             return AgainstBase::Same;
         }
         if self.comparator.options().mtime != MtimeRule::Off {
@@ -1584,6 +1586,26 @@ mod tests {
         let s = listing("f f.txt 13 100");
         let got = plan_compared(&sizes_only(), false, (&s, &d, &b), &[]);
         assert_eq!(render(&got.actions), ["copy> f.txt"]);
+    }
+
+    #[test]
+    fn an_ignored_hour_shift_is_no_edit() {
+        let (s, d, b) = (
+            listing("f f.txt 12 3700, f g.txt 3 3601"),
+            listing("f f.txt 12 100, f g.txt 3 100"),
+            base(Some("f f.txt 12 100, f g.txt 3 100")),
+        );
+        let shifted = CompareOptions {
+            ignore_hour_shifts: vec![1],
+            ..CompareOptions::default()
+        };
+        // f.txt moved by exactly an hour: recorded; g.txt by 3501 s, beyond the tolerance of
+        // an hour: an edit.
+        let got = plan_compared(&shifted, false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["record> f.txt", "copy> g.txt"]);
+        // Times compared exactly without the option.
+        let got = plan_compared(&CompareOptions::default(), false, (&s, &d, &b), &[]);
+        assert_eq!(render(&got.actions), ["copy> f.txt", "copy> g.txt"]);
     }
 
     #[test]
