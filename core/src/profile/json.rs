@@ -359,7 +359,7 @@ mod tests {
     use super::*;
     use crate::compare::{CompareMode, CompareOptions, MtimeRule};
     use crate::error::ErrorKind;
-    use crate::filter::{Age, AgeUnit, ByteSize, FilterSpec, SiblingRule};
+    use crate::filter::{Age, AgeUnit, ByteSize, FilterOverrides, FilterSpec, SiblingRule};
     use crate::profile::{
         ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit, DeletionMode, Folder, GuardOptions,
         IfUnavailable, Operation, SymlinkMode, SyncOptions, VersionsOptions,
@@ -533,9 +533,13 @@ mod tests {
         let mut folder = Folder::new("docs", "$HOME/Documents", "/mnt/backup/docs");
         folder.include_subfolders = false;
         folder.enabled = false;
-        folder.filters = Some(FilterSpec {
-            exclude_files: vec!["*.bak".into()],
-            ..FilterSpec::default()
+        folder.filters = Some(FilterOverrides {
+            exclude_files: Some(vec!["*.bak".into()]),
+            include_files: Some(Vec::new()),
+            larger_than: Some(None),
+            smaller_than: Some(Some(ByteSize(4096))),
+            exclude_hidden: Some(false),
+            ..FilterOverrides::default()
         });
         folder.if_unavailable = IfUnavailable::Abort;
         folder.marker = Some(".ferry-target=^backup-disk=1$".into());

@@ -975,3 +975,140 @@ fn a_destination_inside_a_bind_mount_of_the_source_exits_2() {
     );
     assert!(!src.join("backup").exists());
 }
+
+/// Writes `profile` (a JSON value) to `dir/NAME.json`, NAME being its name.
+fn write_profile(dir: &Path, profile: &serde_json::Value) -> PathBuf {
+    let path = dir.join(format!("{}.json", profile["name"].as_str().unwrap()));
+    fs::write(&path, profile.to_string()).unwrap();
+    path
+}
+
+/// Item 13 of issue 10: with `include-folders` and `include-empty-folders`, only the listed
+/// folders, what lies below them, and the folders on the way to them take part; an unlisted
+/// sibling is not created empty.
+#[test]
+fn include_folders_take_only_listed_folders_and_the_way_to_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for file in [
+        "Doc/x.txt",
+        "Other/y.txt",
+        "Deep/a/Doc/z.txt",
+        "Deep/b/w.txt",
+        "top.txt",
+    ] {
+        put(&a, file, file, day);
+    }
+    for dir in ["Doc/empty", "Other/Sub", "Lone"] {
+        fs::create_dir_all(a.join(dir)).unwrap();
+    }
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "docs",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}],
+            "filters": {"include-folders": ["Doc"], "include-empty-folders": true},
+        }),
+    );
+    let out = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let names: Vec<String> = tree(&b).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "Deep",
+            "Deep/a",
+            "Deep/a/Doc",
+            "Deep/a/Doc/z.txt",
+            "Doc",
+            "Doc/empty",
+            "Doc/x.txt",
+            "top.txt"
+        ]
+    );
+
+    let explain = |path: &str| {
+        let out = ferry(&["explain", s(&profile), path]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        explain("Other"),
+        "Other: excluded by include-folders (no listed folder in or below it)\n"
+    );
+    assert_eq!(
+        explain("Deep"),
+        "Deep: included by include-folders (only on the way to a listed folder)\n"
+    );
+    assert_eq!(
+        explain("Doc/empty"),
+        "Doc/empty: included by include-folders[0] \"Doc\"\n"
+    );
+
+    // A path mask: only the folders on its path lead anywhere.
+    let anchored = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "anchored",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&tmp.path().join("c"))}],
+            "filters": {"include-folders": ["Deep/a/Doc"]},
+        }),
+    );
+    let out = ferry(&["run", s(&anchored)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let names: Vec<String> = tree(&tmp.path().join("c")).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "Deep",
+            "Deep/a",
+            "Deep/a/Doc",
+            "Deep/a/Doc/z.txt",
+            "top.txt"
+        ]
+    );
+    let out = ferry(&["explain", s(&anchored), "Deep/b"]);
+    assert_eq!(
+        stdout(&out),
+        "Deep/b: excluded by include-folders (no listed folder in or below it)\n"
+    );
+}
+
+/// Item 13 of issue 10: a folder's own filters replace only the fields they set; the rest
+/// (here the profile's `include-files`) still apply, and `ferry explain` names them.
+#[test]
+fn a_folders_own_filters_keep_the_profiles_other_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for file in ["keep.txt", "notes.md", "skip.txt", "old.tmp"] {
+        put(&a, file, file, day);
+    }
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "own",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b),
+                         "filters": {"exclude-files": ["skip*"]}}],
+            "filters": {"include-files": ["*.txt", "*.tmp"], "exclude-files": ["*.tmp"]},
+        }),
+    );
+    let out = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(files(&b), ["keep.txt", "old.tmp"]);
+    let explain = |path: &str| stdout(&ferry(&["explain", s(&profile), path]));
+    assert_eq!(
+        explain("notes.md"),
+        "notes.md: excluded by include-files (no mask matches)\n"
+    );
+    assert_eq!(
+        explain("skip.txt"),
+        "skip.txt: excluded by exclude-files[0] \"skip*\"\n"
+    );
+    assert_eq!(
+        explain("old.tmp"),
+        "old.tmp: included by include-files[1] \"*.tmp\"\n",
+        "the folder's exclude-files replaced the profile's"
+    );
+}
