@@ -1112,3 +1112,120 @@ fn a_folders_own_filters_keep_the_profiles_other_fields() {
         "the folder's exclude-files replaced the profile's"
     );
 }
+
+/// The uid and gid the tests run `ferry` under where permissions must apply: `nobody` when
+/// the tests run as root (root writes anywhere), else none (the tests' own user).
+fn unprivileged() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    (euid == 0).then_some((65_534, 65_534))
+}
+
+/// `ferry` as an unprivileged user (see [`unprivileged`]), who owns `owned` and can reach
+/// `root` (the test's temporary folder).
+fn ferry_unprivileged(root: &Path, owned: &[&Path], args: &[&str]) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("FERRY_STORE", "/nonexistent/ferry-test-store");
+    if let Some((uid, gid)) = unprivileged() {
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+        for path in owned {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+        }
+        command.uid(uid).gid(gid).env("HOME", root);
+    }
+    command.output().expect("ferry runs")
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Item 14 of issue 10: a run that fails to write into a read-only destination does not
+/// leave it writable (it used to get the source's mode when the run ended).
+#[test]
+fn a_failed_run_leaves_read_only_destination_folders_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    put(&a, "top.txt", "top", Duration::from_secs(60));
+    put(&a, "sub/inner.txt", "inner", Duration::from_secs(60));
+    fs::create_dir_all(b.join("sub")).unwrap();
+    let read_only = fs::Permissions::from_mode(0o555);
+    let out = {
+        let sub = b.join("sub");
+        let owned = [b.as_path(), sub.as_path()];
+        if let Some((uid, gid)) = unprivileged() {
+            for p in owned {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        fs::set_permissions(&sub, read_only.clone()).unwrap();
+        fs::set_permissions(&b, read_only).unwrap();
+        ferry_unprivileged(tmp.path(), &owned, &["mirror", s(&a), s(&b)])
+    };
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        mode(&b),
+        0o555,
+        "the root stays read-only: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        mode(&b.join("sub")),
+        0o555,
+        "so does a read-only folder inside"
+    );
+    for dir in [&b, &b.join("sub")] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Item 14 of issue 10: each failure is reported once. Files in a folder that could not be
+/// made are not tried (each tried again to make the folder, and repeated its error line).
+#[test]
+fn a_folder_that_cannot_be_made_is_reported_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for file in ["sub/one.txt", "sub/two.txt", "sub/deeper/three.txt"] {
+        put(&a, file, file, Duration::from_secs(60));
+    }
+    fs::create_dir_all(&b).unwrap();
+    if let Some((uid, gid)) = unprivileged() {
+        std::os::unix::fs::chown(&b, Some(uid), Some(gid)).unwrap();
+    }
+    fs::set_permissions(&b, fs::Permissions::from_mode(0o555)).unwrap();
+    let out = ferry_unprivileged(tmp.path(), &[&b], &["copy", s(&a), s(&b)]);
+    fs::set_permissions(&b, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let errors: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Errors ("))
+        .skip(1)
+        .collect();
+    assert!(text.contains("Errors (5):"), "every action failed: {text}");
+    let mut unique = errors.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), errors.len(), "no line twice: {text}");
+    let sub = b.join("sub");
+    assert_eq!(
+        errors
+            .iter()
+            .filter(|l| l.contains(&format!("{}:", sub.display())))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        errors.iter().any(|l| l.contains("sub/two.txt")),
+        "each failed file is named: {text}"
+    );
+}
