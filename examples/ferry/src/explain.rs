@@ -3,6 +3,7 @@
 use ferrysync::transport::{EntryKind, LocalTransport, Transport};
 use ferrysync::{scan, Error, ErrorKind, Filter, Profile, RelPath, Result, ScanOptions};
 
+use crate::escape::escape;
 use crate::profiles::pick_folder;
 use crate::say;
 use crate::time;
@@ -53,6 +54,9 @@ pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
     } else {
         "excluded"
     };
-    say!("{rel}: {verdict} by {}", decision.rule);
+    say!(
+        "{}",
+        escape(&format!("{rel}: {verdict} by {}", decision.rule))
+    );
     Ok(0)
 }
