@@ -869,8 +869,9 @@ impl Folder<'_> {
         if self.profile.operation != crate::profile::Operation::Synchronize {
             dirs.insert((RelPath::root(), Side::Destination));
         }
-        // A folder in or below which something failed keeps its mode: the source's would
-        // leave a read-only folder the run could not write into writable.
+        // A failed run makes no folder more permissive: a folder in or below which something
+        // failed takes the source's mode only when it grants nothing the folder lacks (the
+        // source's would leave a read-only folder the run could not write into writable).
         let failed_at: Vec<(Side, RelPath)> = self
             .lock()
             .failed_at
@@ -886,9 +887,11 @@ impl Folder<'_> {
             }
             if let Ok(Some(now)) = self.side(*to).stat(dir) {
                 let mut meta = self.meta_of(&from);
-                if failed_at
-                    .iter()
-                    .any(|(side, path)| side == to && path.starts_with(dir))
+                let loosens = meta.mode.is_some_and(|m| m & !now.mode != 0);
+                if loosens
+                    && failed_at
+                        .iter()
+                        .any(|(side, path)| side == to && path.starts_with(dir))
                 {
                     meta.mode = None;
                 }

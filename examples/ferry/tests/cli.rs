@@ -1184,6 +1184,19 @@ fn a_failed_run_leaves_read_only_destination_folders_read_only() {
     for dir in [&b, &b.join("sub")] {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
     }
+
+    // A stricter mode is still applied where something failed: a failed run never loosens.
+    put(&a, "sub/deny/y.txt", "y", Duration::from_secs(60));
+    fs::set_permissions(a.join("sub"), fs::Permissions::from_mode(0o700)).unwrap();
+    let deny = b.join("sub/deny");
+    fs::create_dir_all(&deny).unwrap();
+    fs::set_permissions(&deny, fs::Permissions::from_mode(0o555)).unwrap();
+    let (source_sub, sub) = (a.join("sub"), b.join("sub"));
+    let owned = [b.as_path(), &sub, &deny, &source_sub];
+    let out = ferry_unprivileged(tmp.path(), &owned, &["mirror", s(&a), s(&b)]);
+    fs::set_permissions(&deny, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(mode(&b.join("sub")), 0o700, "{}", stdout(&out));
 }
 
 /// Item 14 of issue 10: each failure is reported once. Files in a folder that could not be
