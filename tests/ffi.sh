@@ -53,7 +53,27 @@ check "include/ferrysync.h is what cbindgen generates (regenerate on drift)" hea
 # --- install -----------------------------------------------------------------------------
 prefix="$work/prefix"
 check "ffi/install.sh PREFIX" ffi/install.sh "$prefix"
+cp "$work/log" "$work/install.log"
 [ -f "$prefix/lib/libferrysync.so" ] || { not_ok "installed library missing"; finish; }
+# How a shared build finds the library at run time (issue 10, item 14): a prefix the loader
+# does not search gets the -rpath advice; for one it searches, install.sh refreshes the
+# loader's cache as root (a stand-in ldconfig says it searches the prefix and records runs).
+check "install.sh into a prefix the loader does not search says to link with -rpath" \
+  grep -qF -- "-Wl,-rpath,$prefix/lib" "$work/install.log"
+ldconfig_runs() {
+  local fake="$work/fake-ldconfig" sys="$work/system-prefix"
+  mkdir -p "$fake" "$sys"
+  printf '#!/bin/sh\nif [ "$1" = -vN ]; then echo "%s/lib: (from the test)"; else echo ran >> "%s/ran"; fi\n' \
+    "$sys" "$fake" > "$fake/ldconfig"
+  chmod +x "$fake/ldconfig"
+  PATH="$fake:$PATH" ffi/install.sh "$sys" > "$work/system.log" && cat "$work/system.log" || return 1
+  if [ "$(id -u)" -eq 0 ]; then
+    [ "$(cat "$fake/ran")" = ran ] && grep -q "ran ldconfig" "$work/system.log"
+  else
+    [ ! -e "$fake/ran" ] && grep -q "sudo ldconfig" "$work/system.log"
+  fi
+}
+check "install.sh into a prefix the loader searches runs ldconfig (as root; says so otherwise)" ldconfig_runs
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 check "pkg-config reports version $version" \
   bash -c "[ \"\$(PKG_CONFIG_PATH='$prefix/lib/pkgconfig' pkg-config --modversion ferrysync)\" = '$version' ]"

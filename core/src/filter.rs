@@ -33,10 +33,10 @@ pub struct FilterSpec {
     /// Only files matching one of these masks are included; empty includes all files.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include_files: Vec<String>,
-    /// Only files in folders matching one of these masks (or below one) are included; empty
-    /// includes all. Files at the root are always included, and folders that match nothing
-    /// are still descended, so that deeper matches are found. Masks as in
-    /// [`exclude_folders`](FilterSpec::exclude_folders).
+    /// Only these folders (and what lies below them) take part, with the folders on the way
+    /// to them; empty includes all. Files at the root are always included; files directly in
+    /// a folder on the way are not, and such a folder takes part only when something below it
+    /// does (see [`Filter`]). Masks as in [`exclude_folders`](FilterSpec::exclude_folders).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include_folders: Vec<String>,
     /// Files matching one of these masks are excluded.
@@ -105,6 +105,96 @@ impl Default for FilterSpec {
     }
 }
 
+/// A folder's own filters, laid over the profile's [`FilterSpec`] field by field: a field the
+/// folder sets replaces the profile's, a field it leaves out (a key absent from the JSON) is
+/// the profile's. So a folder that sets only `exclude-files` keeps the profile's
+/// `include-files`. Setting a field to nothing is explicit: `[]` for a list, `null` for a size
+/// or age window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FilterOverrides {
+    /// Replaces [`FilterSpec::include_files`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_files: Option<Vec<String>>,
+    /// Replaces [`FilterSpec::include_folders`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_folders: Option<Vec<String>>,
+    /// Replaces [`FilterSpec::exclude_files`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_files: Option<Vec<String>>,
+    /// Replaces [`FilterSpec::exclude_folders`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_folders: Option<Vec<String>>,
+    /// Replaces [`FilterSpec::ignore_regex`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_regex: Option<Vec<String>>,
+    /// Replaces [`FilterSpec::case_sensitive`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_sensitive: Option<bool>,
+    /// Replaces [`FilterSpec::larger_than`]; `Some(None)` (`null`) is no lower bound.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "set")]
+    pub larger_than: Option<Option<ByteSize>>,
+    /// Replaces [`FilterSpec::smaller_than`]; `Some(None)` (`null`) is no upper bound.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "set")]
+    pub smaller_than: Option<Option<ByteSize>>,
+    /// Replaces [`FilterSpec::modified_within`]; `Some(None)` (`null`) is no window.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "set")]
+    pub modified_within: Option<Option<Age>>,
+    /// Replaces [`FilterSpec::not_modified_within`]; `Some(None)` (`null`) is no window.
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "set")]
+    pub not_modified_within: Option<Option<Age>>,
+    /// Replaces [`FilterSpec::exclude_hidden`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_hidden: Option<bool>,
+    /// Replaces [`FilterSpec::exclude_read_only`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_read_only: Option<bool>,
+    /// Replaces [`FilterSpec::exclude_system`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_system: Option<bool>,
+    /// Replaces [`FilterSpec::exclude_if_sibling`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclude_if_sibling: Option<Vec<SiblingRule>>,
+    /// Replaces [`FilterSpec::include_empty_folders`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_empty_folders: Option<bool>,
+}
+
+/// A key that is present is set, even to `null` (an absent key stays `None` by `default`).
+fn set<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl FilterOverrides {
+    /// `base` with the fields these overrides set replaced.
+    pub fn apply_to(&self, base: &FilterSpec) -> FilterSpec {
+        fn pick<T: Clone>(own: &Option<T>, inherited: &T) -> T {
+            own.as_ref().unwrap_or(inherited).clone()
+        }
+        FilterSpec {
+            include_files: pick(&self.include_files, &base.include_files),
+            include_folders: pick(&self.include_folders, &base.include_folders),
+            exclude_files: pick(&self.exclude_files, &base.exclude_files),
+            exclude_folders: pick(&self.exclude_folders, &base.exclude_folders),
+            ignore_regex: pick(&self.ignore_regex, &base.ignore_regex),
+            case_sensitive: pick(&self.case_sensitive, &base.case_sensitive),
+            larger_than: pick(&self.larger_than, &base.larger_than),
+            smaller_than: pick(&self.smaller_than, &base.smaller_than),
+            modified_within: pick(&self.modified_within, &base.modified_within),
+            not_modified_within: pick(&self.not_modified_within, &base.not_modified_within),
+            exclude_hidden: pick(&self.exclude_hidden, &base.exclude_hidden),
+            exclude_read_only: pick(&self.exclude_read_only, &base.exclude_read_only),
+            exclude_system: pick(&self.exclude_system, &base.exclude_system),
+            exclude_if_sibling: pick(&self.exclude_if_sibling, &base.exclude_if_sibling),
+            include_empty_folders: pick(&self.include_empty_folders, &base.include_empty_folders),
+        }
+    }
+}
+
 /// Why a path is in or out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -124,18 +214,22 @@ pub struct Decision {
 /// `^build/` or `\.bak$` to anchor.
 ///
 /// - **Folders** ([`accepts_dir`](Filter::accepts_dir)) are pruned by `exclude-hidden`,
-///   `exclude-folders` and `ignore-regex`. `include-folders` never prunes.
+///   `exclude-folders`, `ignore-regex` and `include-folders` (a folder that no mask matches,
+///   below no folder a mask matches, and below which no mask can match).
 /// - **Files and links** ([`accepts_file`](Filter::accepts_file)) are excluded, in this
 ///   order, by `exclude-hidden`, `exclude-read-only`, the size and age windows (regular files
 ///   only, not links), `exclude-files`, `include-files` (when not empty, the name must match
 ///   one), `include-folders`, `ignore-regex` and `exclude-if-sibling`. The first rule that
 ///   excludes is the one [`explain`](Filter::explain) names.
 ///
-/// `include-folders`, when not empty, admits the files of a folder that matches a mask or
-/// lies below one that does. Folders that match nothing are still descended, so that deeper
-/// matches are found, but the files directly inside them are excluded. Files at the root are
-/// always admitted by this rule. Folder masks (for both lists) are described on
-/// [`FilterSpec::exclude_folders`].
+/// `include-folders`, when not empty, admits the *listed* folders (those a mask matches),
+/// what lies below them, and the folders on the way to them. A folder on the way (`a` and
+/// `a/b` for the mask `a/b/Doc`; any folder for the mask `Doc`, which matches at any depth) is
+/// descended, so that deeper matches are found, but the files directly inside it are
+/// excluded, and it takes part only when something below it does, even with
+/// `include-empty-folders` ([`keeps_empty_folder`](Filter::keeps_empty_folder)). A folder no
+/// listed folder can lie in or below is pruned. Files at the root are always admitted by this
+/// rule. Folder masks (for both lists) are described on [`FilterSpec::exclude_folders`].
 ///
 /// Size windows are strict (`larger-than 10 KB` excludes a file of exactly 10240 bytes). Age
 /// windows compare the modification time with the cutoff [`Age::cutoff_ns`] computes from the
@@ -172,6 +266,12 @@ enum Rule {
     NoIncludeFiles,
     IncludeFolders(usize),
     NoIncludeFolders,
+    /// A folder that is not listed but may lead to one that is.
+    OnTheWay,
+    /// A folder that is not listed and cannot lead to one that is.
+    NothingListedBelow,
+    /// A folder with nothing below it, and empty folders are left out.
+    NoEmptyFolders,
     ExcludeFiles(usize),
     ExcludeFolders(usize),
     IgnoreRegex(usize),
@@ -295,9 +395,49 @@ impl Filter {
         !self.siblings.is_empty()
     }
 
-    /// Whether folders with no included files are kept.
+    /// Whether folders with nothing below them that takes part may be kept
+    /// (`include-empty-folders`); [`keeps_empty_folder`](Filter::keeps_empty_folder) tells
+    /// which.
     pub fn include_empty_folders(&self) -> bool {
         self.include_empty_folders
+    }
+
+    /// Whether every folder the walk accepts takes part even with nothing below it:
+    /// `include-empty-folders` is on and no `include-folders` list narrows it. When false,
+    /// [`keeps_empty_folder`](Filter::keeps_empty_folder) tells folder by folder, and a folder
+    /// it does not keep takes part only when something below it does.
+    pub fn keeps_every_empty_folder(&self) -> bool {
+        self.include_empty_folders && self.include_folders.is_empty()
+    }
+
+    /// Whether folder `dir` (which the walk accepted) takes part even when nothing below it
+    /// does: `include-empty-folders` is on and, when `include-folders` lists folders, `dir` is
+    /// one of them or lies below one. A folder merely on the way to a listed folder does not.
+    pub fn keeps_empty_folder(&self, dir: &Entry) -> bool {
+        self.include_empty_folders
+            && (self.include_folders.is_empty()
+                || self
+                    .include_folders
+                    .matches_path_or_ancestor(dir.path.as_bytes()))
+    }
+
+    /// Why folder `dir` is left out when nothing below it takes part, or `None` when it takes
+    /// part anyway ([`keeps_empty_folder`](Filter::keeps_empty_folder)). With
+    /// [`explain`](Filter::explain), which cannot look below a folder, this completes the
+    /// decision for a folder the walk found empty.
+    pub fn explain_empty_folder(&self, dir: &Entry) -> Option<Decision> {
+        if self.keeps_empty_folder(dir) {
+            return None;
+        }
+        let rule = if self.include_empty_folders {
+            Rule::NothingListedBelow
+        } else {
+            Rule::NoEmptyFolders
+        };
+        Some(Decision {
+            included: false,
+            rule: self.describe(rule),
+        })
     }
 
     /// Which rule decides `entry` (its ancestors' folder rules included).
@@ -305,7 +445,9 @@ impl Filter {
     /// An excluded entry names the rule that excluded it, or that excluded the outermost
     /// excluded ancestor folder. An included file names the `include-files` mask that
     /// admitted it, else the `include-folders` mask, else `default`; an included folder names
-    /// the `include-folders` mask that matches it or an ancestor, else `default`.
+    /// the `include-folders` mask that matches it or an ancestor, else, when `include-folders`
+    /// lists folders, `include-folders (only on the way to a listed folder)` (it takes part
+    /// only if something below it does: the filter alone cannot tell), else `default`.
     pub fn explain(&self, entry: &Entry, sibling_exists: &dyn Fn(&[u8]) -> bool) -> Decision {
         let path = entry.path.as_bytes();
         let excluded = |rule| Decision {
@@ -319,9 +461,11 @@ impl Filter {
             if let Some(rule) = self.judge_dir(path) {
                 return excluded(rule);
             }
-            self.include_folders
-                .first_match_on_path_or_ancestor(path)
-                .map_or(Rule::Default, Rule::IncludeFolders)
+            match self.include_folders.first_match_on_path_or_ancestor(path) {
+                Some(i) => Rule::IncludeFolders(i),
+                None if self.include_folders.is_empty() => Rule::Default,
+                None => Rule::OnTheWay,
+            }
         } else {
             if let Some(rule) = self.judge_file(entry, sibling_exists) {
                 return excluded(rule);
@@ -352,7 +496,17 @@ impl Filter {
         if let Some(i) = self.exclude_folders.first_match(path) {
             return Some(Rule::ExcludeFolders(i));
         }
-        self.regex_match(path).map(Rule::IgnoreRegex)
+        if let Some(i) = self.regex_match(path) {
+            return Some(Rule::IgnoreRegex(i));
+        }
+        let listed = &self.include_folders;
+        if !listed.is_empty()
+            && !listed.matches_path_or_ancestor(path)
+            && !listed.may_match_below(path)
+        {
+            return Some(Rule::NothingListedBelow);
+        }
+        None
     }
 
     /// The rule that excludes `file` itself, if any.
@@ -438,6 +592,11 @@ impl Filter {
             Rule::NoIncludeFiles => "include-files (no mask matches)".into(),
             Rule::IncludeFolders(i) => mask("include-folders", &self.include_folders, i),
             Rule::NoIncludeFolders => "include-folders (no mask matches the folder)".into(),
+            Rule::OnTheWay => "include-folders (only on the way to a listed folder)".into(),
+            Rule::NothingListedBelow => "include-folders (no listed folder in or below it)".into(),
+            Rule::NoEmptyFolders => {
+                "include-empty-folders (off, and nothing below it takes part)".into()
+            }
             Rule::ExcludeFiles(i) => mask("exclude-files", &self.exclude_files, i),
             Rule::ExcludeFolders(i) => mask("exclude-folders", &self.exclude_folders, i),
             Rule::IgnoreRegex(i) => format!("ignore-regex[{i}] \"{}\"", self.regex_texts[i]),
@@ -569,6 +728,11 @@ mod tests {
             }
     }
 
+    /// The rule of a folder that takes part only when a listed folder lies below it.
+    const LEADS: &str = "include-folders (only on the way to a listed folder)";
+    /// The rule of a folder no listed folder can lie in or below.
+    const NOTHING_BELOW: &str = "include-folders (no listed folder in or below it)";
+
     macro_rules! decisions {
         ($($name:ident: $spec:expr, $entry:expr => $included:expr, $rule:expr;)*) => {$(
             #[test]
@@ -602,13 +766,33 @@ mod tests {
         include_folders_direct: r#"{"include-folders": ["Docs"]}"#, f("docs/x.txt") => true, r#"include-folders[0] "Docs""#;
         include_folders_below_match: r#"{"include-folders": ["Docs"]}"#, f("Docs/sub/x.txt") => true, r#"include-folders[0] "Docs""#;
         include_folders_other_file_out: r#"{"include-folders": ["Docs"]}"#, f("Other/x.txt") => false, "include-folders (no mask matches the folder)";
-        include_folders_other_dir_descended: r#"{"include-folders": ["Docs"]}"#, d("Other") => true, "default";
+        include_folders_other_dir_descended: r#"{"include-folders": ["Docs"]}"#, d("Other") => true, LEADS;
         include_folders_matching_dir: r#"{"include-folders": ["Docs"]}"#, d("Other/Docs") => true, r#"include-folders[0] "Docs""#;
         include_folders_deep_match: r#"{"include-folders": ["Docs"]}"#, f("Other/Docs/x.txt") => true, r#"include-folders[0] "Docs""#;
-        include_folders_top_only: r#"{"include-folders": ["Docs\\"]}"#, f("Other/Docs/x.txt") => false, "include-folders (no mask matches the folder)";
+        include_folders_top_only: r#"{"include-folders": ["Docs\\"]}"#, f("Other/Docs/x.txt") => false, NOTHING_BELOW;
         include_folders_path: r#"{"include-folders": ["a/b"]}"#, f("a/b/c/x") => true, r#"include-folders[0] "a/b""#;
         include_folders_path_parent_out: r#"{"include-folders": ["a/b"]}"#, f("a/x") => false, "include-folders (no mask matches the folder)";
         include_folders_case_sensitive: r#"{"include-folders": ["Docs"], "case-sensitive": true}"#, f("docs/x.txt") => false, "include-folders (no mask matches the folder)";
+        // include-folders: only listed folders, what lies below them, and the folders leading
+        // to them take part (issue 10, item 13)
+        include_folders_top_only_prunes_others: r#"{"include-folders": ["Docs\\"]}"#, d("Other") => false, NOTHING_BELOW;
+        include_folders_anchored_first_step: r#"{"include-folders": ["a/b/Doc"]}"#, d("a") => true, LEADS;
+        include_folders_anchored_second_step: r#"{"include-folders": ["a/b/Doc"]}"#, d("a/b") => true, LEADS;
+        include_folders_anchored_listed: r#"{"include-folders": ["a/b/Doc"]}"#, d("a/b/Doc") => true, r#"include-folders[0] "a/b/Doc""#;
+        include_folders_anchored_below_listed: r#"{"include-folders": ["a/b/Doc"]}"#, d("a/b/Doc/x") => true, r#"include-folders[0] "a/b/Doc""#;
+        include_folders_anchored_sibling: r#"{"include-folders": ["a/b/Doc"]}"#, d("a/c") => false, NOTHING_BELOW;
+        include_folders_anchored_other_top: r#"{"include-folders": ["a/b/Doc"]}"#, d("b") => false, NOTHING_BELOW;
+        include_folders_anchored_file_on_the_way: r#"{"include-folders": ["a/b/Doc"]}"#, f("a/b/x.txt") => false, "include-folders (no mask matches the folder)";
+        include_folders_anchored_file_elsewhere: r#"{"include-folders": ["a/b/Doc"]}"#, f("a/c/x.txt") => false, NOTHING_BELOW;
+        include_folders_anchored_ignores_case: r#"{"include-folders": ["A/B/Doc"]}"#, d("a/b") => true, LEADS;
+        include_folders_anchored_case_sensitive: r#"{"include-folders": ["A/B/Doc"], "case-sensitive": true}"#, d("a") => false, NOTHING_BELOW;
+        include_folders_star_step: r#"{"include-folders": ["a/*/Doc"]}"#, d("a/anything") => true, LEADS;
+        include_folders_star_step_too_deep: r#"{"include-folders": ["a/*/Doc"]}"#, d("a/x/y") => false, NOTHING_BELOW;
+        include_folders_nested_leads_anywhere: r#"{"include-folders": ["*/Doc"]}"#, d("x/y/z") => true, LEADS;
+        include_folders_double_star_leads: r#"{"include-folders": ["a/**/Doc"]}"#, d("a/x/y") => true, LEADS;
+        include_folders_double_star_prefix: r#"{"include-folders": ["a/**/Doc"]}"#, d("b") => false, NOTHING_BELOW;
+        include_folders_any_listed: r#"{"include-folders": ["a/b/Doc", "c"]}"#, d("x") => true, LEADS;
+        include_folders_exclusion_named_first: r#"{"include-folders": ["a/b"], "exclude-folders": ["q"]}"#, d("q") => false, r#"exclude-folders[0] "q""#;
         include_files_named_before_folders: r#"{"include-folders": ["Docs"], "include-files": ["*.txt"]}"#, f("Docs/x.txt") => true, r#"include-files[0] "*.txt""#;
 
         // exclude-files
@@ -788,6 +972,44 @@ mod tests {
         }
     }
 
+    /// Item 13 of issue 10: with `include-folders`, an empty folder takes part only when it
+    /// is listed or lies below a listed one; folders merely on the way take part only when
+    /// something below them does.
+    #[test]
+    fn empty_folders_are_kept_only_where_listed() {
+        let listed = filter(r#"{"include-folders": ["Doc"], "include-empty-folders": true}"#);
+        assert!(listed.keeps_empty_folder(&d("Doc")));
+        assert!(listed.keeps_empty_folder(&d("x/Doc/y")));
+        assert!(!listed.keeps_empty_folder(&d("Other")));
+        assert!(!listed.keeps_empty_folder(&d("x/Docs")));
+        assert!(listed.include_empty_folders());
+        assert!(
+            !listed.keeps_every_empty_folder(),
+            "not every folder is kept"
+        );
+        assert!(filter("{}").keeps_every_empty_folder());
+
+        let no_empty = filter(r#"{"include-folders": ["Doc"], "include-empty-folders": false}"#);
+        assert!(!no_empty.keeps_empty_folder(&d("Doc")));
+        assert!(!filter(r#"{"include-empty-folders": false}"#).keeps_empty_folder(&d("a")));
+        assert!(filter("{}").keeps_empty_folder(&d("a")));
+    }
+
+    #[test]
+    fn an_empty_folder_is_explained_by_the_rule_that_drops_it() {
+        let listed = filter(r#"{"include-folders": ["Doc"]}"#);
+        assert_eq!(listed.explain_empty_folder(&d("x/Doc")), None);
+        let other = listed.explain_empty_folder(&d("Other")).unwrap();
+        assert!(!other.included);
+        assert_eq!(other.rule, NOTHING_BELOW);
+        let no_empty = filter(r#"{"include-folders": ["Doc"], "include-empty-folders": false}"#);
+        assert_eq!(
+            no_empty.explain_empty_folder(&d("Doc")).unwrap().rule,
+            "include-empty-folders (off, and nothing below it takes part)"
+        );
+        assert_eq!(filter("{}").explain_empty_folder(&d("a")), None);
+    }
+
     #[test]
     fn options_are_exposed() {
         assert!(!filter("{}").needs_siblings());
@@ -840,6 +1062,23 @@ mod tests {
         assert!(back.contains(r#""larger-than":1536"#), "{back}");
         assert!(back.contains(r#""modified-within":"6 months""#), "{back}");
         assert_eq!(serde_json::from_str::<FilterSpec>(&back).unwrap(), spec);
+    }
+
+    /// Every field of a spec can be set on a folder: a spec written as overrides, laid over
+    /// anything, gives the spec back.
+    #[test]
+    fn overrides_cover_every_field() {
+        let json = r#"{"include-files":["*.doc"],"include-folders":["a"],"exclude-files":["*.x"],"exclude-folders":["b"],"ignore-regex":["c"],"case-sensitive":true,"larger-than":1,"smaller-than":99,"modified-within":"1d","not-modified-within":"1h","exclude-hidden":true,"exclude-read-only":true,"exclude-system":true,"exclude-if-sibling":[{"mask":"*.o","extension":"c"}],"include-empty-folders":false}"#;
+        let spec: FilterSpec = serde_json::from_str(json).unwrap();
+        let text = serde_json::to_string(&spec).unwrap();
+        let all: FilterOverrides = serde_json::from_str(&text).unwrap();
+        assert_eq!(all.apply_to(&FilterSpec::default()), spec);
+        assert_eq!(serde_json::to_string(&all).unwrap(), text);
+        assert_eq!(
+            FilterOverrides::default().apply_to(&spec),
+            spec,
+            "nothing set: all inherited"
+        );
     }
 
     /// One row of `globset`'s own `matches!`/`nmatches!` tests.

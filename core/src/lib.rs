@@ -41,7 +41,9 @@ pub use engine::{
     RunControl, RunOptions, RunStatus,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use filter::{Age, AgeUnit, ByteSize, Decision, Filter, FilterSpec, SiblingRule};
+pub use filter::{
+    Age, AgeUnit, ByteSize, Decision, Filter, FilterOverrides, FilterSpec, SiblingRule,
+};
 pub use location::expand_vars;
 pub use path::RelPath;
 pub use plan::{

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::CompareOptions;
 use crate::error::{Error, Result};
-use crate::filter::{Age, ByteSize, FilterSpec};
+use crate::filter::{Age, ByteSize, FilterOverrides, FilterSpec};
 use crate::location::expand_vars;
 use crate::path::RelPath;
 
@@ -80,9 +80,10 @@ pub struct Folder {
     /// Whether this pair takes part in runs.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// This folder's own filters; `None` inherits the profile's.
+    /// This folder's own filters, laid over the profile's field by field (a field the folder
+    /// does not set is the profile's); `None` is the profile's filters unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<FilterSpec>,
+    pub filters: Option<FilterOverrides>,
     /// What happens when the source is missing.
     #[serde(default)]
     pub if_unavailable: IfUnavailable,
@@ -115,9 +116,13 @@ impl Folder {
         }
     }
 
-    /// The filters in force for this folder: its own, or the profile's.
-    pub fn effective_filters<'a>(&'a self, profile: &'a Profile) -> &'a FilterSpec {
-        self.filters.as_ref().unwrap_or(&profile.filters)
+    /// The filters in force for this folder: the profile's, with the fields this folder's
+    /// own [`filters`](Folder::filters) set replaced.
+    pub fn effective_filters(&self, profile: &Profile) -> FilterSpec {
+        match &self.filters {
+            Some(own) => own.apply_to(&profile.filters),
+            None => profile.filters.clone(),
+        }
     }
 
     /// Forgets this folder's own filters, so the profile's apply again.
@@ -729,6 +734,96 @@ mod tests {
         assert_eq!(p.key(), "docs");
         p.group = "Daily/Work".into();
         assert_eq!(p.key(), "Daily/Work/docs");
+    }
+
+    /// A profile whose filters set every list, a size window and `exclude-hidden`, with one
+    /// folder whose own `filters` are `folder_filters` (JSON).
+    fn with_folder_filters(folder_filters: &str) -> Profile {
+        Profile::from_json(&format!(
+            r#"{{"format": 1, "name": "p", "folders": [
+                {{"name": "f", "source": "/a", "destination": "/b", "filters": {folder_filters}}}],
+              "filters": {{"include-files": ["*.txt"], "exclude-files": ["*.tmp"],
+                "exclude-folders": ["cache"], "larger-than": 10, "exclude-hidden": true}}}}"#
+        ))
+        .unwrap_or_else(|e| panic!("{folder_filters}: {e}"))
+    }
+
+    /// Item 13 of issue 10: a folder that sets only `exclude-files` keeps the profile's
+    /// `include-files` (and every other field it does not set), as SmartSync's folder pages do.
+    #[test]
+    fn a_folder_inherits_each_filter_field_it_does_not_set() {
+        let p = with_folder_filters(r#"{"exclude-files": ["*.bak"]}"#);
+        let spec = p.folders[0].effective_filters(&p);
+        assert_eq!(spec.include_files, ["*.txt"]);
+        assert_eq!(
+            spec.exclude_files,
+            ["*.bak"],
+            "a set field replaces the profile's"
+        );
+        assert_eq!(spec.exclude_folders, ["cache"]);
+        assert_eq!(spec.larger_than, Some(ByteSize(10)));
+        assert!(spec.exclude_hidden);
+        assert!(spec.include_empty_folders);
+    }
+
+    #[test]
+    fn a_folder_filter_set_to_nothing_means_none() {
+        let p = with_folder_filters(
+            r#"{"include-files": [], "larger-than": null, "exclude-hidden": false}"#,
+        );
+        let spec = p.folders[0].effective_filters(&p);
+        assert!(spec.include_files.is_empty(), "an explicit [] is no mask");
+        assert_eq!(spec.larger_than, None, "an explicit null is no limit");
+        assert!(!spec.exclude_hidden);
+        assert_eq!(
+            spec.exclude_files,
+            ["*.tmp"],
+            "what the folder leaves out is inherited"
+        );
+    }
+
+    #[test]
+    fn folder_filters_round_trip_as_written() {
+        for own in [
+            r#"{}"#,
+            r#"{"include-files": []}"#,
+            r#"{"larger-than": null, "exclude-files": ["*.bak"]}"#,
+            r#"{"case-sensitive": false, "include-empty-folders": true, "smaller-than": 100}"#,
+        ] {
+            let p = with_folder_filters(own);
+            let text = p.to_json();
+            assert_eq!(Profile::from_json(&text).unwrap(), p, "{text}");
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let written = &doc["folders"][0]["filters"];
+            let typed: serde_json::Value = serde_json::from_str(own).unwrap();
+            assert_eq!(*written, typed, "only the keys the folder sets are written");
+        }
+    }
+
+    #[test]
+    fn a_folder_without_filters_has_the_profiles() {
+        let mut p = with_folder_filters("{}");
+        p.folders[0].reset_filters();
+        assert_eq!(p.folders[0].effective_filters(&p), p.filters);
+        assert!(!p.to_json().contains(r#""filters": {}"#));
+    }
+
+    /// The filters a folder runs with are checked as a whole: the profile's `larger-than`
+    /// and the folder's `smaller-than` together leave no file.
+    #[test]
+    fn inherited_and_own_filters_are_validated_together() {
+        let err = Profile::from_json(
+            r#"{"format": 1, "name": "p", "folders": [
+                {"name": "f", "source": "/a", "destination": "/b",
+                 "filters": {"smaller-than": 5}}],
+              "filters": {"larger-than": 10}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            err.message(),
+            "folders[0].filters: larger-than 10 bytes and smaller-than 5 bytes leave no file"
+        );
     }
 
     /// The samples in `examples/profiles` load, validate and resolve, so they never rot.

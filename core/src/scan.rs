@@ -224,8 +224,12 @@ impl Listing {
             self.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         }
         if dropped && self.prunes_empty_folders {
-            let (kept, left_out) =
-                drop_empty_folders(std::mem::take(&mut self.entries), &self.unreadable);
+            let (kept, left_out) = drop_empty_folders(
+                std::mem::take(&mut self.entries),
+                &self.unreadable,
+                // Only with "include empty folders" off, which keeps no empty folder.
+                |_| false,
+            );
             self.entries = kept;
             self.left_out(left_out);
         }
@@ -346,8 +350,10 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
     found.unreadable.sort();
     let prunes_empty_folders = !filter.include_empty_folders();
     let mut left_out_empty = Vec::new();
-    if prunes_empty_folders {
-        (entries, left_out_empty) = drop_empty_folders(entries, &found.unreadable);
+    if !filter.keeps_every_empty_folder() {
+        (entries, left_out_empty) = drop_empty_folders(entries, &found.unreadable, |dir| {
+            filter.keeps_empty_folder(dir)
+        });
     }
     found.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     found
@@ -539,16 +545,21 @@ fn depth_first(chunks: Vec<(RelPath, Vec<Entry>)>) -> Vec<Entry> {
     out
 }
 
-/// Drops folders with nothing kept below them; returns the kept entries and the dropped
-/// folders (both sorted). Entries are sorted, so a folder's subtree directly follows it: a
-/// folder has content iff the nearest kept entry after it lies below it. A folder holding an
-/// unreadable path stays (its contents are unknown).
-fn drop_empty_folders(entries: Vec<Entry>, unreadable: &[RelPath]) -> (Vec<Entry>, Vec<RelPath>) {
+/// Drops folders with nothing kept below them, except those `keeps` keeps empty; returns the
+/// kept entries and the dropped folders (both sorted). Entries are sorted, so a folder's
+/// subtree directly follows it: a folder has content iff the nearest kept entry after it lies
+/// below it. A folder holding an unreadable path stays (its contents are unknown).
+fn drop_empty_folders(
+    entries: Vec<Entry>,
+    unreadable: &[RelPath],
+    keeps: impl Fn(&Entry) -> bool,
+) -> (Vec<Entry>, Vec<RelPath>) {
     let mut keep = vec![false; entries.len()];
     let mut next_kept: Option<usize> = None;
     for i in (0..entries.len()).rev() {
         let e = &entries[i];
         keep[i] = e.kind != EntryKind::Dir
+            || keeps(e)
             || unreadable.iter().any(|u| u.starts_with(&e.path))
             || next_kept.is_some_and(|j| entries[j].path.starts_with(&e.path));
         if keep[i] {
@@ -637,6 +648,54 @@ mod tests {
         assert_eq!(
             names(&scan(&t, &Filter::everything(), &flat).unwrap()),
             ["top"]
+        );
+    }
+
+    /// Item 13 of issue 10: with `include-folders` and empty folders on, only listed folders,
+    /// what lies below them, and the folders leading to them are listed.
+    #[test]
+    fn include_folders_list_only_listed_folders_and_the_way_to_them() {
+        let d = tempfile::tempdir().unwrap();
+        for dir in ["Doc/empty", "Other/Sub", "deep/a/Doc", "deep/b", "lone"] {
+            fs::create_dir_all(d.path().join(dir)).unwrap();
+        }
+        for f in ["Doc/x", "Other/y", "deep/a/Doc/z", "deep/b/w", "top"] {
+            fs::write(d.path().join(f), f.as_bytes()).unwrap();
+        }
+        let t = LocalTransport::new(d.path());
+        let listed = |spec: &str| {
+            let spec: crate::filter::FilterSpec = serde_json::from_str(spec).unwrap();
+            names(&scan(&t, &Filter::new(&spec, 0).unwrap(), &ScanOptions::default()).unwrap())
+        };
+        let expected = [
+            "Doc",
+            "Doc/empty",
+            "Doc/x",
+            "deep",
+            "deep/a",
+            "deep/a/Doc",
+            "deep/a/Doc/z",
+            "top",
+        ];
+        assert_eq!(
+            listed(r#"{"include-folders": ["Doc"], "include-empty-folders": true}"#),
+            expected
+        );
+        assert_eq!(
+            listed(r#"{"include-folders": ["Doc"], "include-empty-folders": false}"#),
+            [
+                "Doc",
+                "Doc/x",
+                "deep",
+                "deep/a",
+                "deep/a/Doc",
+                "deep/a/Doc/z",
+                "top"
+            ]
+        );
+        assert_eq!(
+            listed(r#"{"include-folders": ["deep/a/Doc"]}"#),
+            ["deep", "deep/a", "deep/a/Doc", "deep/a/Doc/z", "top"]
         );
     }
 

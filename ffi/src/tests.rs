@@ -222,6 +222,20 @@ fn library_errors_map_to_their_kind_and_name_the_path() {
     assert!(last_error().contains("colour"), "{}", last_error());
     assert_eq!(p, sentinel());
 
+    // A key given twice is refused (issue 10, item 14), not "the last one wins".
+    let twice = c(r#"{"format": 1, "name": "x", "folders": [
+        {"name": "f", "source": "/a", "destination": "/b", "source": "/c"}]}"#);
+    assert_eq!(
+        ferry_profile_from_json(twice.as_ptr(), &mut p),
+        ferry_result::InvalidInput
+    );
+    assert!(
+        last_error().contains(r#"folders[0]: duplicate key "source""#),
+        "{}",
+        last_error()
+    );
+    assert_eq!(p, sentinel());
+
     let not_utf8 = CString::new(vec![b'{', 0xff, b'}']).unwrap();
     assert_eq!(
         ferry_profile_from_json(not_utf8.as_ptr(), &mut p),

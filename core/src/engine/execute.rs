@@ -67,6 +67,9 @@ struct Log {
     warnings: Vec<Problem>,
     errors: Vec<Problem>,
     conflicts: Vec<ConflictOutcome>,
+    /// Where actions failed: the side, the path, and for a folder that could not be made the
+    /// kind of its error.
+    failed_at: Vec<(Side, RelPath, Option<ErrorKind>)>,
 }
 
 /// A file-level unit of work: an action, and for a move the source deletion that follows.
@@ -205,7 +208,9 @@ pub(super) fn run_folder(
         if !opts.control.proceed() {
             break;
         }
-        f.step(a, || f.side(a.to).create_dir_all(&a.path).map(|()| 0));
+        if !f.in_unmade_folder(a) {
+            f.step(a, || f.side(a.to).create_dir_all(&a.path).map(|()| 0));
+        }
     }
     for a in later {
         if opts.control.proceed() {
@@ -405,6 +410,8 @@ impl Folder<'_> {
             } else {
                 log.failed += 1;
                 log.errors.push(p.clone());
+                let unmade = (a.kind == ActionKind::CreateDir).then_some(err.kind());
+                log.failed_at.push((a.to, a.path.clone(), unmade));
             }
         }
         self.items_done.fetch_add(1, Ordering::Relaxed);
@@ -449,6 +456,39 @@ impl Folder<'_> {
         }));
     }
 
+    /// Whether `a` creates an entry in a folder whose making failed: it is not tried (that
+    /// would only fail on the folder again), and fails naming its own path.
+    fn in_unmade_folder(&self, a: &Action) -> bool {
+        let unmade = self
+            .lock()
+            .failed_at
+            .iter()
+            .find_map(|(side, dir, unmade)| {
+                let kind = (*side == a.to && a.path.starts_with(dir) && a.path != *dir)
+                    .then_some(*unmade)
+                    .flatten()?;
+                Some((dir.clone(), kind))
+            });
+        let Some((dir, kind)) = unmade else {
+            return false;
+        };
+        let what = if a.kind == ActionKind::CreateDir {
+            "not made"
+        } else {
+            "not copied"
+        };
+        let err = Error::new(
+            kind,
+            format!(
+                "{what}: folder {} could not be made",
+                self.local(a.to, &dir).display()
+            ),
+        )
+        .with_path(self.local(a.to, &a.path));
+        self.failed(a, &err);
+        true
+    }
+
     /// Runs one step with the profile's retries, recording its outcome.
     fn step(&self, a: &Action, mut op: impl FnMut() -> Result<u64>) -> bool {
         let retries = self.profile.copy.retries;
@@ -477,6 +517,9 @@ impl Folder<'_> {
 
     fn file_job(&self, job: &Job<'_>) {
         let a = job.action;
+        if a.kind == ActionKind::Copy && self.in_unmade_folder(a) {
+            return;
+        }
         let ok = match a.kind {
             ActionKind::Copy => self.step(a, || self.copy(a)),
             ActionKind::UpdateMeta => self.step(a, || self.update_meta(a)),
@@ -843,6 +886,15 @@ impl Folder<'_> {
         if self.profile.operation != crate::profile::Operation::Synchronize {
             dirs.insert((RelPath::root(), Side::Destination));
         }
+        // A failed run makes no folder more permissive: a folder in or below which something
+        // failed takes the source's mode only when it grants nothing the folder lacks (the
+        // source's would leave a read-only folder the run could not write into writable).
+        let failed_at: Vec<(Side, RelPath)> = self
+            .lock()
+            .failed_at
+            .iter()
+            .map(|(side, path, _)| (*side, path.clone()))
+            .collect();
         for (dir, to) in dirs.iter().rev() {
             let Ok(Some(from)) = self.side(to.other()).stat_follow(dir) else {
                 continue;
@@ -851,7 +903,15 @@ impl Folder<'_> {
                 continue;
             }
             if let Ok(Some(now)) = self.side(*to).stat(dir) {
-                let meta = self.meta_of(&from);
+                let mut meta = self.meta_of(&from);
+                let loosens = meta.mode.is_some_and(|m| m & !now.mode != 0);
+                if loosens
+                    && failed_at
+                        .iter()
+                        .any(|(side, path)| side == to && path.starts_with(dir))
+                {
+                    meta.mode = None;
+                }
                 let same_mode = meta.mode.is_none_or(|m| m == now.mode);
                 if now.kind == EntryKind::Dir && (now.mtime_ns != from.mtime_ns || !same_mode) {
                     if let Err(e) = self.side(*to).set_meta(dir, &meta) {

@@ -283,7 +283,7 @@ impl Engine {
         let destination = folder.resolved_destination()?;
         let src = LocalTransport::new(&source);
         let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&destination));
-        let filter = Filter::new(folder.effective_filters(profile), now_ns).map_err(|e| {
+        let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
             Error::new(
                 e.kind(),
                 format!("folder {:?}: {}", folder.name, e.message()),

@@ -5,7 +5,7 @@
 //! `[...]` classes and `{a,b}` alternates as in `globset`, and `\` never escapes (in a folder
 //! mask it is a separator, as on Windows; a file mask may not contain one).
 
-use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Candidate, Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use crate::error::{Error, Result};
 
@@ -29,6 +29,18 @@ pub(crate) fn glob(
 pub(super) struct MaskSet {
     set: GlobSet,
     texts: Vec<String>,
+    /// Folder masks only: each mask's pattern, one matcher per folder level, to tell which
+    /// folders a match may lie below; `None` where that cannot be told (any folder may).
+    steps: Vec<Option<Vec<Step>>>,
+}
+
+/// One `/`-separated component of a folder pattern.
+#[derive(Debug, Clone)]
+enum Step {
+    /// `**`: any number of folders, none included.
+    AnyDepth,
+    /// One folder whose name matches.
+    Name(GlobMatcher),
 }
 
 impl MaskSet {
@@ -44,10 +56,26 @@ impl MaskSet {
 
     /// Masks on folders, matched against the folder's relative path; see [`folder_pattern`].
     pub(super) fn folders(field: &str, masks: &[String], case_sensitive: bool) -> Result<MaskSet> {
-        MaskSet::build(field, masks, |mask| {
+        let mut set = MaskSet::build(field, masks, |mask| {
             let pattern = folder_pattern(mask)?;
             glob(&pattern, case_sensitive, true).map_err(|e| e.kind().to_string())
-        })
+        })?;
+        set.steps = masks
+            .iter()
+            .map(|mask| {
+                let pattern = folder_pattern(mask).ok()?;
+                pattern
+                    .split('/')
+                    .map(|part| match part {
+                        "**" => Some(Step::AnyDepth),
+                        _ => glob(part, case_sensitive, true)
+                            .ok()
+                            .map(|g| Step::Name(g.compile_matcher())),
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(set)
     }
 
     fn build(
@@ -70,6 +98,7 @@ impl MaskSet {
         Ok(MaskSet {
             set,
             texts: masks.to_vec(),
+            steps: Vec::new(),
         })
     }
 
@@ -78,6 +107,7 @@ impl MaskSet {
         MaskSet {
             set: GlobSet::empty(),
             texts: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
@@ -124,10 +154,55 @@ impl MaskSet {
         !self.is_empty() && prefixes(path).any(|prefix| self.is_match(prefix))
     }
 
+    /// Whether a folder mask may match a folder strictly below the folder at `path` (judged
+    /// from the masks alone: `a/b/Doc` only below `a` and `a/b`, `Doc` below any folder).
+    pub(super) fn may_match_below(&self, path: &[u8]) -> bool {
+        self.steps.iter().any(|steps| match steps {
+            None => true,
+            Some(steps) => may_match_below(steps, path),
+        })
+    }
+
     /// The mask as written in the spec.
     pub(super) fn text(&self, index: usize) -> &str {
         &self.texts[index]
     }
+}
+
+/// Whether a pattern of `steps` may match a path that continues `path` by one or more
+/// folders: walks the steps along `path`'s components (a `**` step may take none, one or
+/// several), and asks whether a step is left over at some point reached.
+fn may_match_below(steps: &[Step], path: &[u8]) -> bool {
+    // `at[i]`: the first `i` steps can match the components read so far.
+    let mut at = vec![false; steps.len() + 1];
+    at[0] = true;
+    let close = |at: &mut Vec<bool>| {
+        for i in 0..steps.len() {
+            if at[i] && matches!(steps[i], Step::AnyDepth) {
+                at[i + 1] = true;
+            }
+        }
+    };
+    close(&mut at);
+    if !path.is_empty() {
+        for component in path.split(|&b| b == b'/') {
+            let candidate = Candidate::from_bytes(component);
+            let mut next = vec![false; steps.len() + 1];
+            for (i, step) in steps.iter().enumerate() {
+                if !at[i] {
+                    continue;
+                }
+                match step {
+                    Step::AnyDepth => next[i] = true,
+                    Step::Name(name) if name.is_match_candidate(&candidate) => next[i + 1] = true,
+                    Step::Name(_) => {}
+                }
+            }
+            close(&mut next);
+            at = next;
+        }
+    }
+    at[..steps.len()].iter().any(|&reached| reached)
 }
 
 /// `a`, `a/b`, `a/b/c` for `a/b/c` (nothing for the root).
@@ -211,6 +286,30 @@ mod tests {
         let all: Vec<&[u8]> = prefixes(b"a/bc/d").collect();
         assert_eq!(all, [&b"a"[..], b"a/bc", b"a/bc/d"]);
         assert_eq!(prefixes(b"").count(), 0);
+    }
+
+    macro_rules! below {
+        ($($name:ident: $mask:expr, $path:expr => $expected:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let set = MaskSet::folders("include-folders", &[$mask.to_string()], false).unwrap();
+                assert_eq!(set.may_match_below($path), $expected, "{} below {:?}", $mask, $path);
+            }
+        )*};
+    }
+
+    below! {
+        below_root_always: "a/b", b"" => true;
+        below_any_depth_name: "Doc", b"x/y" => true;
+        below_a_path_step: "a/b/c", b"a/b" => true;
+        below_a_path_end: "a/b/c", b"a/b/c" => false;
+        below_a_path_elsewhere: "a/b/c", b"a/x" => false;
+        below_top_level_only: "Doc/", b"Doc" => false;
+        below_nested_from_the_top: "*/Doc", b"x" => true;
+        below_double_star_inside: "a/**/c", b"a/x/y/z" => true;
+        below_double_star_prefix: "a/**/c", b"b" => false;
+        below_trailing_double_star: "a/**", b"a/x" => true;
+        below_alternates_with_separator_are_unknown: "{a/b,c}", b"zzz" => true;
     }
 
     #[test]

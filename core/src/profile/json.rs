@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_path_to_error::Segment;
@@ -48,9 +49,7 @@ enum Document {
 
 /// Parses a document of either shape; checks `format` and types, not the profile rules.
 fn parse(text: &str) -> Result<Document> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("not valid JSON: {e}")))?;
-    let Value::Object(mut map) = value else {
+    let Value::Object(mut map) = parse_value(text)? else {
         return Err(Error::invalid(
             "expected a JSON object with \"format\": 1 (a profile or a group export)",
         ));
@@ -61,6 +60,119 @@ fn parse(text: &str) -> Result<Document> {
         Ok(Document::Group(group.profiles))
     } else {
         Ok(Document::Single(Box::new(from_value(Value::Object(map))?)))
+    }
+}
+
+/// Parses `text` as one JSON value. Unlike `serde_json::from_str`, which keeps the last of
+/// two equal keys, an object that names a key twice is an error naming the object's JSON
+/// path and the key's position (`folders[1]: duplicate key "source" at line 3 column 62`).
+fn parse_value(text: &str) -> Result<Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    StrictValue {
+        path: String::new(),
+    }
+    .deserialize(&mut de)
+    .and_then(|value| de.end().map(|()| value))
+    .map_err(|e| {
+        if e.is_data() {
+            // The only data error a `Value` can meet: a duplicate key.
+            Error::invalid(e.to_string())
+        } else {
+            Error::invalid(format!("not valid JSON: {e}"))
+        }
+    })
+}
+
+/// Deserializes any JSON value at `path` (`""` for the document), refusing duplicate keys.
+struct StrictValue {
+    path: String,
+}
+
+impl StrictValue {
+    /// The value at key `key` of this object.
+    fn key(&self, key: &str) -> StrictValue {
+        let path = if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        };
+        StrictValue { path }
+    }
+
+    /// The value at `index` of this list.
+    fn index(&self, index: usize) -> StrictValue {
+        StrictValue {
+            path: format!("{}[{index}]", self.path),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.index(items.len()))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                let message = format!("duplicate key {key:?}");
+                return Err(de::Error::custom(if self.path.is_empty() {
+                    message
+                } else {
+                    format!("{}: {message}", self.path)
+                }));
+            }
+            let value = access.next_value_seed(self.key(&key))?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
     }
 }
 
@@ -247,7 +359,7 @@ mod tests {
     use super::*;
     use crate::compare::{CompareMode, CompareOptions, MtimeRule};
     use crate::error::ErrorKind;
-    use crate::filter::{Age, AgeUnit, ByteSize, FilterSpec, SiblingRule};
+    use crate::filter::{Age, AgeUnit, ByteSize, FilterOverrides, FilterSpec, SiblingRule};
     use crate::profile::{
         ConflictLoser, ConflictPolicy, ConflictRule, CopyOptions, DeleteLimit, DeletionMode,
         Folder, GuardOptions, IfUnavailable, Operation, SymlinkMode, SyncOptions, VersionsOptions,
@@ -331,6 +443,25 @@ mod tests {
         wrong_type_remove_empty_dirs: r#"{"format": 1, "name": "p",
             "sync": {"remove-empty-dirs": "yes"}}"# => InvalidInput,
             "sync.remove-empty-dirs: invalid type: string \"yes\", expected a boolean";
+        // Item 14 of issue 10: a key given twice is a mistake, not "the last one wins".
+        duplicate_top_key: r#"{"format": 1, "name": "p", "name": "q"}"# => InvalidInput,
+            "duplicate key \"name\" at line 1 column 33";
+        duplicate_format_key: r#"{"format": 1, "format": 1, "name": "p"}"# => InvalidInput,
+            "duplicate key \"format\"";
+        duplicate_folder_key: r#"{"format": 1, "name": "p", "folders": [
+            {"name": "f", "source": "/a", "destination": "/b"},
+            {"name": "g", "source": "/c", "destination": "/d", "source": "/e"}]}"# =>
+            InvalidInput, "folders[1]: duplicate key \"source\" at line 3";
+        duplicate_filter_key: r#"{"format": 1, "name": "p", "folders": [
+            {"name": "f", "source": "/a", "destination": "/b",
+             "filters": {"exclude-files": ["*.a"], "exclude-files": ["*.b"]}}]}"# =>
+            InvalidInput, "folders[0].filters: duplicate key \"exclude-files\"";
+        duplicate_key_in_a_list_of_objects: r#"{"format": 1, "name": "p", "filters":
+            {"exclude-if-sibling": [{"mask": "*.o", "mask": "*.p", "extension": "c"}]}}"# =>
+            InvalidInput, "filters.exclude-if-sibling[0]: duplicate key \"mask\"";
+        duplicate_key_in_a_later_release_option: r#"{"format": 1, "name": "p",
+            "schedule": {"daily": "01:00", "daily": "02:00"}}"# => InvalidInput,
+            "schedule: duplicate key \"daily\"";
     }
 
     /// Same rows for group exports: paths start at `profiles[i]`.
@@ -370,6 +501,11 @@ mod tests {
             "profiles[1]: duplicate profile \"g/a\" (also profiles[0])";
         group_not_supported: r#"{"format": 1, "profiles": [{"name": "a", "schedule": {}}]}"#
             => NotSupported, "profiles[0].schedule: not supported yet";
+        group_duplicate_key: r#"{"format": 1, "profiles": [{"name": "a"},
+            {"name": "b", "enabled": true, "enabled": false}]}"# => InvalidInput,
+            "profiles[1]: duplicate key \"enabled\"";
+        group_duplicate_profiles_key: r#"{"format": 1, "profiles": [], "profiles": []}"# =>
+            InvalidInput, "duplicate key \"profiles\"";
     }
 
     /// A profile with every option away from its default.
@@ -403,9 +539,13 @@ mod tests {
         let mut folder = Folder::new("docs", "$HOME/Documents", "/mnt/backup/docs");
         folder.include_subfolders = false;
         folder.enabled = false;
-        folder.filters = Some(FilterSpec {
-            exclude_files: vec!["*.bak".into()],
-            ..FilterSpec::default()
+        folder.filters = Some(FilterOverrides {
+            exclude_files: Some(vec!["*.bak".into()]),
+            include_files: Some(Vec::new()),
+            larger_than: Some(None),
+            smaller_than: Some(Some(ByteSize(4096))),
+            exclude_hidden: Some(false),
+            ..FilterOverrides::default()
         });
         folder.if_unavailable = IfUnavailable::Abort;
         folder.marker = Some(".ferry-target=^backup-disk=1$".into());

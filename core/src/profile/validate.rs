@@ -113,6 +113,8 @@ impl Profile {
             }
         }
 
+        // The profile's own filters first: a folder inherits what it does not set.
+        check_filters("filters", &self.filters)?;
         let mut names = HashMap::new();
         for (i, folder) in self.folders.iter().enumerate() {
             let here = format!("folders[{i}]");
@@ -146,12 +148,10 @@ impl Profile {
             folder
                 .marker_spec()
                 .map_err(|e| at(&format!("{here}.marker"), e))?;
-            if let Some(spec) = &folder.filters {
-                check_filters(&format!("{here}.filters"), spec)?;
+            if folder.filters.is_some() {
+                check_filters(&format!("{here}.filters"), &folder.effective_filters(self))?;
             }
         }
-
-        check_filters("filters", &self.filters)?;
         Comparator::new(&self.comparison).map_err(|e| at("comparison", e))?;
         if self.comparison.mtime_tolerance_ms > MAX_MTIME_TOLERANCE_MS {
             return Err(invalid(
@@ -203,6 +203,7 @@ impl Profile {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::filter::FilterOverrides;
     use crate::profile::Folder;
 
     fn valid() -> Profile {
@@ -317,7 +318,11 @@ mod tests {
         let expected = Filter::new(&bad, 0).err().map(|e| e.message().to_string());
 
         let mut p = valid();
-        p.folders[1].filters = Some(bad.clone());
+        p.folders[1].filters = Some(FilterOverrides {
+            ignore_regex: Some(bad.ignore_regex.clone()),
+            exclude_files: Some(bad.exclude_files.clone()),
+            ..FilterOverrides::default()
+        });
         let got = p.validate().err().map(|e| e.to_string());
         assert_eq!(
             got,

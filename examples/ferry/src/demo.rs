@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ferrysync::{Engine, Error, Folder, Operation, Profile, Result};
 
+use crate::escape::escape;
 use crate::run::{self, Settings};
 use crate::say;
 use crate::{colors, preview};
@@ -22,10 +23,16 @@ pub fn run(dir: Option<PathBuf>) -> Result<u8> {
     let source = dir.join("source");
     let destination = dir.join("destination");
     if source.exists() {
-        say!("Using the sample already in {}", dir.display());
+        say!(
+            "Using the sample already in {}",
+            escape(&dir.display().to_string())
+        );
     } else {
         make_sample(&source, &destination)?;
-        say!("Made a sample tree in {}", dir.display());
+        say!(
+            "Made a sample tree in {}",
+            escape(&dir.display().to_string())
+        );
     }
 
     let profile = Profile::new("demo", Operation::Mirror).with_folder(Folder::new(
@@ -48,8 +55,8 @@ pub fn run(dir: Option<PathBuf>) -> Result<u8> {
     crate::write_stdout(&preview::plan(&again, colors()));
     say!(
         "\nTry `ferry mirror {} {} --dry-run` after changing a file.",
-        source.display(),
-        destination.display()
+        escape(&source.display().to_string()),
+        escape(&destination.display().to_string())
     );
     Ok(0)
 }

@@ -1,8 +1,9 @@
 //! `ferry explain PROFILE PATH`: which filter rule decides whether a path takes part.
 
-use ferrysync::transport::{LocalTransport, Transport};
-use ferrysync::{Error, ErrorKind, Filter, Profile, RelPath, Result};
+use ferrysync::transport::{EntryKind, LocalTransport, Transport};
+use ferrysync::{scan, Error, ErrorKind, Filter, Profile, RelPath, Result, ScanOptions};
 
+use crate::escape::escape;
 use crate::profiles::pick_folder;
 use crate::say;
 use crate::time;
@@ -10,9 +11,13 @@ use crate::time;
 /// Prints the decision for `path` (relative to the source of `folder`, or of the first
 /// folder) and returns the exit code.
 ///
+/// A folder the filter keeps only when something below it takes part (one on the way to an
+/// `include-folders` folder, or any folder without `include-empty-folders`) is decided by
+/// scanning the source as a run does.
+///
 /// # Errors
 /// An unknown folder, a path that does not exist in the source, a filter that does not
-/// compile.
+/// compile, a source that cannot be scanned.
 pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
     let folder = pick_folder(profile, folder)?;
     let transport = LocalTransport::new(folder.resolved_source()?);
@@ -21,7 +26,7 @@ pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
         Error::new(ErrorKind::NotFound, "no such file or folder in the source")
             .with_path(rel.to_path(transport.root()))
     })?;
-    let filter = Filter::new(folder.effective_filters(profile), time::now_ns())?;
+    let filter = Filter::new(&folder.effective_filters(profile), time::now_ns())?;
     let parent = rel.parent().unwrap_or_default();
     let sibling_exists = |name: &[u8]| {
         parent
@@ -30,12 +35,28 @@ pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
             .and_then(|p| transport.stat(&p).ok().flatten())
             .is_some()
     };
-    let decision = filter.explain(&entry, &sibling_exists);
+    let mut decision = filter.explain(&entry, &sibling_exists);
+    // A folder the filter keeps only when something below it takes part: look below, as the
+    // run's scan does.
+    if entry.kind == EntryKind::Dir && decision.included && folder.include_subfolders {
+        if let Some(empty) = filter.explain_empty_folder(&entry) {
+            let opts = ScanOptions {
+                symlinks: profile.copy.symlinks,
+                ..ScanOptions::default()
+            };
+            if scan(&transport, &filter, &opts)?.get(&rel).is_none() {
+                decision = empty;
+            }
+        }
+    }
     let verdict = if decision.included {
         "included"
     } else {
         "excluded"
     };
-    say!("{rel}: {verdict} by {}", decision.rule);
+    say!(
+        "{}",
+        escape(&format!("{rel}: {verdict} by {}", decision.rule))
+    );
     Ok(0)
 }

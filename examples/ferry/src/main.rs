@@ -19,6 +19,7 @@
 
 mod cancel;
 mod demo;
+mod escape;
 mod explain;
 mod one_off;
 mod preview;
@@ -218,7 +219,7 @@ fn exit_code(err: &Error) -> u8 {
 }
 
 fn report_error(err: &Error) {
-    eprintln!("ferry: {err}");
+    eprintln!("ferry: {}", escape::escape(&err.to_string()));
     if err.kind() == ErrorKind::Guard {
         eprintln!("hint: use --force to go ahead");
     }

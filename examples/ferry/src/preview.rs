@@ -9,6 +9,7 @@ use ferrysync::{
 };
 use indicatif::HumanBytes;
 
+use crate::escape::escape;
 use crate::prompt::{newer_side, stamp_text};
 
 const RESET: &str = "\x1b[0m";
@@ -37,13 +38,15 @@ pub fn plan(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "[{}] {} {arrow} {}",
-            folder.folder, folder.source, folder.destination
+            escape(&folder.folder),
+            escape(&folder.source),
+            escape(&folder.destination)
         );
         if let Some(why) = &folder.skipped {
-            let _ = writeln!(out, "  skipped: {why}");
+            let _ = writeln!(out, "  skipped: {}", escape(why));
         }
         for w in &folder.warnings {
-            let _ = writeln!(out, "  warning: {w}");
+            let _ = writeln!(out, "  warning: {}", escape(w));
         }
         let width = folder
             .actions
@@ -152,7 +155,7 @@ fn two_way_folder(out: &mut String, folder: &FolderPlan, width: usize, color: bo
             let from = a
                 .from
                 .as_ref()
-                .map_or_else(String::new, |f| f.display().into_owned());
+                .map_or_else(String::new, |f| escape(&f.display()).into_owned());
             line(out, YELLOW, format!("{from} -> {}", path(a)));
         }
     }
@@ -230,8 +233,9 @@ pub fn two_way_totals(actions: &[&Action]) -> String {
     }
 }
 
+/// The action's path as the preview shows it: escaped, a folder with a trailing `/`.
 fn path(a: &Action) -> String {
-    let mut p = a.path.display().into_owned();
+    let mut p = escape(&a.path.display()).into_owned();
     if a.entry == EntryKind::Dir {
         p.push('/');
     }
@@ -261,7 +265,7 @@ fn reason(a: &Action) -> String {
             a.to.other().name()
         ),
         Reason::Renamed => match &a.from {
-            Some(from) => format!("renamed from {}", from.display()),
+            Some(from) => format!("renamed from {}", escape(&from.display())),
             None => "renamed".into(),
         },
         Reason::Identical => "equal on both sides".into(),
@@ -375,7 +379,7 @@ pub fn report(r: &Report, two_way: bool) -> String {
         }
         let _ = writeln!(out, "{title} ({}):", problems.len());
         for p in problems {
-            let _ = writeln!(out, "  {p}");
+            let _ = writeln!(out, "  {}", escape(&p.to_string()));
         }
     }
     out
@@ -387,8 +391,9 @@ fn conflict_outcome(c: &ConflictOutcome) -> String {
     let how = match c.resolution {
         Resolution::KeepBoth(newer) => match &c.conflict_copy {
             Some(copy) => format!(
-                "kept both: the {}'s version keeps the name, the older is {copy}",
-                newer.name()
+                "kept both: the {}'s version keeps the name, the older is {}",
+                newer.name(),
+                escape(&copy.display())
             ),
             None => format!("kept both ({} is newer)", newer.name()),
         },
@@ -411,7 +416,11 @@ fn conflict_outcome(c: &ConflictOutcome) -> String {
     } else {
         " (failed, see the errors)"
     };
-    format!("[{}] {}: {what}: {how}{failed}", c.folder, c.path)
+    format!(
+        "[{}] {}: {what}: {how}{failed}",
+        escape(&c.folder),
+        escape(&c.path.display())
+    )
 }
 
 fn done(s: &Summary, two_way: bool) -> String {

@@ -1,11 +1,12 @@
 //! Finding the profile a command names (a JSON file or a name in the profile store), and
 //! `ferry profile ...`: managing the store.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use clap::Subcommand;
 use ferrysync::{Error, ErrorKind, Folder, Operation, Profile, ProfileStore, Result};
 
+use crate::escape::escape;
 use crate::say;
 
 /// The profile store's folder: `--store`, else `$FERRY_STORE`, else
@@ -74,10 +75,11 @@ pub enum ProfileCommand {
         /// What it does
         #[arg(long, value_enum, default_value = "mirror")]
         operation: OperationArg,
-        /// A first folder pair: the source
+        /// A first folder pair: the source (a relative path is stored absolute; `$VAR` and
+        /// `~` are kept, to be expanded when the profile runs)
         #[arg(long, requires = "destination")]
         source: Option<String>,
-        /// A first folder pair: the destination
+        /// A first folder pair: the destination (stored as --source is)
         #[arg(long, requires = "source")]
         destination: Option<String>,
         /// The folder pair's name
@@ -154,6 +156,8 @@ pub enum OperationArg {
     Move,
     /// Copy into a new timestamped folder per run
     VersionedBackup,
+    /// Two-way: changes on either side reach the other
+    Synchronize,
 }
 
 impl From<OperationArg> for Operation {
@@ -163,6 +167,7 @@ impl From<OperationArg> for Operation {
             OperationArg::Mirror => Operation::Mirror,
             OperationArg::Move => Operation::Move,
             OperationArg::VersionedBackup => Operation::VersionedBackup,
+            OperationArg::Synchronize => Operation::Synchronize,
         }
     }
 }
@@ -185,7 +190,9 @@ pub fn run(command: ProfileCommand, store: Option<&Path>) -> Result<u8> {
             let mut profile = Profile::new(name, operation.into());
             profile.group = group;
             if let (Some(src), Some(dst)) = (source, destination) {
-                profile.folders.push(Folder::new(folder, src, dst));
+                profile
+                    .folders
+                    .push(Folder::new(folder, absolute(&src)?, absolute(&dst)?));
             }
             let store = open()?;
             let key = profile.key();
@@ -196,21 +203,38 @@ pub fn run(command: ProfileCommand, store: Option<&Path>) -> Result<u8> {
                 ));
             }
             store.save(&profile)?;
-            say!("Saved {key} in {}", store.root().display());
+            say!(
+                "Saved {} in {}",
+                escape(&key),
+                escape(&store.root().display().to_string())
+            );
         }
         ProfileCommand::Show { profile } => say!("{}", resolve(&profile, store)?.to_json()),
-        ProfileCommand::Validate { profile } => {
-            let p = resolve(&profile, store)?;
+        ProfileCommand::Validate { profile: arg } => {
+            let p = resolve(&arg, store)?;
             p.validate()?;
-            say!("{}: valid", p.key());
+            if p.folders.is_empty() {
+                return Err(Error::invalid(
+                    "folders: no folder pairs (a profile needs at least one to run)",
+                )
+                .with_path(&arg));
+            }
+            say!("{}: valid", escape(&p.key()));
         }
         ProfileCommand::Import { file, overwrite } => {
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let keys = open()?
                 .import(&text, overwrite)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::AlreadyExists => Error::new(
+                        e.kind(),
+                        format!("{} (--overwrite replaces it)", e.message()),
+                    ),
+                    _ => e,
+                })
                 .map_err(|e| e.with_path(&file))?;
             for key in keys {
-                say!("Imported {key}");
+                say!("Imported {}", escape(&key));
             }
         }
         ProfileCommand::Export { key, group } => {
@@ -223,13 +247,21 @@ pub fn run(command: ProfileCommand, store: Option<&Path>) -> Result<u8> {
             say!("{text}");
         }
         ProfileCommand::List => {
-            let Ok(store) = existing_store(store) else {
-                return Ok(0);
+            let dir = store_dir(store)?;
+            let profiles = match existing_store(store) {
+                Ok(store) => store.list()?,
+                Err(_) => Vec::new(),
             };
-            for p in store.list()? {
+            if profiles.is_empty() {
+                say!(
+                    "No profiles in {} (`ferry profile new` makes one)",
+                    escape(&dir.display().to_string())
+                );
+            }
+            for p in profiles {
                 say!(
                     "{:<30} {:<16} {:>2} folder(s){}",
-                    p.key(),
+                    escape(&p.key()),
                     p.operation.name(),
                     p.folders.len(),
                     if p.enabled { "" } else { "  (disabled)" }
@@ -238,20 +270,48 @@ pub fn run(command: ProfileCommand, store: Option<&Path>) -> Result<u8> {
         }
         ProfileCommand::Rename { key, new_name } => {
             existing_store(store)?.rename(&key, &new_name)?;
-            say!("Renamed {key} to {new_name}");
+            say!("Renamed {} to {}", escape(&key), escape(&new_name));
         }
         ProfileCommand::Duplicate { key, new_name } => {
             existing_store(store)?.duplicate(&key, &new_name)?;
-            say!("Copied {key} as {new_name}");
+            say!("Copied {} as {}", escape(&key), escape(&new_name));
         }
         ProfileCommand::Delete { key } => {
             existing_store(store)?.delete(&key)?;
-            say!("Deleted {key}");
+            say!("Deleted {}", escape(&key));
         }
         ProfileCommand::Enable { key } => existing_store(store)?.set_enabled(&key, true)?,
         ProfileCommand::Disable { key } => existing_store(store)?.set_enabled(&key, false)?,
     }
     Ok(0)
+}
+
+/// A folder as `profile new` stores it: a relative path made absolute from the current folder
+/// (`.` and `..` resolved, a trailing `/` dropped), so that the profile means the same folder
+/// wherever it runs; an absolute path, a URL, and a path starting with `~` or `$VAR` (expanded
+/// when the profile runs), as typed.
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] for an empty path; the current folder's error.
+fn absolute(path: &str) -> Result<String> {
+    if path.is_empty() {
+        return Err(Error::invalid("an empty folder path"));
+    }
+    if path.starts_with(['/', '~', '$']) || path.contains("://") {
+        return Ok(path.to_string());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    let mut out = PathBuf::new();
+    for component in cwd.join(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out.display().to_string())
 }
 
 /// The folder pair named `name`, or the first one.

@@ -7,12 +7,49 @@ use std::time::{Duration, Instant};
 use ferrysync::{Event, EventSink, Progress};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
+use crate::escape::escape;
+
 /// The shortest time between two plain progress lines.
 const PLAIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Shows the progress of one run.
 pub struct ProgressView {
     bar: Option<ProgressBar>,
+    /// Without a bar: the plain lines printed and held back.
+    plain: Arc<Mutex<Plain>>,
+}
+
+/// Plain progress lines: at most one a [`PLAIN_INTERVAL`]; the line held back is printed when
+/// the folder ends (the next folder starts, or the run ends), so the last line a folder leaves
+/// is its final count, not a stale one.
+#[derive(Default)]
+struct Plain {
+    printed: Option<Instant>,
+    held: Option<String>,
+}
+
+impl Plain {
+    fn progress(&mut self, line: String) {
+        if matches!(self.printed, Some(t) if t.elapsed() < PLAIN_INTERVAL) {
+            self.held = Some(line);
+        } else {
+            self.printed = Some(Instant::now());
+            self.held = None;
+            eprintln!("ferry: {line}");
+        }
+    }
+
+    /// Prints the line held back, if any.
+    fn flush(&mut self) {
+        if let Some(line) = self.held.take() {
+            self.printed = Some(Instant::now());
+            eprintln!("ferry: {line}");
+        }
+    }
+}
+
+fn lock(plain: &Mutex<Plain>) -> std::sync::MutexGuard<'_, Plain> {
+    plain.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ProgressView {
@@ -28,7 +65,10 @@ impl ProgressView {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        ProgressView { bar }
+        ProgressView {
+            bar,
+            plain: Arc::default(),
+        }
     }
 
     /// The bar, to suspend it while asking a question.
@@ -39,14 +79,18 @@ impl ProgressView {
     /// The event sink that feeds this view.
     pub fn sink(&self) -> EventSink {
         let bar = self.bar.clone();
-        let last: Mutex<Option<Instant>> = Mutex::new(None);
+        let plain = self.plain.clone();
         Arc::new(move |event: &Event| match (event, &bar) {
             (Event::FolderStarted { folder }, Some(bar)) => {
-                bar.set_prefix(folder.clone());
+                bar.set_prefix(escape(folder).into_owned());
                 bar.set_length(0);
                 bar.set_position(0);
             }
-            (Event::FolderStarted { folder }, None) => eprintln!("ferry: [{folder}] started"),
+            (Event::FolderStarted { folder }, None) => {
+                let mut plain = lock(&plain);
+                plain.flush();
+                eprintln!("ferry: [{}] started", escape(folder));
+            }
             (Event::Progress(p), Some(bar)) => {
                 bar.set_length(p.bytes_total);
                 bar.set_position(p.bytes_done);
@@ -54,24 +98,19 @@ impl ProgressView {
                     "{}/{} items  {}",
                     p.items_done,
                     p.items_total,
-                    p.current.as_deref().unwrap_or("")
+                    escape(p.current.as_deref().unwrap_or(""))
                 ));
             }
-            (Event::Progress(p), None) => {
-                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-                if !matches!(*last, Some(t) if t.elapsed() < PLAIN_INTERVAL) {
-                    *last = Some(Instant::now());
-                    eprintln!("ferry: {}", plain_line(p));
-                }
-            }
+            (Event::Progress(p), None) => lock(&plain).progress(plain_line(p)),
             _ => {}
         })
     }
 
-    /// Clears the bar.
+    /// Clears the bar, or prints the plain line held back.
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        match &self.bar {
+            Some(bar) => bar.finish_and_clear(),
+            None => lock(&self.plain).flush(),
         }
     }
 }
@@ -86,7 +125,7 @@ fn plain_line(p: &Progress) -> String {
     );
     if let Some(current) = &p.current {
         line.push_str(", ");
-        line.push_str(current);
+        line.push_str(&escape(current));
     }
     line
 }

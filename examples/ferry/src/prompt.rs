@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use ferrysync::{Action, ActionKind, ConflictPolicy, FolderPlan, Prompt, Side, Stamp};
 use indicatif::{HumanBytes, ProgressBar};
 
+use crate::escape::escape;
 use crate::{preview, time};
 
 /// Asks on the terminal. Deletions: y/N, yes with `--yes`, no when stdin is not a terminal.
@@ -51,9 +52,9 @@ impl Prompt for TerminalPrompt {
             .count();
         let question = format!(
             "[{}] delete {deletes} entries ({}) from {} that the source does not have?",
-            plan.folder,
+            escape(&plan.folder),
             HumanBytes(plan.summary.bytes_to_delete),
-            plan.destination
+            escape(&plan.destination)
         );
         if !std::io::stdin().is_terminal() {
             eprintln!("ferry: {question} no: stdin is not a terminal (use --yes)");
@@ -77,8 +78,9 @@ impl Prompt for TerminalPrompt {
         }
         if !std::io::stdin().is_terminal() {
             eprintln!(
-                "ferry: [{folder}] conflict at {}: keeping both versions: stdin is not a terminal",
-                action.path
+                "ferry: [{}] conflict at {}: keeping both versions: stdin is not a terminal",
+                escape(folder),
+                escape(&action.path.display())
             );
             return Some(ConflictPolicy::KeepBoth);
         }
@@ -188,7 +190,11 @@ fn conflict_question(folder: &str, a: &Action) -> String {
         _ => "both sides changed",
     };
     let newer = newer_side(a.source, a.destination);
-    let mut text = format!("[{folder}] conflict at {}: {what}\n", a.path);
+    let mut text = format!(
+        "[{}] conflict at {}: {what}\n",
+        escape(folder),
+        escape(&a.path.display())
+    );
     for (side, stamp) in [(Side::Source, a.source), (Side::Destination, a.destination)] {
         text.push_str(&format!(
             "  {:<12} {}{}\n",

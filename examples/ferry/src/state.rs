@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use ferrysync::{expand_vars, Engine, Error, Operation, Profile, Result, StateDb};
 
+use crate::escape::escape;
 use crate::profiles::resolve;
 use crate::say;
 
@@ -45,8 +46,8 @@ pub fn run(command: StateCommand, store: Option<&Path>) -> Result<u8> {
             say!(
                 "Cleared the state of {} ({}): the next run is a first run, a union that \
                  deletes nothing.",
-                profile.name,
-                state_path(&profile)?.display()
+                escape(&profile.name),
+                escape(&state_path(&profile)?.display().to_string())
             );
         }
         StateCommand::Reset { profile, folder } => {
@@ -55,8 +56,8 @@ pub fn run(command: StateCommand, store: Option<&Path>) -> Result<u8> {
             say!(
                 "Recorded {recorded} entries of {} as in sync ({}): the next run sees only \
                  later changes.",
-                profile.name,
-                state_path(&profile)?.display()
+                escape(&profile.name),
+                escape(&state_path(&profile)?.display().to_string())
             );
         }
     }

@@ -8,6 +8,7 @@ use ferrysync::transport::{LocalTransport, Transport};
 use ferrysync::{Error, ErrorKind, Profile, RelPath, Result, Versions};
 use indicatif::HumanBytes;
 
+use crate::escape::escape;
 use crate::profiles::{pick_folder, resolve};
 use crate::say;
 use crate::time;
@@ -82,7 +83,7 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
             let mut n = 0;
             for v in &list {
                 if last != Some(&v.path) {
-                    say!("{}", v.path);
+                    say!("{}", escape(&v.path.display()));
                     last = Some(&v.path);
                     n = 0;
                 }
@@ -114,7 +115,7 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
                     r.files,
                     HumanBytes(r.bytes),
                     time::format_ns(at),
-                    into.display()
+                    escape(&into.display().to_string())
                 );
                 return Ok(0);
             }
@@ -132,8 +133,10 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
             };
             versions.restore(v, &*live, &to)?;
             say!(
-                "Restored {path} as stored {} UTC to {to}",
-                time::format_ns(v.stored_ns)
+                "Restored {} as stored {} UTC to {}",
+                escape(&path.display()),
+                time::format_ns(v.stored_ns),
+                escape(&to.display())
             );
         }
         VersionsCommand::Clean { profile, folder } => {

@@ -1160,3 +1160,585 @@ fn issue10_item10_sync_help_names_the_new_two_way_flags() {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }
+
+/// Writes `profile` (a JSON value) to `dir/NAME.json`, NAME being its name.
+fn write_profile(dir: &Path, profile: &serde_json::Value) -> PathBuf {
+    let path = dir.join(format!("{}.json", profile["name"].as_str().unwrap()));
+    fs::write(&path, profile.to_string()).unwrap();
+    path
+}
+
+/// Item 13 of issue 10: with `include-folders` and `include-empty-folders`, only the listed
+/// folders, what lies below them, and the folders on the way to them take part; an unlisted
+/// sibling is not created empty.
+#[test]
+fn include_folders_take_only_listed_folders_and_the_way_to_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for file in [
+        "Doc/x.txt",
+        "Other/y.txt",
+        "Deep/a/Doc/z.txt",
+        "Deep/b/w.txt",
+        "top.txt",
+    ] {
+        put(&a, file, file, day);
+    }
+    for dir in ["Doc/empty", "Other/Sub", "Lone"] {
+        fs::create_dir_all(a.join(dir)).unwrap();
+    }
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "docs",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}],
+            "filters": {"include-folders": ["Doc"], "include-empty-folders": true},
+        }),
+    );
+    let out = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let names: Vec<String> = tree(&b).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "Deep",
+            "Deep/a",
+            "Deep/a/Doc",
+            "Deep/a/Doc/z.txt",
+            "Doc",
+            "Doc/empty",
+            "Doc/x.txt",
+            "top.txt"
+        ]
+    );
+
+    let explain = |path: &str| {
+        let out = ferry(&["explain", s(&profile), path]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        explain("Other"),
+        "Other: excluded by include-folders (no listed folder in or below it)\n"
+    );
+    assert_eq!(
+        explain("Deep"),
+        "Deep: included by include-folders (only on the way to a listed folder)\n"
+    );
+    assert_eq!(
+        explain("Doc/empty"),
+        "Doc/empty: included by include-folders[0] \"Doc\"\n"
+    );
+
+    // A path mask: only the folders on its path lead anywhere.
+    let anchored = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "anchored",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&tmp.path().join("c"))}],
+            "filters": {"include-folders": ["Deep/a/Doc"]},
+        }),
+    );
+    let out = ferry(&["run", s(&anchored)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let names: Vec<String> = tree(&tmp.path().join("c")).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "Deep",
+            "Deep/a",
+            "Deep/a/Doc",
+            "Deep/a/Doc/z.txt",
+            "top.txt"
+        ]
+    );
+    let out = ferry(&["explain", s(&anchored), "Deep/b"]);
+    assert_eq!(
+        stdout(&out),
+        "Deep/b: excluded by include-folders (no listed folder in or below it)\n"
+    );
+}
+
+/// Item 13 of issue 10: a folder's own filters replace only the fields they set; the rest
+/// (here the profile's `include-files`) still apply, and `ferry explain` names them.
+#[test]
+fn a_folders_own_filters_keep_the_profiles_other_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let day = Duration::from_secs(86_400);
+    for file in ["keep.txt", "notes.md", "skip.txt", "old.tmp"] {
+        put(&a, file, file, day);
+    }
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "own",
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b),
+                         "filters": {"exclude-files": ["skip*"]}}],
+            "filters": {"include-files": ["*.txt", "*.tmp"], "exclude-files": ["*.tmp"]},
+        }),
+    );
+    let out = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(files(&b), ["keep.txt", "old.tmp"]);
+    let explain = |path: &str| stdout(&ferry(&["explain", s(&profile), path]));
+    assert_eq!(
+        explain("notes.md"),
+        "notes.md: excluded by include-files (no mask matches)\n"
+    );
+    assert_eq!(
+        explain("skip.txt"),
+        "skip.txt: excluded by exclude-files[0] \"skip*\"\n"
+    );
+    assert_eq!(
+        explain("old.tmp"),
+        "old.tmp: included by include-files[1] \"*.tmp\"\n",
+        "the folder's exclude-files replaced the profile's"
+    );
+}
+
+/// The uid and gid the tests run `ferry` under where permissions must apply: `nobody` when
+/// the tests run as root (root writes anywhere), else none (the tests' own user).
+fn unprivileged() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    (euid == 0).then_some((65_534, 65_534))
+}
+
+/// `ferry` as an unprivileged user (see [`unprivileged`]), who owns `owned` and can reach
+/// `root` (the test's temporary folder).
+fn ferry_unprivileged(root: &Path, owned: &[&Path], args: &[&str]) -> Output {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("FERRY_STORE", "/nonexistent/ferry-test-store");
+    if let Some((uid, gid)) = unprivileged() {
+        fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+        for path in owned {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+        }
+        command.uid(uid).gid(gid).env("HOME", root);
+    }
+    command.output().expect("ferry runs")
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Item 14 of issue 10: a run that fails to write into a read-only destination does not
+/// leave it writable (it used to get the source's mode when the run ended).
+#[test]
+fn a_failed_run_leaves_read_only_destination_folders_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    put(&a, "top.txt", "top", Duration::from_secs(60));
+    put(&a, "sub/inner.txt", "inner", Duration::from_secs(60));
+    fs::create_dir_all(b.join("sub")).unwrap();
+    let read_only = fs::Permissions::from_mode(0o555);
+    let out = {
+        let sub = b.join("sub");
+        let owned = [b.as_path(), sub.as_path()];
+        if let Some((uid, gid)) = unprivileged() {
+            for p in owned {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        fs::set_permissions(&sub, read_only.clone()).unwrap();
+        fs::set_permissions(&b, read_only).unwrap();
+        ferry_unprivileged(tmp.path(), &owned, &["mirror", s(&a), s(&b)])
+    };
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        mode(&b),
+        0o555,
+        "the root stays read-only: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        mode(&b.join("sub")),
+        0o555,
+        "so does a read-only folder inside"
+    );
+    for dir in [&b, &b.join("sub")] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    // A stricter mode is still applied where something failed: a failed run never loosens.
+    put(&a, "sub/deny/y.txt", "y", Duration::from_secs(60));
+    fs::set_permissions(a.join("sub"), fs::Permissions::from_mode(0o700)).unwrap();
+    let deny = b.join("sub/deny");
+    fs::create_dir_all(&deny).unwrap();
+    fs::set_permissions(&deny, fs::Permissions::from_mode(0o555)).unwrap();
+    let (source_sub, sub) = (a.join("sub"), b.join("sub"));
+    let owned = [b.as_path(), &sub, &deny, &source_sub];
+    let out = ferry_unprivileged(tmp.path(), &owned, &["mirror", s(&a), s(&b)]);
+    fs::set_permissions(&deny, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(mode(&b.join("sub")), 0o700, "{}", stdout(&out));
+}
+
+/// Item 14 of issue 10: each failure is reported once. Files in a folder that could not be
+/// made are not tried (each tried again to make the folder, and repeated its error line).
+#[test]
+fn a_folder_that_cannot_be_made_is_reported_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for file in ["sub/one.txt", "sub/two.txt", "sub/deeper/three.txt"] {
+        put(&a, file, file, Duration::from_secs(60));
+    }
+    fs::create_dir_all(&b).unwrap();
+    if let Some((uid, gid)) = unprivileged() {
+        std::os::unix::fs::chown(&b, Some(uid), Some(gid)).unwrap();
+    }
+    fs::set_permissions(&b, fs::Permissions::from_mode(0o555)).unwrap();
+    let out = ferry_unprivileged(tmp.path(), &[&b], &["copy", s(&a), s(&b)]);
+    fs::set_permissions(&b, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let errors: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Errors ("))
+        .skip(1)
+        .collect();
+    assert!(text.contains("Errors (5):"), "every action failed: {text}");
+    let mut unique = errors.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), errors.len(), "no line twice: {text}");
+    let sub = b.join("sub");
+    assert_eq!(
+        errors
+            .iter()
+            .filter(|l| l.contains(&format!("{}:", sub.display())))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        errors.iter().any(|l| l.contains("sub/two.txt")),
+        "each failed file is named: {text}"
+    );
+}
+
+/// What a terminal acts on: a newline inside a line, escape sequences, a bell.
+fn has_raw_controls(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// Item 14 of issue 10: names with newlines or escape sequences are shown escaped in every
+/// human-readable output (preview, report, warnings, errors, progress, versions, profiles),
+/// never printed raw to the terminal.
+#[test]
+fn names_with_control_characters_are_printed_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let evil = "evil\nname\x1b[31m.txt";
+    put(&a, evil, "x", Duration::from_secs(600));
+    put(&a, "plain.txt", "p", Duration::from_secs(600));
+    let fifo = a.join("fifo\x1b]0;title\x07");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let shown = "evil\\nname\\x1b[31m.txt";
+
+    let preview = ferry(&["mirror", s(&a), s(&b), "--dry-run"]);
+    let text = stdout(&preview);
+    assert!(!has_raw_controls(&text), "{text:?}");
+    assert!(text.contains(shown), "{text}");
+    assert!(
+        text.contains("fifo\\x1b]0;title\\x07"),
+        "the scan warning: {text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("name")), "{text}");
+
+    let run = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&run), 0, "{}{}", stdout(&run), stderr(&run));
+    assert!(!has_raw_controls(&stdout(&run)), "{:?}", stdout(&run));
+    assert!(!has_raw_controls(&stderr(&run)), "{:?}", stderr(&run));
+
+    // Versions of the file, listed.
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "v", "operation": "copy",
+            "folders": [{"name": "main\x1b[1m", "source": s(&a), "destination": s(&b)}],
+            "versions": {"keep": 2},
+        }),
+    );
+    put(&a, evil, "changed", Duration::from_secs(60));
+    let run = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&run), 0, "{}{}", stdout(&run), stderr(&run));
+    assert!(
+        !has_raw_controls(&stderr(&run)),
+        "progress: {:?}",
+        stderr(&run)
+    );
+    let list = ferry(&["versions", "list", s(&profile)]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    assert!(!has_raw_controls(&stdout(&list)), "{:?}", stdout(&list));
+    assert!(stdout(&list).contains(shown), "{}", stdout(&list));
+    let one = ferry(&["versions", "list", s(&profile), evil]);
+    assert!(stdout(&one).contains(shown), "{}", stdout(&one));
+    let restored = ferry(&[
+        "versions",
+        "restore",
+        s(&profile),
+        evil,
+        "--to",
+        "again\x1b.txt",
+    ]);
+    assert_eq!(code(&restored), 0, "{}", stderr(&restored));
+    assert!(
+        !has_raw_controls(&stdout(&restored)),
+        "{:?}",
+        stdout(&restored)
+    );
+
+    // Errors and explain.
+    let missing = ferry(&["explain", s(&profile), "nope\x1b[2J"]);
+    assert_eq!(code(&missing), 2);
+    assert!(
+        !has_raw_controls(&stderr(&missing)),
+        "{:?}",
+        stderr(&missing)
+    );
+    assert!(
+        stderr(&missing).contains("nope\\x1b[2J"),
+        "{}",
+        stderr(&missing)
+    );
+    let explained = ferry(&["explain", s(&profile), evil]);
+    assert!(
+        stdout(&explained).starts_with(shown),
+        "{}",
+        stdout(&explained)
+    );
+
+    // Profile names in the store.
+    let store = tmp.path().join("store");
+    let new = ferry(&["--store", s(&store), "profile", "new", "odd\nname"]);
+    assert_eq!(code(&new), 0, "{}", stderr(&new));
+    assert!(!has_raw_controls(&stdout(&new)), "{:?}", stdout(&new));
+    let list = ferry(&["--store", s(&store), "profile", "list"]);
+    assert_eq!(stdout(&list).lines().count(), 1, "{}", stdout(&list));
+    assert!(
+        stdout(&list).starts_with("odd\\nname "),
+        "{}",
+        stdout(&list)
+    );
+}
+
+/// `ferry` run in `dir`, with the profile store `store`.
+fn ferry_in(dir: &Path, store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["--store", s(store)])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("ferry runs")
+}
+
+/// Item 14 of issue 10: `profile new` stores the folders as absolute paths (a relative path
+/// meant the folder it named from where it was typed), and offers two-way profiles.
+#[test]
+fn profile_new_stores_absolute_folders_and_offers_synchronize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    fs::create_dir_all(tmp.path().join("work")).unwrap();
+    let work = tmp.path().join("work");
+    let new = ferry_in(
+        &work,
+        &store,
+        &[
+            "profile",
+            "new",
+            "rel",
+            "--source",
+            "docs",
+            "--destination",
+            "../backup/",
+        ],
+    );
+    assert_eq!(code(&new), 0, "{}", stderr(&new));
+    let shown = ferry_in(tmp.path(), &store, &["profile", "show", "rel"]);
+    let doc: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("profile JSON");
+    assert_eq!(doc["folders"][0]["source"], s(&work.join("docs")));
+    assert_eq!(
+        doc["folders"][0]["destination"],
+        s(&tmp.path().join("backup"))
+    );
+
+    // Variables and `~` are kept for the run to expand; absolute paths are kept as typed.
+    let kept = ferry_in(
+        &work,
+        &store,
+        &[
+            "profile",
+            "new",
+            "vars",
+            "--source",
+            "$HOME/docs",
+            "--destination",
+            "~/backup",
+        ],
+    );
+    assert_eq!(code(&kept), 0, "{}", stderr(&kept));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&ferry_in(&work, &store, &["profile", "show", "vars"]).stdout)
+            .unwrap();
+    assert_eq!(doc["folders"][0]["source"], "$HOME/docs");
+    assert_eq!(doc["folders"][0]["destination"], "~/backup");
+
+    let sync = ferry_in(
+        &work,
+        &store,
+        &[
+            "profile",
+            "new",
+            "two-way",
+            "--operation",
+            "synchronize",
+            "--source",
+            "a",
+            "--destination",
+            "b",
+        ],
+    );
+    assert_eq!(code(&sync), 0, "{}", stderr(&sync));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&ferry_in(&work, &store, &["profile", "show", "two-way"]).stdout)
+            .unwrap();
+    assert_eq!(doc["operation"], "synchronize");
+}
+
+/// Item 14 of issue 10: an empty store says so; importing a profile that exists names
+/// `--overwrite`.
+#[test]
+fn profile_list_and_import_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let list = ferry_in(tmp.path(), &store, &["profile", "list"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    assert!(
+        stdout(&list).starts_with("No profiles"),
+        "{:?}",
+        stdout(&list)
+    );
+    fs::create_dir_all(&store).unwrap();
+    let list = ferry_in(tmp.path(), &store, &["profile", "list"]);
+    assert!(
+        stdout(&list).starts_with("No profiles"),
+        "{:?}",
+        stdout(&list)
+    );
+
+    let file = write_profile(
+        tmp.path(),
+        &serde_json::json!({"format": 1, "name": "p",
+            "folders": [{"name": "f", "source": "/a", "destination": "/b"}]}),
+    );
+    assert_eq!(
+        code(&ferry_in(
+            tmp.path(),
+            &store,
+            &["profile", "import", s(&file)]
+        )),
+        0
+    );
+    let again = ferry_in(tmp.path(), &store, &["profile", "import", s(&file)]);
+    assert_eq!(code(&again), 2, "{}", stderr(&again));
+    assert!(stderr(&again).contains("--overwrite"), "{}", stderr(&again));
+    assert_eq!(stderr(&again).lines().count(), 1, "{}", stderr(&again));
+}
+
+/// Item 14 of issue 10: `profile validate` rejects a profile with no folder pairs and a key
+/// given twice, naming the JSON path.
+#[test]
+fn profile_validate_rejects_no_folders_and_duplicate_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    for (name, text, path) in [
+        (
+            "empty",
+            r#"{"format": 1, "name": "empty", "folders": []}"#,
+            "folders: ",
+        ),
+        ("none", r#"{"format": 1, "name": "none"}"#, "folders: "),
+        (
+            "twice",
+            r#"{"format": 1, "name": "twice", "folders": [
+                {"name": "f", "source": "/a", "destination": "/b", "destination": "/c"}]}"#,
+            "folders[0]: duplicate key \"destination\"",
+        ),
+    ] {
+        let file = tmp.path().join(format!("{name}.json"));
+        fs::write(&file, text).unwrap();
+        let out = ferry_in(tmp.path(), &store, &["profile", "validate", s(&file)]);
+        assert_eq!(code(&out), 2, "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("json: {path}")),
+            "{name}: {}",
+            stderr(&out)
+        );
+    }
+    let good = write_profile(
+        tmp.path(),
+        &serde_json::json!({"format": 1, "name": "good",
+            "folders": [{"name": "f", "source": "/a", "destination": "/b"}]}),
+    );
+    let out = ferry_in(tmp.path(), &store, &["profile", "validate", s(&good)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "good: valid\n");
+}
+
+/// Item 14 of issue 10: progress lines on a stderr that is not a terminal end with the final
+/// count (they used to stop at the first line, `1/57 items`, printed a second before).
+#[test]
+fn plain_progress_ends_with_the_final_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for i in 0..40 {
+        put(
+            &a,
+            &format!("d{}/f{i}.txt", i % 4),
+            "x",
+            Duration::from_secs(60),
+        );
+    }
+    let profile = write_profile(
+        tmp.path(),
+        &serde_json::json!({
+            "format": 1, "name": "two",
+            "folders": [
+                {"name": "first", "source": s(&a), "destination": s(&b.join("1"))},
+                {"name": "second", "source": s(&a), "destination": s(&b.join("2"))}],
+        }),
+    );
+    let out = ferry(&["run", s(&profile)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    // Per folder: its "started" line, then progress lines ending with all items done.
+    let mut last: Option<&str> = None;
+    let mut finals = 0;
+    for line in err.lines().chain(["ferry: [end] started"]) {
+        if line.ends_with("] started") {
+            if let Some(progress) = last.take() {
+                let counts = progress["ferry: ".len()..].split(' ').next().unwrap();
+                let (done, total) = counts.split_once('/').unwrap();
+                assert_eq!(done, total, "stale last line {progress:?} in {err}");
+                finals += 1;
+            }
+        } else if line.contains(" items") {
+            last = Some(line);
+        }
+    }
+    assert_eq!(finals, 2, "each folder ends with its count: {err}");
+}
