@@ -338,6 +338,9 @@ pub struct FolderPlan {
     pub warnings: Vec<String>,
     /// Entries in the destination before the run (the base of percentage guards).
     pub destination_entries: u64,
+    /// Entries in the source (after the filters): an empty source deletes nothing unless
+    /// forced, and a few deletions next to a large source do not trip a percentage guard.
+    pub source_entries: u64,
     /// Temporary files of interrupted runs in the destination, removed before anything else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub temporaries: Vec<RelPath>,
@@ -398,6 +401,7 @@ impl FolderPlan {
             skipped: None,
             warnings: Vec::new(),
             destination_entries: 0,
+            source_entries: 0,
             temporaries: Vec::new(),
             source_temporaries: Vec::new(),
             actions,

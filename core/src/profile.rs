@@ -552,8 +552,14 @@ impl SyncOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GuardOptions {
-    /// A mirror that would delete more than this stops before changing anything (unless
-    /// forced). `null` disables the guard.
+    /// A run that would delete more than this stops before changing anything (unless
+    /// forced); `null` disables the guard. A count is exact. A percentage is of the
+    /// destination's entries (two-way: of the pair's entries at the last sync, per side).
+    /// One-way, the guard is there for a source that is empty, unmounted or the wrong folder,
+    /// which leaves nearly every destination entry unmatched: an empty source that would
+    /// delete destination entries is refused whatever the limit, and a percentage does not
+    /// count a few deletions (10 or fewer) next to a source holding ten times as many
+    /// entries (the stale leftovers of a destination a large mirror fills for the first time).
     pub max_delete: Option<DeleteLimit>,
 }
 

@@ -106,3 +106,99 @@ fn tree_is_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+/// Issue 10 item 12: the default guard lets a large mirror into a folder holding a few stale
+/// entries go through ("would delete 3 of 3 destination entries" was refused).
+#[test]
+fn a_few_stale_destination_entries_do_not_trip_the_default_guard() {
+    let p = Pair::new();
+    let files: Vec<(String, &str)> = (0..2000)
+        .map(|i| (format!("d{}/f{i}.txt", i / 100), "x"))
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+    tree::write(&p.src(), &refs);
+    tree::write(
+        &p.dst(),
+        &[("stale1", "1"), ("stale2", "2"), ("old/stale3", "3")],
+    );
+    let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let report = tree::run(&prof);
+    assert_eq!(report.done.deletions, 4, "three files and their folder");
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+
+    // A count limit stays exact.
+    tree::write(
+        &p.dst(),
+        &[("stale1", "1"), ("stale2", "2"), ("stale3", "3")],
+    );
+    let mut counted = prof.clone();
+    counted.guards.max_delete = Some(DeleteLimit::Count(2));
+    let err = Engine::new()
+        .run(&counted, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
+}
+
+/// Issue 10 item 12: an empty source (an unmounted drive's mount point) that would delete
+/// the destination is refused, whatever the limit, unless forced.
+#[test]
+fn an_empty_source_is_refused_whatever_the_limit() {
+    let p = Pair::new();
+    tree::write(&p.dst(), &[("precious1", "1"), ("precious2", "2")]);
+    let before = snapshot(&p.dst());
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    for limit in [
+        DeleteLimit::default(),
+        DeleteLimit::Count(1000),
+        DeleteLimit::Percent(100),
+    ] {
+        prof.guards.max_delete = Some(limit);
+        let err = Engine::new()
+            .run(&prof, &RunOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Guard, "{limit}: {err}");
+        assert!(err.to_string().contains("is empty"), "{err}");
+        assert_eq!(snapshot(&p.dst()), before, "{limit}");
+    }
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    Engine::new().run(&prof, &forced).unwrap();
+    assert!(snapshot(&p.dst()).is_empty());
+}
+
+/// Issue 10 item 12: a source pointed at the wrong folder leaves nearly every destination
+/// entry unmatched: refused by the default guard, for large trees and small ones.
+#[test]
+fn a_wrong_source_is_refused_by_the_default_guard() {
+    for n in [3, 40] {
+        let p = Pair::new();
+        let right: Vec<String> = (0..n).map(|i| format!("doc{i}.txt")).collect();
+        let wrong: Vec<String> = (0..n).map(|i| format!("photo{i}.jpg")).collect();
+        let as_files = |names: &[String]| -> Vec<(String, String)> {
+            names.iter().map(|n| (n.clone(), n.clone())).collect()
+        };
+        let write = |root: &std::path::Path, names: &[String]| {
+            let files = as_files(names);
+            let refs: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_str()))
+                .collect();
+            tree::write(root, &refs);
+        };
+        write(&p.src(), &right);
+        let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+        tree::run(&prof);
+
+        let other = p.dir.path().join("pictures");
+        write(&other, &wrong);
+        let before = snapshot(&p.dst());
+        let wrong_prof = tree::profile(Operation::Mirror, &other, &p.dst());
+        let err = Engine::new()
+            .run(&wrong_prof, &RunOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Guard, "{n} files: {err}");
+        assert_eq!(snapshot(&p.dst()), before, "{n} files");
+    }
+}

@@ -397,6 +397,7 @@ impl Engine {
             two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
             let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
             fp.destination_entries = dst_listing.len() as u64;
+            fp.source_entries = src_listing.len() as u64;
             fp.two_way = Some(TwoWayContext {
                 state: state.display().to_string(),
                 base_entries: base.len() as u64,
@@ -436,6 +437,7 @@ impl Engine {
         };
         let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
         fp.destination_entries = dst_listing.len() as u64;
+        fp.source_entries = src_listing.len() as u64;
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
         fp.temporaries = dst_listing.temporaries().to_vec();
         Ok(fp)
@@ -570,6 +572,20 @@ fn content_verdicts(
     results.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A percentage limit does not count deletions this few …
+const FEW_DELETIONS: u64 = 10;
+
+/// … when the source holds at least this many times as many entries as would be deleted.
+const HEALTHY_SOURCE: u64 = 10;
+
+/// The one-way mass-delete guard. It exists for a source that is empty, unmounted or the
+/// wrong folder, which leaves nearly every destination entry unmatched:
+/// - an empty source that would delete destination entries is refused, whatever the limit;
+/// - a count limit ([`DeleteLimit::Count`]) is exact;
+/// - a percentage ([`DeleteLimit::Percent`]) is of the destination's entries, and does not
+///   count a few deletions (at most [`FEW_DELETIONS`]) next to a source that holds
+///   [`HEALTHY_SOURCE`] times as many entries: the stale leftovers of a destination that a
+///   large mirror fills for the first time.
 fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Result<()> {
     let Some(limit) = profile.guards.max_delete else {
         return Ok(());
@@ -589,19 +605,31 @@ fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Re
         return Ok(());
     }
     let base = folder.destination_entries.max(1);
+    let few = deletes <= FEW_DELETIONS && folder.source_entries >= HEALTHY_SOURCE * deletes;
     let over = match limit {
         DeleteLimit::Count(n) => deletes > n,
-        DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base,
+        DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base && !few,
     };
-    if over {
-        return Err(Error::new(
-            ErrorKind::Guard,
-            format!(
-                "folder {:?} would delete {deletes} of {base} destination entries, over the limit of {limit}; nothing was changed (force to go ahead)",
-                folder.folder
-            ),
-        )
-        .with_path(&folder.destination));
+    let empty = folder.source_entries == 0;
+    if !over && !empty {
+        return Ok(());
     }
-    Ok(())
+    let mut why = format!("would delete {deletes} of {base} destination entries");
+    if over {
+        why.push_str(&format!(", over the limit of {limit}"));
+    }
+    if empty {
+        why.push_str(&format!(
+            ": the source {:?} is empty (unmounted, or the wrong folder?)",
+            folder.source
+        ));
+    }
+    Err(Error::new(
+        ErrorKind::Guard,
+        format!(
+            "folder {:?} {why}; nothing was changed (force to go ahead)",
+            folder.folder
+        ),
+    )
+    .with_path(&folder.destination))
 }

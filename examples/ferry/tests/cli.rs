@@ -1160,3 +1160,40 @@ fn issue10_item10_sync_help_names_the_new_two_way_flags() {
         assert!(text.contains(needle), "{needle}: {text}");
     }
 }
+
+/// Issue 10 item 12: the mirror guard is for an empty, unmounted or wrong source, not for a
+/// small stale destination: 2,000 files mirrored into a folder holding 3 stale entries go
+/// through; an empty source is refused (exit 3).
+#[test]
+fn the_mirror_guard_passes_a_few_stale_entries_and_refuses_an_empty_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for i in 0..2000 {
+        put(
+            &a,
+            &format!("d{}/f{i}.txt", i / 100),
+            "x",
+            Duration::from_secs(60),
+        );
+    }
+    for name in ["stale1", "stale2", "stale3"] {
+        put(&b, name, name, Duration::from_secs(60));
+    }
+    let out = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_same_tree(&a, &b);
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let before = tree(&b);
+    let out = ferry(&["mirror", s(&empty), s(&b)]);
+    assert_eq!(code(&out), 3, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("is empty"), "{}", stderr(&out));
+    assert!(tree(&b) == before, "nothing changed");
+    let counted = ferry(&["mirror", s(&empty), s(&b), "--max-delete", "100000"]);
+    assert_eq!(
+        code(&counted),
+        3,
+        "an empty source is refused whatever the limit"
+    );
+}
