@@ -333,6 +333,9 @@ pub struct FolderPlan {
     /// Why the folder is skipped, when it is (the actions are then empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The folder is disabled in the profile: skipped (and reported), not run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
     /// Warnings from scanning either side.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -399,6 +402,7 @@ impl FolderPlan {
             source,
             destination,
             skipped: None,
+            disabled: false,
             warnings: Vec::new(),
             destination_entries: 0,
             source_entries: 0,
@@ -419,7 +423,10 @@ pub struct Plan {
     pub profile: String,
     /// The operation.
     pub operation: Operation,
-    /// One plan per enabled folder pair.
+    /// The profile is disabled: running it is refused unless forced.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// One plan per folder pair the run selects; disabled pairs are listed as skipped.
     pub folders: Vec<FolderPlan>,
 }
 
@@ -1021,6 +1028,7 @@ pub(crate) mod tests {
         let plan = Plan {
             profile: "p".into(),
             operation: Mirror,
+            disabled: false,
             folders: vec![fp],
         };
         let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();

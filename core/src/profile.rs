@@ -77,7 +77,8 @@ pub struct Folder {
     /// Whether subfolders are synchronized too.
     #[serde(default = "yes")]
     pub include_subfolders: bool,
-    /// Whether this pair takes part in runs.
+    /// Whether this pair takes part in runs. A disabled pair is skipped and reported, unless
+    /// a run names it ([`RunOptions::folders`](crate::RunOptions::folders)).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// This folder's own filters; `None` inherits the profile's.
@@ -583,7 +584,7 @@ pub struct Profile {
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    /// Disabled profiles do not run.
+    /// Disabled profiles do not run unless forced ([`RunOptions::force`](crate::RunOptions::force)).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// What the profile does.

@@ -157,3 +157,25 @@ def test_warnings_are_logged_by_wait(engine: ferrysync.Engine, small: tuple[path
     with caplog.at_level(logging.WARNING, logger="ferrysync"):
         engine.start(mirror(src, dst, copy={"confirm_deletes": True})).wait()
     assert any(r.name == "ferrysync" and "declined" in r.getMessage() for r in caplog.records)
+
+
+def test_a_disabled_profile_runs_only_when_forced(
+        engine: ferrysync.Engine, small: tuple[pathlib.Path, pathlib.Path], tmp_path: pathlib.Path) -> None:
+    """Issue 10 item 7: a disabled profile does not run unless forced; a disabled folder is
+    skipped and reported."""
+    src, dst = small
+    off = ferrysync.Folder(name="off", source=src, destination=tmp_path / "off", enabled=False)
+    profile = mirror(src, dst, enabled=False)
+    with pytest.raises(ferrysync.InvalidInputError, match="disabled"):
+        engine.run(profile)
+    with pytest.raises(ferrysync.InvalidInputError, match="disabled"):
+        engine.start(profile).wait()
+    assert not dst.exists()
+    assert engine.run(profile, force=True).status == "ok"
+    assert (dst / "a.txt").exists()
+
+    report = engine.run(ferrysync.Profile(name="t", folders=[ferrysync.Folder(name="f", source=src,
+                                                                              destination=dst), off]))
+    assert [(p.folder, p.kind) for p in report.skipped_folders] == [("off", "disabled")]
+    assert report.warnings == [] and report.status == "ok"
+    assert not (tmp_path / "off").exists()

@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use ferrysync::{DeleteLimit, Engine, ErrorKind, IfUnavailable, Operation, RunOptions};
+use ferrysync::{DeleteLimit, Engine, ErrorKind, Folder, IfUnavailable, Operation, RunOptions};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -105,6 +105,90 @@ fn tree_is_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
+}
+
+/// Issue 10 item 7: a disabled profile does not run unless forced, whoever calls the engine;
+/// its plan says so, and executing that plan is refused too.
+#[test]
+fn a_disabled_profile_does_not_run_unless_forced() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.enabled = false;
+    let engine = Engine::new();
+    for opts in [
+        RunOptions::default(),
+        RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        },
+    ] {
+        let err = engine.run(&prof, &opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("is disabled"), "{err}");
+    }
+    assert!(!p.dst().exists(), "a disabled profile ran");
+
+    let plan = engine.plan(&prof).unwrap();
+    assert!(
+        plan.to_json().contains("\"disabled\": true"),
+        "the plan says so"
+    );
+    let err = engine
+        .execute(&prof, &plan, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(!p.dst().exists(), "a disabled profile's plan ran");
+
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    engine.run(&prof, &forced).unwrap();
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+}
+
+/// Issue 10 item 7: a folder the profile disables is skipped and reported as such (not
+/// silently dropped, not a warning); a run that names it runs it.
+#[test]
+fn a_disabled_folder_is_skipped_and_reported() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let (off_src, off_dst) = (p.dir.path().join("off-src"), p.dir.path().join("off-dst"));
+    tree::write(&off_src, &[("b.txt", "b")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let mut off = Folder::new("off", off_src.to_str().unwrap(), off_dst.to_str().unwrap());
+    off.enabled = false;
+    prof.folders.push(off);
+
+    let plan = Engine::new().plan(&prof).unwrap();
+    let listed = plan.folders.iter().find(|f| f.folder == "off");
+    assert!(
+        listed.is_some_and(|f| f.skipped.as_deref() == Some("disabled in the profile")),
+        "the plan lists the disabled folder as skipped: {}",
+        plan.to_json()
+    );
+
+    let report = tree::run(&prof);
+    assert_eq!(
+        report.skipped_folders.len(),
+        1,
+        "{:?}",
+        report.skipped_folders
+    );
+    assert_eq!(report.skipped_folders[0].folder, "off");
+    assert_eq!(report.skipped_folders[0].kind, "disabled");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+    assert!(!off_dst.exists(), "the disabled folder ran");
+
+    let named = RunOptions {
+        folders: vec!["off".into()],
+        ..RunOptions::default()
+    };
+    Engine::new().run(&prof, &named).unwrap();
+    assert_eq!(snapshot(&off_src), snapshot(&off_dst));
 }
 
 /// Issue 10 item 12: the default guard lets a large mirror into a folder holding a few stale

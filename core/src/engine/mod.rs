@@ -57,7 +57,9 @@ impl Engine {
         self
     }
 
-    /// The preview: what running `profile` would do now.
+    /// The preview: what running `profile` would do now. A disabled profile is planned too;
+    /// the plan says so ([`Plan::disabled`]), and running it is refused unless forced.
+    /// Folders the profile disables are listed as skipped.
     ///
     /// # Errors
     /// An invalid profile, a filter that does not compile, or an unavailable folder whose
@@ -74,24 +76,33 @@ impl Engine {
         profile.validate()?;
         let now_ns = now_ns();
         let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
+        let selected = self.selected(profile, opts)?;
         let mut folders = Vec::new();
-        for folder in self.selected(profile, opts)? {
-            folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
+        for folder in &profile.folders {
+            if selected.iter().any(|f| std::ptr::eq(*f, folder)) {
+                folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
+            } else if opts.folders.is_empty() {
+                folders.push(disabled(folder));
+            }
         }
         Ok(Plan {
             profile: profile.name.clone(),
             operation: profile.operation,
+            disabled: !profile.enabled,
             folders,
         })
     }
 
-    /// Plans and runs `profile`.
+    /// Plans and runs `profile`. A disabled profile does not run unless forced; folders the
+    /// profile disables are skipped and reported ([`Report::skipped_folders`]).
     ///
     /// # Errors
-    /// Everything [`Engine::plan`] rejects, and [`ErrorKind::Guard`] when a guard stops the run
+    /// Everything [`Engine::plan`] rejects, [`ErrorKind::InvalidInput`] for a disabled profile
+    /// (unless [`RunOptions::force`]), and [`ErrorKind::Guard`] when a guard stops the run
     /// before anything changed. Per-file failures are not errors: they are in the report.
     pub fn run(&self, profile: &Profile, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
+        refuse_disabled(profile, opts)?;
         match self.plan_with(profile, opts) {
             Ok(plan) => self.execute(profile, &plan, opts),
             // Cancelled while scanning: nothing changed, and the caller gets the usual report.
@@ -109,10 +120,12 @@ impl Engine {
     /// Runs a plan made by [`Engine::plan`] for `profile` (after showing it, say).
     ///
     /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a disabled profile (unless [`RunOptions::force`]);
     /// [`ErrorKind::Guard`] when a guard objects (nothing is changed then).
     pub fn execute(&self, profile: &Profile, plan: &Plan, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
         profile.validate()?;
+        refuse_disabled(profile, opts)?;
         for folder in &plan.folders {
             if profile.operation == Operation::Synchronize {
                 two_way::check_guards(profile, folder, opts.force)?;
@@ -131,6 +144,15 @@ impl Engine {
         };
         for folder in &plan.folders {
             if let Some(why) = &folder.skipped {
+                if folder.disabled {
+                    report.skipped_folders.push(Problem {
+                        folder: folder.folder.clone(),
+                        path: None,
+                        kind: Problem::DISABLED,
+                        message: why.clone(),
+                    });
+                    continue;
+                }
                 let p = Problem::note(
                     &folder.folder,
                     Some(folder.source.clone()),
@@ -240,7 +262,8 @@ impl Engine {
         let plan = self.plan_with(profile, &opts)?;
         let db = two_way::state_path(profile)?;
         let mut recorded = 0;
-        for (fp, folder) in plan.folders.iter().zip(self.selected(profile, &opts)?) {
+        let planned = plan.folders.iter().filter(|fp| !fp.disabled);
+        for (fp, folder) in planned.zip(self.selected(profile, &opts)?) {
             if fp.skipped.is_some() {
                 continue;
             }
@@ -249,6 +272,7 @@ impl Engine {
         Ok(recorded)
     }
 
+    /// The folders a run takes part in: those `opts` names, or else every enabled one.
     fn selected<'p>(&self, profile: &'p Profile, opts: &RunOptions) -> Result<Vec<&'p Folder>> {
         for name in &opts.folders {
             if !profile.folders.iter().any(|f| &f.name == name) {
@@ -466,6 +490,31 @@ fn count(s: &Summary) -> u64 {
         + s.source_deletions
         + s.renames
         + s.records
+}
+
+/// The plan of a folder the profile disables: skipped, nothing scanned (its paths are shown
+/// as written, so an undefined variable in them does not stop the run).
+fn disabled(folder: &Folder) -> FolderPlan {
+    let mut fp = FolderPlan::new(
+        &folder.name,
+        folder.source.clone(),
+        folder.destination.clone(),
+        Vec::new(),
+    );
+    fp.skipped = Some("disabled in the profile".into());
+    fp.disabled = true;
+    fp
+}
+
+/// A disabled profile runs only when forced.
+fn refuse_disabled(profile: &Profile, opts: &RunOptions) -> Result<()> {
+    if profile.enabled || opts.force {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "profile {:?} is disabled; nothing was run (enable it, or force to run it anyway)",
+        profile.name
+    )))
 }
 
 fn unavailable(

@@ -145,8 +145,8 @@ struct RunFlags {
     /// Show the plan (the preview) and check the guards; change nothing
     #[arg(long)]
     dry_run: bool,
-    /// Go ahead although a guard objects (too many deletions; two-way: a side that looks
-    /// unmounted, every file of a side changed)
+    /// Go ahead although a guard objects (too many deletions, an empty source; two-way: a side
+    /// that looks unmounted, every file of a side changed); run a disabled profile
     #[arg(long)]
     force: bool,
     /// Print the report as JSON (with --dry-run: the plan)

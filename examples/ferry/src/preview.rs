@@ -32,6 +32,13 @@ const GROUPS: [(Group, &str, &str); 4] = [
 pub fn plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let two_way = plan.operation == Operation::Synchronize;
+    if plan.disabled {
+        let _ = writeln!(
+            out,
+            "Profile {:?} is disabled: it does not run unless forced (--force).",
+            plan.profile
+        );
+    }
     for folder in &plan.folders {
         let arrow = if two_way { "<->" } else { "->" };
         let _ = writeln!(
@@ -477,6 +484,7 @@ mod tests {
         Plan {
             profile: "p".into(),
             operation: Operation::Mirror,
+            disabled: false,
             folders: vec![FolderPlan::new("main", "/s".into(), "/d".into(), actions)],
         }
     }
@@ -569,6 +577,7 @@ mod tests {
         Plan {
             profile: "p".into(),
             operation: Operation::Synchronize,
+            disabled: false,
             folders: vec![FolderPlan::new("main", "/l".into(), "/r".into(), actions)],
         }
     }

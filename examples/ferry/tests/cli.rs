@@ -1161,6 +1161,120 @@ fn issue10_item10_sync_help_names_the_new_two_way_flags() {
     }
 }
 
+/// Writes a profile file `name.json` under `dir` from `json` (with `"format": 1` added).
+fn profile_file(dir: &Path, name: &str, mut json: serde_json::Value) -> PathBuf {
+    json["format"] = 1.into();
+    json["name"] = name.into();
+    let path = dir.join(format!("{name}.json"));
+    fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+/// Issue 10 item 7: `ferry profile disable g1; ferry run g1` does not copy, and neither does
+/// a profile file with `"enabled": false`: exit 2 with a clear message, unless `--force`.
+/// The preview says so.
+#[test]
+fn a_disabled_profile_does_not_run_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    let store = tmp.path().join("store");
+    let st = |args: &[&str]| {
+        let mut all = vec!["--store", s(&store)];
+        all.extend_from_slice(args);
+        ferry(&all)
+    };
+    let new = [
+        "profile",
+        "new",
+        "g1",
+        "--source",
+        s(&a),
+        "--destination",
+        s(&b),
+    ];
+    assert_eq!(code(&st(&new)), 0);
+    assert_eq!(code(&st(&["profile", "disable", "g1"])), 0);
+
+    for args in [&["run", "g1"][..], &["run", "g1", "--dry-run"]] {
+        let out = st(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            stderr(&out).contains("\"g1\" is disabled"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!b.exists(), "{args:?} copied");
+    }
+    let plan = st(&["plan", "g1"]);
+    assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+    assert!(stdout(&plan).contains("disabled"), "{}", stdout(&plan));
+    let json = st(&["plan", "g1", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("plan JSON");
+    assert_eq!(doc["disabled"], true);
+
+    let file = profile_file(
+        tmp.path(),
+        "off",
+        serde_json::json!({
+            "enabled": false,
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}],
+        }),
+    );
+    let out = ferry(&["run", s(&file)]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(!b.exists(), "a disabled profile file ran");
+
+    let forced = st(&["run", "g1", "--force"]);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert_same_tree(&a, &b);
+}
+
+/// Issue 10 item 7: a folder with `"enabled": false` is skipped and reported (in the CLI
+/// output and the JSON report), not silently dropped; naming it runs it.
+#[test]
+fn a_disabled_folder_is_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (c, d) = (tmp.path().join("c"), tmp.path().join("d"));
+    sample(&a);
+    sample(&c);
+    let file = profile_file(
+        tmp.path(),
+        "two",
+        serde_json::json!({
+            "folders": [
+                {"name": "on", "source": s(&a), "destination": s(&b)},
+                {"name": "off", "source": s(&c), "destination": s(&d), "enabled": false},
+            ],
+        }),
+    );
+    let plan = ferry(&["plan", s(&file)]);
+    assert!(
+        stdout(&plan).contains("[off]") && stdout(&plan).contains("disabled"),
+        "{}",
+        stdout(&plan)
+    );
+
+    let out = ferry(&["run", s(&file)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Skipped folders (1)"), "{text}");
+    assert!(text.contains("[off] disabled"), "{text}");
+    assert_same_tree(&a, &b);
+    assert!(!d.exists(), "the disabled folder ran");
+
+    let json = ferry(&["run", s(&file), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["skipped-folders"][0]["folder"], "off");
+    assert_eq!(report["skipped-folders"][0]["kind"], "disabled");
+
+    let named = ferry(&["run", s(&file), "--folder", "off"]);
+    assert_eq!(code(&named), 0, "{}", stderr(&named));
+    assert_same_tree(&c, &d);
+}
+
 /// Issue 10 item 12: the mirror guard is for an empty, unmounted or wrong source, not for a
 /// small stale destination: 2,000 files mirrored into a folder holding 3 stale entries go
 /// through; an empty source is refused (exit 3).
