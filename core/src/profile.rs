@@ -55,12 +55,15 @@ impl Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IfUnavailable {
-    /// Skip the folder and report it as information.
+    /// Skip the folder and report it as information (in the report's skipped folders); the
+    /// run is not the worse for it.
     Info,
-    /// Skip the folder and report a warning.
+    /// Skip the folder and report it with a warning: the run ends
+    /// [`Incomplete`](crate::RunStatus::Incomplete) (`ferry` exit code 4).
     #[default]
     Warning,
-    /// Abort the whole profile.
+    /// Abort the whole profile before anything changed
+    /// ([`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable)).
     Abort,
 }
 

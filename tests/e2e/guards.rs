@@ -191,6 +191,44 @@ fn a_disabled_folder_is_skipped_and_reported() {
     assert_eq!(snapshot(&off_src), snapshot(&off_dst));
 }
 
+/// Issue 10 item 11: a folder skipped as unavailable under the "warning" policy (the
+/// default) is a warning in the report, and the run ends incomplete (exit code 4) while the
+/// other folders run; under "info" it is only listed and the run is ok.
+#[test]
+fn an_unavailable_folder_under_the_warning_policy_warns_and_leaves_the_run_incomplete() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let gone = p.dir.path().join("unmounted");
+    prof.folders.push(Folder::new(
+        "usb",
+        gone.to_str().unwrap(),
+        p.dir.path().join("usb-copy").to_str().unwrap(),
+    ));
+
+    let report = tree::run(&prof);
+    assert_eq!(
+        snapshot(&p.src()),
+        snapshot(&p.dst()),
+        "the other folder ran"
+    );
+    assert_eq!(report.skipped_folders.len(), 1);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(
+        (report.warnings[0].folder.as_str(), report.warnings[0].kind),
+        ("usb", "unavailable")
+    );
+    assert_eq!(report.status.name(), "incomplete");
+    assert_eq!(report.exit_code(), 4);
+
+    prof.folders[1].if_unavailable = IfUnavailable::Info;
+    let report = tree::run(&prof);
+    assert_eq!(report.skipped_folders.len(), 1);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(report.status.name(), "ok");
+    assert_eq!(report.exit_code(), 0);
+}
+
 /// Issue 10 item 12: the default guard lets a large mirror into a folder holding a few stale
 /// entries go through ("would delete 3 of 3 destination entries" was refused).
 #[test]

@@ -142,6 +142,8 @@ impl Engine {
             0 => self.threads.unwrap_or(DEFAULT_THREADS),
             n => n,
         };
+        // A folder skipped as unavailable under the "warning" policy leaves the run incomplete.
+        let mut incomplete = false;
         for folder in &plan.folders {
             if let Some(why) = &folder.skipped {
                 if folder.disabled {
@@ -159,6 +161,16 @@ impl Engine {
                     ErrorKind::Unavailable,
                     why.clone(),
                 );
+                let policy = profile
+                    .folders
+                    .iter()
+                    .find(|f| f.name == folder.folder)
+                    .map_or(IfUnavailable::default(), |f| f.if_unavailable);
+                if policy == IfUnavailable::Warning {
+                    opts.emit(Event::Warning(p.clone()));
+                    report.warnings.push(p.clone());
+                    incomplete = true;
+                }
                 report.skipped_folders.push(p);
                 continue;
             }
@@ -218,10 +230,12 @@ impl Engine {
         }
         report.status = if opts.control.is_cancelled() {
             RunStatus::Cancelled
-        } else if report.errors.is_empty() {
-            RunStatus::Ok
-        } else {
+        } else if !report.errors.is_empty() {
             RunStatus::Errors
+        } else if incomplete {
+            RunStatus::Incomplete
+        } else {
+            RunStatus::Ok
         };
         report.duration = started.elapsed();
         opts.emit(Event::Finished(Box::new(report.clone())));

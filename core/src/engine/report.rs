@@ -314,6 +314,9 @@ pub enum RunStatus {
     Ok,
     /// Done, but some items failed (see the errors).
     Errors,
+    /// Done, but folders were skipped as unavailable under the "warning" policy (see the
+    /// skipped folders and the warnings); no item failed.
+    Incomplete,
     /// Stopped by the caller.
     Cancelled,
 }
@@ -324,17 +327,20 @@ impl RunStatus {
         match self {
             RunStatus::Ok => "ok",
             RunStatus::Errors => "errors",
+            RunStatus::Incomplete => "incomplete",
             RunStatus::Cancelled => "cancelled",
         }
     }
 }
 
 impl RunStatus {
-    /// The documented exit code of the `ferry` CLI for this status: 0, 1 or 130.
+    /// The documented exit code of the `ferry` CLI for this status: 0 ok, 1 errors,
+    /// 4 incomplete, 130 cancelled.
     pub fn exit_code(self) -> i32 {
         match self {
             RunStatus::Ok => 0,
             RunStatus::Errors => 1,
+            RunStatus::Incomplete => 4,
             RunStatus::Cancelled => 130,
         }
     }
@@ -356,8 +362,9 @@ pub struct Report {
     pub bytes_written: u64,
     /// Actions that failed.
     pub failed: u64,
-    /// Folders skipped, with the reason: unavailable ones (kind `unavailable`) and those the
-    /// profile disables (kind [`Problem::DISABLED`]).
+    /// Folders skipped, with the reason: unavailable ones (kind `unavailable`; under the
+    /// "warning" policy also in the warnings) and those the profile disables (kind
+    /// [`Problem::DISABLED`]).
     pub skipped_folders: Vec<Problem>,
     /// Warnings.
     pub warnings: Vec<Problem>,
@@ -392,7 +399,8 @@ impl Report {
         }
     }
 
-    /// The `ferry` exit code: 0 ok, 1 finished with errors, 130 cancelled.
+    /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete (a folder skipped
+    /// as unavailable under the "warning" policy), 130 cancelled.
     pub fn exit_code(&self) -> i32 {
         self.status.exit_code()
     }

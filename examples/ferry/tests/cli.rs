@@ -275,6 +275,10 @@ fn help_documents_the_exit_codes() {
             text.contains("130") && text.contains("guard"),
             "{args:?}: {text}"
         );
+        // Issue 10 items 7 and 11: the codes scripts rely on.
+        for needle in ["  4    incomplete", "  5    busy", "a disabled profile"] {
+            assert!(text.contains(needle), "{args:?} {needle:?}: {text}");
+        }
     }
 }
 
@@ -1170,6 +1174,50 @@ fn profile_file(dir: &Path, name: &str, mut json: serde_json::Value) -> PathBuf 
     path
 }
 
+/// Issue 10 item 11: a missing folder or a file given as SRC (or PATH1) is bad input, exit 2,
+/// not a run that "succeeds" with a skipped folder: a cron job must not read a missing backup
+/// source as success.
+#[test]
+fn a_missing_or_file_source_on_the_command_line_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nope, file, d) = (
+        tmp.path().join("nope"),
+        tmp.path().join("file.txt"),
+        tmp.path().join("d"),
+    );
+    fs::write(&file, "x").unwrap();
+    for op in ["mirror", "copy", "move"] {
+        for src in [&nope, &file] {
+            let out = ferry(&[op, s(src), s(&d)]);
+            assert_eq!(
+                code(&out),
+                2,
+                "{op} {src:?}: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).contains(s(src)),
+                "names the path: {}",
+                stderr(&out)
+            );
+            assert!(!d.exists(), "{op} {src:?} made the destination");
+        }
+    }
+    let data = tmp.path().join("data");
+    for src in [&nope, &file] {
+        let out = ferry_with_data(&data, &["sync", s(src), s(&d)]);
+        assert_eq!(
+            code(&out),
+            2,
+            "sync {src:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(!d.exists(), "sync {src:?} made the other side");
+    }
+}
+
 /// Issue 10 item 7: `ferry profile disable g1; ferry run g1` does not copy, and neither does
 /// a profile file with `"enabled": false`: exit 2 with a clear message, unless `--force`.
 /// The preview says so.
@@ -1273,6 +1321,125 @@ fn a_disabled_folder_is_skipped_and_reported() {
     let named = ferry(&["run", s(&file), "--folder", "off"]);
     assert_eq!(code(&named), 0, "{}", stderr(&named));
     assert_same_tree(&c, &d);
+}
+
+/// Issue 10 item 11: a stored profile's folder whose source is missing is skipped by its
+/// `if-unavailable` policy, never silently: "warning" (the default) puts a warning in the
+/// report and exits 4, "info" lists it and exits 0, "abort" exits 3.
+#[test]
+fn an_unavailable_folder_exits_by_its_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    let gone = tmp.path().join("unmounted");
+    let with_policy = |policy: Option<&str>| {
+        let mut missing = serde_json::json!({
+            "name": "usb", "source": s(&gone), "destination": s(&tmp.path().join("u")),
+        });
+        if let Some(policy) = policy {
+            missing["if-unavailable"] = policy.into();
+        }
+        profile_file(
+            tmp.path(),
+            policy.unwrap_or("default"),
+            serde_json::json!({
+                "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}, missing],
+            }),
+        )
+    };
+
+    let out = ferry(&["run", s(&with_policy(None))]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("Incomplete"), "{text}");
+    assert!(text.contains("Skipped folders (1)"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  [usb]") && l.ends_with("(warning)")),
+        "{text}"
+    );
+    assert_same_tree(&a, &b);
+    let dry = ferry(&["run", s(&with_policy(None)), "--dry-run"]);
+    assert_eq!(code(&dry), 4, "a dry run gives the code a run would");
+    let json = ferry(&["run", s(&with_policy(Some("warning"))), "--json"]);
+    assert_eq!(code(&json), 4);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert_eq!(report["status"], "incomplete");
+    assert_eq!(report["warnings"][0]["folder"], "usb");
+    assert_eq!(report["warnings"][0]["kind"], "unavailable");
+
+    let info = ferry(&["run", s(&with_policy(Some("info")))]);
+    assert_eq!(code(&info), 0, "{}{}", stdout(&info), stderr(&info));
+    assert!(
+        stdout(&info).contains("Skipped folders (1)"),
+        "{}",
+        stdout(&info)
+    );
+    assert!(!stdout(&info).contains("warning"), "{}", stdout(&info));
+
+    let abort = ferry(&["run", s(&with_policy(Some("abort")))]);
+    assert_eq!(code(&abort), 3, "{}{}", stdout(&abort), stderr(&abort));
+}
+
+/// Issue 10 item 11: a run refused because another process holds the two-way pair has its
+/// own exit code, 5, not 1 ("files failed").
+#[test]
+fn a_pair_held_by_another_run_exits_5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = sync_dirs(tmp.path());
+    sample(&a);
+    let state = tmp.path().join("state.db");
+    let sync = || ferry_with_data(&data, &["sync", s(&a), s(&b), "--state", s(&state)]);
+    assert_eq!(code(&sync()), 0);
+    let locks: Vec<PathBuf> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".lock"))
+        .collect();
+    assert_eq!(locks.len(), 1, "one pair, one lock file: {locks:?}");
+    // This process holds the pair, as a run in progress would.
+    let held = fs::File::options().write(true).open(&locks[0]).unwrap();
+    held.lock().unwrap();
+    put(&a, "new.txt", "n", Duration::from_secs(60));
+
+    let out = sync();
+    assert_eq!(code(&out), 5, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("being synchronized"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!b.join("new.txt").exists());
+    drop(held);
+    assert_eq!(code(&sync()), 0);
+    assert!(b.join("new.txt").exists());
+}
+
+/// Issue 10 item 11: warnings found while scanning are printed even when there is nothing
+/// to do, not dropped behind "Nothing to do.".
+#[test]
+fn scan_warnings_are_reported_when_there_is_nothing_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    // A socket cannot be copied: the scan skips it with a warning.
+    let _socket = std::os::unix::net::UnixListener::bind(a.join("app.sock")).unwrap();
+    let first = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+
+    let again = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    let text = stdout(&again);
+    assert!(text.contains("Warnings (1)"), "{text}");
+    assert!(text.contains("app.sock"), "{text}");
+    let json = ferry(&["mirror", s(&a), s(&b), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert!(
+        report["warnings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("app.sock")),
+        "{report}"
+    );
 }
 
 /// Issue 10 item 12: the mirror guard is for an empty, unmounted or wrong source, not for a
