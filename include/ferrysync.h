@@ -277,6 +277,9 @@ enum ferry_run_status
     FERRY_RUN_STATUS_ERRORS = 1,
     // Stopped by `ferry_run_cancel`.
     FERRY_RUN_STATUS_CANCELLED = 2,
+    // Done, but folders were skipped as unavailable under the "warning" policy (see the
+    // skipped folders and warnings in the report); no item failed.
+    FERRY_RUN_STATUS_INCOMPLETE = 3,
 };
 #ifndef __cplusplus
 typedef uint32_t ferry_run_status;
@@ -472,7 +475,7 @@ typedef struct ferry_report_counts {
     uint64_t warnings;
     // Per-file errors.
     uint64_t errors;
-    // Folders skipped (unavailable).
+    // Folders skipped (unavailable, or disabled in the profile).
     uint64_t skipped_folders;
 } ferry_report_counts;
 
@@ -705,8 +708,8 @@ void ferry_event_free(struct ferry_event *event);
 // How the run ended into `*out`.
 ferry_result ferry_report_status(const struct ferry_report *report, ferry_run_status *out);
 
-// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 130 cancelled;
-// -1 for NULL.
+// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 4 incomplete (a
+// folder skipped as unavailable), 130 cancelled; -1 for NULL.
 int32_t ferry_report_exit_code(const struct ferry_report *report);
 
 // What was done (for a dry run: what would have been) into `*out`.

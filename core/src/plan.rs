@@ -333,11 +333,17 @@ pub struct FolderPlan {
     /// Why the folder is skipped, when it is (the actions are then empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The folder is disabled in the profile: skipped (and reported), not run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
     /// Warnings from scanning either side.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Entries in the destination before the run (the base of percentage guards).
     pub destination_entries: u64,
+    /// Entries in the source (after the filters): an empty source deletes nothing unless
+    /// forced, and a few deletions next to a large source do not trip a percentage guard.
+    pub source_entries: u64,
     /// Temporary files of interrupted runs in the destination, removed before anything else.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub temporaries: Vec<RelPath>,
@@ -396,8 +402,10 @@ impl FolderPlan {
             source,
             destination,
             skipped: None,
+            disabled: false,
             warnings: Vec::new(),
             destination_entries: 0,
+            source_entries: 0,
             temporaries: Vec::new(),
             source_temporaries: Vec::new(),
             actions,
@@ -415,7 +423,10 @@ pub struct Plan {
     pub profile: String,
     /// The operation.
     pub operation: Operation,
-    /// One plan per enabled folder pair.
+    /// The profile is disabled: running it is refused unless forced.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// One plan per folder pair the run selects; disabled pairs are listed as skipped.
     pub folders: Vec<FolderPlan>,
 }
 
@@ -1017,6 +1028,7 @@ pub(crate) mod tests {
         let plan = Plan {
             profile: "p".into(),
             operation: Mirror,
+            disabled: false,
             folders: vec![fp],
         };
         let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();

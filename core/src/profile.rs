@@ -55,12 +55,15 @@ impl Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IfUnavailable {
-    /// Skip the folder and report it as information.
+    /// Skip the folder and report it as information (in the report's skipped folders); the
+    /// run is not the worse for it.
     Info,
-    /// Skip the folder and report a warning.
+    /// Skip the folder and report it with a warning: the run ends
+    /// [`Incomplete`](crate::RunStatus::Incomplete) (`ferry` exit code 4).
     #[default]
     Warning,
-    /// Abort the whole profile.
+    /// Abort the whole profile before anything changed
+    /// ([`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable)).
     Abort,
 }
 
@@ -77,7 +80,8 @@ pub struct Folder {
     /// Whether subfolders are synchronized too.
     #[serde(default = "yes")]
     pub include_subfolders: bool,
-    /// Whether this pair takes part in runs.
+    /// Whether this pair takes part in runs. A disabled pair is skipped and reported, unless
+    /// a run names it ([`RunOptions::folders`](crate::RunOptions::folders)).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// This folder's own filters, laid over the profile's field by field (a field the folder
@@ -557,8 +561,14 @@ impl SyncOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GuardOptions {
-    /// A mirror that would delete more than this stops before changing anything (unless
-    /// forced). `null` disables the guard.
+    /// A run that would delete more than this stops before changing anything (unless
+    /// forced); `null` disables the guard. A count is exact. A percentage is of the
+    /// destination's entries (two-way: of the pair's entries at the last sync, per side).
+    /// One-way, the guard is there for a source that is empty, unmounted or the wrong folder,
+    /// which leaves nearly every destination entry unmatched: an empty source that would
+    /// delete destination entries is refused whatever the limit, and a percentage does not
+    /// count a few deletions (10 or fewer) next to a source holding ten times as many
+    /// entries (the stale leftovers of a destination a large mirror fills for the first time).
     pub max_delete: Option<DeleteLimit>,
 }
 
@@ -582,7 +592,7 @@ pub struct Profile {
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    /// Disabled profiles do not run.
+    /// Disabled profiles do not run unless forced ([`RunOptions::force`](crate::RunOptions::force)).
     #[serde(default = "yes")]
     pub enabled: bool,
     /// What the profile does.

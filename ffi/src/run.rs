@@ -279,6 +279,7 @@ fn status_name(s: RunStatus) -> &'static str {
     match s {
         RunStatus::Ok => "ok",
         RunStatus::Errors => "errors",
+        RunStatus::Incomplete => "incomplete",
         RunStatus::Cancelled => "cancelled",
     }
 }
@@ -1002,6 +1003,9 @@ pub enum ferry_run_status {
     Errors = 1,
     /// Stopped by `ferry_run_cancel`.
     Cancelled = 2,
+    /// Done, but folders were skipped as unavailable under the "warning" policy (see the
+    /// skipped folders and warnings in the report); no item failed.
+    Incomplete = 3,
 }
 
 /// Counters of a report beside its summary (`ferry_report_get_counts`).
@@ -1016,7 +1020,7 @@ pub struct ferry_report_counts {
     pub warnings: u64,
     /// Per-file errors.
     pub errors: u64,
-    /// Folders skipped (unavailable).
+    /// Folders skipped (unavailable, or disabled in the profile).
     pub skipped_folders: u64,
 }
 
@@ -1040,6 +1044,7 @@ pub extern "C" fn ferry_report_status(
             match report.report.status {
                 RunStatus::Ok => ferry_run_status::Ok,
                 RunStatus::Errors => ferry_run_status::Errors,
+                RunStatus::Incomplete => ferry_run_status::Incomplete,
                 RunStatus::Cancelled => ferry_run_status::Cancelled,
             },
         );
@@ -1047,8 +1052,8 @@ pub extern "C" fn ferry_report_status(
     })
 }
 
-/// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 130 cancelled;
-/// -1 for NULL.
+/// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 4 incomplete (a
+/// folder skipped as unavailable), 130 cancelled; -1 for NULL.
 #[no_mangle]
 pub extern "C" fn ferry_report_exit_code(report: *const ferry_report) -> i32 {
     boundary_value(-1, || {

@@ -430,6 +430,52 @@ fn a_run_streams_events_then_reports() {
     ferry_profile_free(p);
 }
 
+/// Issue 10 items 7 and 11: a folder skipped as unavailable under the "warning" policy makes
+/// the run INCOMPLETE (exit code 4) with a warning; a disabled profile is refused.
+#[test]
+fn an_unavailable_folder_makes_the_run_incomplete_and_a_disabled_profile_is_refused() {
+    let (dir, src, dst) = tree();
+    let json = serde_json::json!({
+        "format": 1,
+        "name": "t",
+        "folders": [
+            {"name": "m", "source": src, "destination": dst},
+            {"name": "usb", "source": dir.path().join("unmounted"), "destination": dir.path().join("u")},
+        ],
+    });
+    let p = profile(&c(&json.to_string()));
+    let e = engine();
+    let mut report = ptr::null_mut();
+    assert_eq!(
+        ferry_engine_run(e, p, ptr::null(), &mut report),
+        ferry_result::Ok
+    );
+    let mut status = ferry_run_status::Ok;
+    assert_eq!(ferry_report_status(report, &mut status), ferry_result::Ok);
+    assert_eq!(status, ferry_run_status::Incomplete);
+    assert_eq!(ferry_report_exit_code(report), 4);
+    let mut counts = ferry_report_counts::default();
+    assert_eq!(
+        ferry_report_get_counts(report, &mut counts),
+        ferry_result::Ok
+    );
+    assert_eq!((counts.skipped_folders, counts.warnings), (1, 1));
+    ferry_report_free(report);
+    ferry_profile_free(p);
+
+    let mut off = json;
+    off["enabled"] = false.into();
+    let p = profile(&c(&off.to_string()));
+    let mut report = sentinel::<ferry_report>();
+    assert_eq!(
+        ferry_engine_run(e, p, ptr::null(), &mut report),
+        ferry_result::InvalidInput
+    );
+    assert_eq!(report, sentinel(), "no report written on failure");
+    ferry_profile_free(p);
+    ferry_engine_free(e);
+}
+
 #[test]
 fn confirm_deletes_prompts_are_answered() {
     let (_dir, src, dst) = tree();

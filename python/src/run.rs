@@ -874,7 +874,7 @@ impl Report {
         &self.inner.profile
     }
 
-    /// `ok`, `errors` or `cancelled`.
+    /// `ok`, `errors`, `incomplete` (a folder skipped as unavailable) or `cancelled`.
     #[getter]
     fn status(&self) -> Option<String> {
         serde_json::to_value(self.inner.status)
@@ -883,7 +883,7 @@ impl Report {
             .map(str::to_owned)
     }
 
-    /// The `ferry` exit code: 0 ok, 1 finished with errors, 130 cancelled.
+    /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete, 130 cancelled.
     #[getter]
     fn exit_code(&self) -> i32 {
         self.inner.exit_code()

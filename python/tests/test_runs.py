@@ -157,3 +157,45 @@ def test_warnings_are_logged_by_wait(engine: ferrysync.Engine, small: tuple[path
     with caplog.at_level(logging.WARNING, logger="ferrysync"):
         engine.start(mirror(src, dst, copy={"confirm_deletes": True})).wait()
     assert any(r.name == "ferrysync" and "declined" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unavailable_folder_under_the_warning_policy_is_a_warning(
+        engine: ferrysync.Engine, small: tuple[pathlib.Path, pathlib.Path], tmp_path: pathlib.Path) -> None:
+    """Issue 10 item 11: ``if-unavailable: warning`` (the default) puts a warning in the report
+    (it said ``warnings: []``) and the run is incomplete (exit code 4); ``info`` only lists it."""
+    src, dst = small
+    gone = ferrysync.Folder(name="usb", source=tmp_path / "unmounted", destination=tmp_path / "usb")
+    main = ferrysync.Folder(name="main", source=src, destination=dst)
+    report = engine.run(ferrysync.Profile(name="t", folders=[main, gone]))
+    assert (dst / "a.txt").exists()
+    assert [p.folder for p in report.skipped_folders] == ["usb"]
+    assert [(p.folder, p.kind) for p in report.warnings] == [("usb", "unavailable")]
+    assert report.status == "incomplete" and report.exit_code == 4
+
+    quiet = ferrysync.Folder(name="usb", source=tmp_path / "unmounted", destination=tmp_path / "usb",
+                             if_unavailable="info")
+    report = engine.run(ferrysync.Profile(name="t", folders=[main, quiet]))
+    assert [p.folder for p in report.skipped_folders] == ["usb"]
+    assert report.warnings == [] and report.status == "ok" and report.exit_code == 0
+
+
+def test_a_disabled_profile_runs_only_when_forced(
+        engine: ferrysync.Engine, small: tuple[pathlib.Path, pathlib.Path], tmp_path: pathlib.Path) -> None:
+    """Issue 10 item 7: a disabled profile does not run unless forced; a disabled folder is
+    skipped and reported."""
+    src, dst = small
+    off = ferrysync.Folder(name="off", source=src, destination=tmp_path / "off", enabled=False)
+    profile = mirror(src, dst, enabled=False)
+    with pytest.raises(ferrysync.InvalidInputError, match="disabled"):
+        engine.run(profile)
+    with pytest.raises(ferrysync.InvalidInputError, match="disabled"):
+        engine.start(profile).wait()
+    assert not dst.exists()
+    assert engine.run(profile, force=True).status == "ok"
+    assert (dst / "a.txt").exists()
+
+    report = engine.run(ferrysync.Profile(name="t", folders=[ferrysync.Folder(name="f", source=src,
+                                                                              destination=dst), off]))
+    assert [(p.folder, p.kind) for p in report.skipped_folders] == [("off", "disabled")]
+    assert report.warnings == [] and report.status == "ok"
+    assert not (tmp_path / "off").exists()

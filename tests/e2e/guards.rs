@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use ferrysync::{DeleteLimit, Engine, ErrorKind, IfUnavailable, Operation, RunOptions};
+use ferrysync::{DeleteLimit, Engine, ErrorKind, Folder, IfUnavailable, Operation, RunOptions};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -105,4 +105,222 @@ fn tree_is_root() -> bool {
     fs::metadata("/proc/self")
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
+}
+
+/// Issue 10 item 7: a disabled profile does not run unless forced, whoever calls the engine;
+/// its plan says so, and executing that plan is refused too.
+#[test]
+fn a_disabled_profile_does_not_run_unless_forced() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.enabled = false;
+    let engine = Engine::new();
+    for opts in [
+        RunOptions::default(),
+        RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        },
+    ] {
+        let err = engine.run(&prof, &opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("is disabled"), "{err}");
+    }
+    assert!(!p.dst().exists(), "a disabled profile ran");
+
+    let plan = engine.plan(&prof).unwrap();
+    assert!(
+        plan.to_json().contains("\"disabled\": true"),
+        "the plan says so"
+    );
+    let err = engine
+        .execute(&prof, &plan, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(!p.dst().exists(), "a disabled profile's plan ran");
+
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    engine.run(&prof, &forced).unwrap();
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+}
+
+/// Issue 10 item 7: a folder the profile disables is skipped and reported as such (not
+/// silently dropped, not a warning); a run that names it runs it.
+#[test]
+fn a_disabled_folder_is_skipped_and_reported() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let (off_src, off_dst) = (p.dir.path().join("off-src"), p.dir.path().join("off-dst"));
+    tree::write(&off_src, &[("b.txt", "b")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let mut off = Folder::new("off", off_src.to_str().unwrap(), off_dst.to_str().unwrap());
+    off.enabled = false;
+    prof.folders.push(off);
+
+    let plan = Engine::new().plan(&prof).unwrap();
+    let listed = plan.folders.iter().find(|f| f.folder == "off");
+    assert!(
+        listed.is_some_and(|f| f.skipped.as_deref() == Some("disabled in the profile")),
+        "the plan lists the disabled folder as skipped: {}",
+        plan.to_json()
+    );
+
+    let report = tree::run(&prof);
+    assert_eq!(
+        report.skipped_folders.len(),
+        1,
+        "{:?}",
+        report.skipped_folders
+    );
+    assert_eq!(report.skipped_folders[0].folder, "off");
+    assert_eq!(report.skipped_folders[0].kind, "disabled");
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+    assert!(!off_dst.exists(), "the disabled folder ran");
+
+    let named = RunOptions {
+        folders: vec!["off".into()],
+        ..RunOptions::default()
+    };
+    Engine::new().run(&prof, &named).unwrap();
+    assert_eq!(snapshot(&off_src), snapshot(&off_dst));
+}
+
+/// Issue 10 item 11: a folder skipped as unavailable under the "warning" policy (the
+/// default) is a warning in the report, and the run ends incomplete (exit code 4) while the
+/// other folders run; under "info" it is only listed and the run is ok.
+#[test]
+fn an_unavailable_folder_under_the_warning_policy_warns_and_leaves_the_run_incomplete() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let gone = p.dir.path().join("unmounted");
+    prof.folders.push(Folder::new(
+        "usb",
+        gone.to_str().unwrap(),
+        p.dir.path().join("usb-copy").to_str().unwrap(),
+    ));
+
+    let report = tree::run(&prof);
+    assert_eq!(
+        snapshot(&p.src()),
+        snapshot(&p.dst()),
+        "the other folder ran"
+    );
+    assert_eq!(report.skipped_folders.len(), 1);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(
+        (report.warnings[0].folder.as_str(), report.warnings[0].kind),
+        ("usb", "unavailable")
+    );
+    assert_eq!(report.status.name(), "incomplete");
+    assert_eq!(report.exit_code(), 4);
+
+    prof.folders[1].if_unavailable = IfUnavailable::Info;
+    let report = tree::run(&prof);
+    assert_eq!(report.skipped_folders.len(), 1);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert_eq!(report.status.name(), "ok");
+    assert_eq!(report.exit_code(), 0);
+}
+
+/// Issue 10 item 12: the default guard lets a large mirror into a folder holding a few stale
+/// entries go through ("would delete 3 of 3 destination entries" was refused).
+#[test]
+fn a_few_stale_destination_entries_do_not_trip_the_default_guard() {
+    let p = Pair::new();
+    let files: Vec<(String, &str)> = (0..2000)
+        .map(|i| (format!("d{}/f{i}.txt", i / 100), "x"))
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+    tree::write(&p.src(), &refs);
+    tree::write(
+        &p.dst(),
+        &[("stale1", "1"), ("stale2", "2"), ("old/stale3", "3")],
+    );
+    let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    let report = tree::run(&prof);
+    assert_eq!(report.done.deletions, 4, "three files and their folder");
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+
+    // A count limit stays exact.
+    tree::write(
+        &p.dst(),
+        &[("stale1", "1"), ("stale2", "2"), ("stale3", "3")],
+    );
+    let mut counted = prof.clone();
+    counted.guards.max_delete = Some(DeleteLimit::Count(2));
+    let err = Engine::new()
+        .run(&counted, &RunOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
+}
+
+/// Issue 10 item 12: an empty source (an unmounted drive's mount point) that would delete
+/// the destination is refused, whatever the limit, unless forced.
+#[test]
+fn an_empty_source_is_refused_whatever_the_limit() {
+    let p = Pair::new();
+    tree::write(&p.dst(), &[("precious1", "1"), ("precious2", "2")]);
+    let before = snapshot(&p.dst());
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    for limit in [
+        DeleteLimit::default(),
+        DeleteLimit::Count(1000),
+        DeleteLimit::Percent(100),
+    ] {
+        prof.guards.max_delete = Some(limit);
+        let err = Engine::new()
+            .run(&prof, &RunOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Guard, "{limit}: {err}");
+        assert!(err.to_string().contains("is empty"), "{err}");
+        assert_eq!(snapshot(&p.dst()), before, "{limit}");
+    }
+    let forced = RunOptions {
+        force: true,
+        ..RunOptions::default()
+    };
+    Engine::new().run(&prof, &forced).unwrap();
+    assert!(snapshot(&p.dst()).is_empty());
+}
+
+/// Issue 10 item 12: a source pointed at the wrong folder leaves nearly every destination
+/// entry unmatched: refused by the default guard, for large trees and small ones.
+#[test]
+fn a_wrong_source_is_refused_by_the_default_guard() {
+    for n in [3, 40] {
+        let p = Pair::new();
+        let right: Vec<String> = (0..n).map(|i| format!("doc{i}.txt")).collect();
+        let wrong: Vec<String> = (0..n).map(|i| format!("photo{i}.jpg")).collect();
+        let as_files = |names: &[String]| -> Vec<(String, String)> {
+            names.iter().map(|n| (n.clone(), n.clone())).collect()
+        };
+        let write = |root: &std::path::Path, names: &[String]| {
+            let files = as_files(names);
+            let refs: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_str()))
+                .collect();
+            tree::write(root, &refs);
+        };
+        write(&p.src(), &right);
+        let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+        tree::run(&prof);
+
+        let other = p.dir.path().join("pictures");
+        write(&other, &wrong);
+        let before = snapshot(&p.dst());
+        let wrong_prof = tree::profile(Operation::Mirror, &other, &p.dst());
+        let err = Engine::new()
+            .run(&wrong_prof, &RunOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Guard, "{n} files: {err}");
+        assert_eq!(snapshot(&p.dst()), before, "{n} files");
+    }
 }

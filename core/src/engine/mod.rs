@@ -57,7 +57,9 @@ impl Engine {
         self
     }
 
-    /// The preview: what running `profile` would do now.
+    /// The preview: what running `profile` would do now. A disabled profile is planned too;
+    /// the plan says so ([`Plan::disabled`]), and running it is refused unless forced.
+    /// Folders the profile disables are listed as skipped.
     ///
     /// # Errors
     /// An invalid profile, a filter that does not compile, or an unavailable folder whose
@@ -74,24 +76,33 @@ impl Engine {
         profile.validate()?;
         let now_ns = now_ns();
         let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
+        let selected = self.selected(profile, opts)?;
         let mut folders = Vec::new();
-        for folder in self.selected(profile, opts)? {
-            folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
+        for folder in &profile.folders {
+            if selected.iter().any(|f| std::ptr::eq(*f, folder)) {
+                folders.push(self.plan_folder(profile, folder, opts, now_ns, &backup_stamp)?);
+            } else if opts.folders.is_empty() {
+                folders.push(disabled(folder));
+            }
         }
         Ok(Plan {
             profile: profile.name.clone(),
             operation: profile.operation,
+            disabled: !profile.enabled,
             folders,
         })
     }
 
-    /// Plans and runs `profile`.
+    /// Plans and runs `profile`. A disabled profile does not run unless forced; folders the
+    /// profile disables are skipped and reported ([`Report::skipped_folders`]).
     ///
     /// # Errors
-    /// Everything [`Engine::plan`] rejects, and [`ErrorKind::Guard`] when a guard stops the run
+    /// Everything [`Engine::plan`] rejects, [`ErrorKind::InvalidInput`] for a disabled profile
+    /// (unless [`RunOptions::force`]), and [`ErrorKind::Guard`] when a guard stops the run
     /// before anything changed. Per-file failures are not errors: they are in the report.
     pub fn run(&self, profile: &Profile, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
+        refuse_disabled(profile, opts)?;
         match self.plan_with(profile, opts) {
             Ok(plan) => self.execute(profile, &plan, opts),
             // Cancelled while scanning: nothing changed, and the caller gets the usual report.
@@ -109,10 +120,12 @@ impl Engine {
     /// Runs a plan made by [`Engine::plan`] for `profile` (after showing it, say).
     ///
     /// # Errors
+    /// [`ErrorKind::InvalidInput`] for a disabled profile (unless [`RunOptions::force`]);
     /// [`ErrorKind::Guard`] when a guard objects (nothing is changed then).
     pub fn execute(&self, profile: &Profile, plan: &Plan, opts: &RunOptions) -> Result<Report> {
         let started = Instant::now();
         profile.validate()?;
+        refuse_disabled(profile, opts)?;
         for folder in &plan.folders {
             if profile.operation == Operation::Synchronize {
                 two_way::check_guards(profile, folder, opts.force)?;
@@ -129,14 +142,35 @@ impl Engine {
             0 => self.threads.unwrap_or(DEFAULT_THREADS),
             n => n,
         };
+        // A folder skipped as unavailable under the "warning" policy leaves the run incomplete.
+        let mut incomplete = false;
         for folder in &plan.folders {
             if let Some(why) = &folder.skipped {
+                if folder.disabled {
+                    report.skipped_folders.push(Problem {
+                        folder: folder.folder.clone(),
+                        path: None,
+                        kind: Problem::DISABLED,
+                        message: why.clone(),
+                    });
+                    continue;
+                }
                 let p = Problem::note(
                     &folder.folder,
                     Some(folder.source.clone()),
                     ErrorKind::Unavailable,
                     why.clone(),
                 );
+                let policy = profile
+                    .folders
+                    .iter()
+                    .find(|f| f.name == folder.folder)
+                    .map_or(IfUnavailable::default(), |f| f.if_unavailable);
+                if policy == IfUnavailable::Warning {
+                    opts.emit(Event::Warning(p.clone()));
+                    report.warnings.push(p.clone());
+                    incomplete = true;
+                }
                 report.skipped_folders.push(p);
                 continue;
             }
@@ -196,10 +230,12 @@ impl Engine {
         }
         report.status = if opts.control.is_cancelled() {
             RunStatus::Cancelled
-        } else if report.errors.is_empty() {
-            RunStatus::Ok
-        } else {
+        } else if !report.errors.is_empty() {
             RunStatus::Errors
+        } else if incomplete {
+            RunStatus::Incomplete
+        } else {
+            RunStatus::Ok
         };
         report.duration = started.elapsed();
         opts.emit(Event::Finished(Box::new(report.clone())));
@@ -240,7 +276,8 @@ impl Engine {
         let plan = self.plan_with(profile, &opts)?;
         let db = two_way::state_path(profile)?;
         let mut recorded = 0;
-        for (fp, folder) in plan.folders.iter().zip(self.selected(profile, &opts)?) {
+        let planned = plan.folders.iter().filter(|fp| !fp.disabled);
+        for (fp, folder) in planned.zip(self.selected(profile, &opts)?) {
             if fp.skipped.is_some() {
                 continue;
             }
@@ -249,6 +286,7 @@ impl Engine {
         Ok(recorded)
     }
 
+    /// The folders a run takes part in: those `opts` names, or else every enabled one.
     fn selected<'p>(&self, profile: &'p Profile, opts: &RunOptions) -> Result<Vec<&'p Folder>> {
         for name in &opts.folders {
             if !profile.folders.iter().any(|f| &f.name == name) {
@@ -397,6 +435,7 @@ impl Engine {
             two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
             let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
             fp.destination_entries = dst_listing.len() as u64;
+            fp.source_entries = src_listing.len() as u64;
             fp.two_way = Some(TwoWayContext {
                 state: state.display().to_string(),
                 base_entries: base.len() as u64,
@@ -436,6 +475,7 @@ impl Engine {
         };
         let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
         fp.destination_entries = dst_listing.len() as u64;
+        fp.source_entries = src_listing.len() as u64;
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
         fp.temporaries = dst_listing.temporaries().to_vec();
         Ok(fp)
@@ -464,6 +504,31 @@ fn count(s: &Summary) -> u64 {
         + s.source_deletions
         + s.renames
         + s.records
+}
+
+/// The plan of a folder the profile disables: skipped, nothing scanned (its paths are shown
+/// as written, so an undefined variable in them does not stop the run).
+fn disabled(folder: &Folder) -> FolderPlan {
+    let mut fp = FolderPlan::new(
+        &folder.name,
+        folder.source.clone(),
+        folder.destination.clone(),
+        Vec::new(),
+    );
+    fp.skipped = Some("disabled in the profile".into());
+    fp.disabled = true;
+    fp
+}
+
+/// A disabled profile runs only when forced.
+fn refuse_disabled(profile: &Profile, opts: &RunOptions) -> Result<()> {
+    if profile.enabled || opts.force {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "profile {:?} is disabled; nothing was run (enable it, or force to run it anyway)",
+        profile.name
+    )))
 }
 
 fn unavailable(
@@ -570,6 +635,20 @@ fn content_verdicts(
     results.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A percentage limit does not count deletions this few …
+const FEW_DELETIONS: u64 = 10;
+
+/// … when the source holds at least this many times as many entries as would be deleted.
+const HEALTHY_SOURCE: u64 = 10;
+
+/// The one-way mass-delete guard. It exists for a source that is empty, unmounted or the
+/// wrong folder, which leaves nearly every destination entry unmatched:
+/// - an empty source that would delete destination entries is refused, whatever the limit;
+/// - a count limit ([`DeleteLimit::Count`]) is exact;
+/// - a percentage ([`DeleteLimit::Percent`]) is of the destination's entries, and does not
+///   count a few deletions (at most [`FEW_DELETIONS`]) next to a source that holds
+///   [`HEALTHY_SOURCE`] times as many entries: the stale leftovers of a destination that a
+///   large mirror fills for the first time.
 fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Result<()> {
     let Some(limit) = profile.guards.max_delete else {
         return Ok(());
@@ -589,19 +668,31 @@ fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Re
         return Ok(());
     }
     let base = folder.destination_entries.max(1);
+    let few = deletes <= FEW_DELETIONS && folder.source_entries >= HEALTHY_SOURCE * deletes;
     let over = match limit {
         DeleteLimit::Count(n) => deletes > n,
-        DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base,
+        DeleteLimit::Percent(p) => deletes * 100 > u64::from(p) * base && !few,
     };
-    if over {
-        return Err(Error::new(
-            ErrorKind::Guard,
-            format!(
-                "folder {:?} would delete {deletes} of {base} destination entries, over the limit of {limit}; nothing was changed (force to go ahead)",
-                folder.folder
-            ),
-        )
-        .with_path(&folder.destination));
+    let empty = folder.source_entries == 0;
+    if !over && !empty {
+        return Ok(());
     }
-    Ok(())
+    let mut why = format!("would delete {deletes} of {base} destination entries");
+    if over {
+        why.push_str(&format!(", over the limit of {limit}"));
+    }
+    if empty {
+        why.push_str(&format!(
+            ": the source {:?} is empty (unmounted, or the wrong folder?)",
+            folder.source
+        ));
+    }
+    Err(Error::new(
+        ErrorKind::Guard,
+        format!(
+            "folder {:?} {why}; nothing was changed (force to go ahead)",
+            folder.folder
+        ),
+    )
+    .with_path(&folder.destination))
 }

@@ -98,10 +98,11 @@ pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 pub struct RunOptions {
     /// Plan and report, change nothing.
     pub dry_run: bool,
-    /// Go ahead although a guard objects (mass delete; two-way: a side that looks unmounted,
-    /// every file of a side changed).
+    /// Go ahead although a guard objects (mass delete, an empty source; two-way: a side that
+    /// looks unmounted, every file of a side changed), and run a disabled profile.
     pub force: bool,
-    /// Run only these folders of the profile (by name); empty runs every enabled folder.
+    /// Run only these folders of the profile (by name), enabled or not; empty runs every
+    /// enabled folder and reports the disabled ones as skipped.
     pub folders: Vec<String>,
     /// Cancel, pause and resume.
     pub control: RunControl,
@@ -198,7 +199,8 @@ pub struct Problem {
     /// The path concerned (absolute, or relative to the folder's roots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The kind of failure ([`ErrorKind::name`]).
+    /// The kind of failure ([`ErrorKind::name`]), or [`Problem::DISABLED`] for a folder
+    /// skipped because the profile disables it.
     pub kind: &'static str,
     /// One line.
     pub message: String,
@@ -233,6 +235,9 @@ pub struct ConflictOutcome {
 }
 
 impl Problem {
+    /// The [`Problem::kind`] of a folder skipped because the profile disables it.
+    pub const DISABLED: &'static str = "disabled";
+
     pub(crate) fn from_error(folder: &str, err: &Error) -> Problem {
         Problem {
             folder: folder.to_string(),
@@ -309,6 +314,9 @@ pub enum RunStatus {
     Ok,
     /// Done, but some items failed (see the errors).
     Errors,
+    /// Done, but folders were skipped as unavailable under the "warning" policy (see the
+    /// skipped folders and the warnings); no item failed.
+    Incomplete,
     /// Stopped by the caller.
     Cancelled,
 }
@@ -319,17 +327,20 @@ impl RunStatus {
         match self {
             RunStatus::Ok => "ok",
             RunStatus::Errors => "errors",
+            RunStatus::Incomplete => "incomplete",
             RunStatus::Cancelled => "cancelled",
         }
     }
 }
 
 impl RunStatus {
-    /// The documented exit code of the `ferry` CLI for this status: 0, 1 or 130.
+    /// The documented exit code of the `ferry` CLI for this status: 0 ok, 1 errors,
+    /// 4 incomplete, 130 cancelled.
     pub fn exit_code(self) -> i32 {
         match self {
             RunStatus::Ok => 0,
             RunStatus::Errors => 1,
+            RunStatus::Incomplete => 4,
             RunStatus::Cancelled => 130,
         }
     }
@@ -351,7 +362,9 @@ pub struct Report {
     pub bytes_written: u64,
     /// Actions that failed.
     pub failed: u64,
-    /// Folders skipped, with the reason.
+    /// Folders skipped, with the reason: unavailable ones (kind `unavailable`; under the
+    /// "warning" policy also in the warnings) and those the profile disables (kind
+    /// [`Problem::DISABLED`]).
     pub skipped_folders: Vec<Problem>,
     /// Warnings.
     pub warnings: Vec<Problem>,
@@ -386,7 +399,8 @@ impl Report {
         }
     }
 
-    /// The `ferry` exit code: 0 ok, 1 finished with errors, 130 cancelled.
+    /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete (a folder skipped
+    /// as unavailable under the "warning" policy), 130 cancelled.
     pub fn exit_code(&self) -> i32 {
         self.status.exit_code()
     }

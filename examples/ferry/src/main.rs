@@ -11,10 +11,12 @@
 //!
 //! | code | meaning |
 //! | ---- | ------- |
-//! | 0    | done (or nothing to do) |
+//! | 0    | done (or nothing to do); folders skipped under the "info" policy are listed |
 //! | 1    | finished, but some files failed (see the report) |
-//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a profile that already exists; nothing was run |
-//! | 3    | aborted by a guard (too many deletions, a two-way side that looks unmounted) or an unavailable folder whose policy is "abort"; nothing was changed |
+//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a SRC (or PATH1) that is missing or not a folder, a profile that already exists, a disabled profile (without --force); nothing was run |
+//! | 3    | aborted by a guard (too many deletions, an empty source; two-way: a side that looks unmounted, every file of a side changed) or an unavailable folder whose policy is "abort"; nothing was changed |
+//! | 4    | incomplete: a folder of the profile was skipped as unavailable (its policy is "warning", the default); the other folders ran |
+//! | 5    | busy: another run holds a two-way folder pair (or synchronized it since the plan was made); that pair was not run, try again later |
 //! | 130  | cancelled (Ctrl-C) |
 
 mod cancel;
@@ -40,12 +42,19 @@ use ferrysync::{Error, ErrorKind, Operation};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    done (or nothing to do)
+  0    done (or nothing to do); folders skipped under the \"info\" policy are listed
   1    finished, but some files failed (see the report)
   2    bad input: a malformed profile or argument, an unsupported option, a missing
-       profile, folder, path or version, a profile that already exists; nothing was run
-  3    aborted by a guard (too many deletions, a two-way side that looks unmounted)
-       or an unavailable folder whose policy is \"abort\"; nothing was changed
+       profile, folder, path or version, a SRC (or PATH1) that is missing or not a
+       folder, a profile that already exists, a disabled profile (without --force);
+       nothing was run
+  3    aborted by a guard (too many deletions, an empty source; two-way: a side that
+       looks unmounted, every file of a side changed) or an unavailable folder whose
+       policy is \"abort\"; nothing was changed
+  4    incomplete: a folder of the profile was skipped as unavailable (its policy is
+       \"warning\", the default); the other folders ran
+  5    busy: another run holds a two-way folder pair (or synchronized it since the
+       plan was made); that pair was not run, try again later
   130  cancelled (Ctrl-C)";
 
 /// The example command-line front end of ferrysync.
@@ -146,8 +155,8 @@ struct RunFlags {
     /// Show the plan (the preview) and check the guards; change nothing
     #[arg(long)]
     dry_run: bool,
-    /// Go ahead although a guard objects (too many deletions; two-way: a side that looks
-    /// unmounted, every file of a side changed)
+    /// Go ahead although a guard objects (too many deletions, an empty source; two-way: a side
+    /// that looks unmounted, every file of a side changed); run a disabled profile
     #[arg(long)]
     force: bool,
     /// Print the report as JSON (with --dry-run: the plan)
@@ -213,6 +222,7 @@ fn exit_code(err: &Error) -> u8 {
         | ErrorKind::NotFound
         | ErrorKind::AlreadyExists => 2,
         ErrorKind::Guard | ErrorKind::Unavailable => 3,
+        ErrorKind::Busy => 5,
         ErrorKind::Cancelled => 130,
         _ => 1,
     }
@@ -271,6 +281,7 @@ mod tests {
         assert_eq!(code(ErrorKind::AlreadyExists), 2);
         assert_eq!(code(ErrorKind::Guard), 3);
         assert_eq!(code(ErrorKind::Unavailable), 3);
+        assert_eq!(code(ErrorKind::Busy), 5);
         assert_eq!(code(ErrorKind::Cancelled), 130);
         assert_eq!(code(ErrorKind::Io), 1);
     }

@@ -4,7 +4,8 @@
 use clap::{Args, ValueEnum};
 use ferrysync::{
     ByteSize, CompareMode, CompareOptions, ConflictLoser, ConflictPolicy, DeleteLimit,
-    DeletionMode, Folder, MtimeRule, Operation, Profile, Result, StateDb, SymlinkMode,
+    DeletionMode, Error, ErrorKind, Folder, IfUnavailable, MtimeRule, Operation, Profile, Result,
+    StateDb, SymlinkMode,
 };
 
 use crate::run::{self, Settings};
@@ -177,7 +178,9 @@ pub fn run_sync(args: &SyncArgs) -> Result<u8> {
         resync: args.resync,
         ..args.options.settings()
     };
-    run::run(&args.profile()?, &settings)
+    let profile = args.profile()?;
+    require_source(&profile)?;
+    run::run(&profile, &settings)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -253,9 +256,12 @@ impl Options {
         }
     }
 
-    /// A one-folder profile from `src` to `dst` with these options.
+    /// A one-folder profile from `src` to `dst` with these options. The folders were named
+    /// just now: one that turns out unavailable aborts the run instead of being skipped.
     fn profile(&self, operation: Operation, src: &str, dst: &str) -> Profile {
-        let mut p = Profile::new("one-off", operation).with_folder(Folder::new("main", src, dst));
+        let mut folder = Folder::new("main", src, dst);
+        folder.if_unavailable = IfUnavailable::Abort;
+        let mut p = Profile::new("one-off", operation).with_folder(folder);
         if let Some(n) = self.threads {
             p.copy.threads = n;
         }
@@ -334,7 +340,38 @@ fn comparison(rules: &[Compare], tolerance_ms: Option<u64>) -> CompareOptions {
 /// # Errors
 /// As [`run::run`].
 pub fn run(operation: Operation, args: &OneOff) -> Result<u8> {
-    run::run(&args.profile(operation), &args.options.settings())
+    let profile = args.profile(operation);
+    require_source(&profile)?;
+    run::run(&profile, &args.options.settings())
+}
+
+/// A source named on the command line must be a folder: a missing one (a typo, an unmounted
+/// drive) or a file is bad input, never a run that "succeeds" having done nothing. The
+/// destination may be missing; the run makes it.
+///
+/// # Errors
+/// [`ErrorKind::NotFound`] for a missing source, [`ErrorKind::InvalidInput`] for one that is
+/// not a folder or cannot be read (both exit 2).
+fn require_source(profile: &Profile) -> Result<()> {
+    for folder in &profile.folders {
+        let src = folder.resolved_source()?;
+        match std::fs::metadata(&src) {
+            Ok(md) if md.is_dir() => {}
+            Ok(_) => return Err(Error::invalid("the source is not a folder").with_path(&src)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(
+                    Error::new(ErrorKind::NotFound, "the source folder does not exist")
+                        .with_path(&src),
+                )
+            }
+            Err(e) => {
+                return Err(
+                    Error::invalid(format!("the source cannot be read: {e}")).with_path(&src)
+                )
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use ferrysync::transport::EntryKind;
 use ferrysync::{
     Action, ActionKind, ConflictKind, ConflictOutcome, Difference, FolderPlan, Group, Operation,
-    Plan, Reason, Report, Resolution, RunStatus, Side, Summary,
+    Plan, Problem, Reason, Report, Resolution, RunStatus, Side, Summary,
 };
 use indicatif::HumanBytes;
 
@@ -33,6 +33,13 @@ const GROUPS: [(Group, &str, &str); 4] = [
 pub fn plan(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let two_way = plan.operation == Operation::Synchronize;
+    if plan.disabled {
+        let _ = writeln!(
+            out,
+            "Profile {:?} is disabled: it does not run unless forced (--force).",
+            plan.profile
+        );
+    }
     for folder in &plan.folders {
         let arrow = if two_way { "<->" } else { "->" };
         let _ = writeln!(
@@ -349,6 +356,7 @@ pub fn report(r: &Report, two_way: bool) -> String {
     let how = match r.status {
         RunStatus::Ok => "Done".to_string(),
         RunStatus::Errors => format!("Finished with {} failed", r.failed),
+        RunStatus::Incomplete => "Incomplete (folders skipped)".to_string(),
         RunStatus::Cancelled => "Cancelled".to_string(),
     };
     let _ = writeln!(
@@ -369,10 +377,26 @@ pub fn report(r: &Report, two_way: bool) -> String {
             }
         }
     }
+    // A folder skipped with a warning is listed once, among the skipped folders.
+    if !r.skipped_folders.is_empty() {
+        let _ = writeln!(out, "Skipped folders ({}):", r.skipped_folders.len());
+        for p in &r.skipped_folders {
+            let mark = if r.warnings.contains(p) {
+                " (warning)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {p}{mark}");
+        }
+    }
+    let warnings: Vec<&Problem> = r
+        .warnings
+        .iter()
+        .filter(|w| !r.skipped_folders.contains(w))
+        .collect();
     for (title, problems) in [
-        ("Skipped folders", &r.skipped_folders),
-        ("Warnings", &r.warnings),
-        ("Errors", &r.errors),
+        ("Warnings", warnings),
+        ("Errors", r.errors.iter().collect()),
     ] {
         if problems.is_empty() {
             continue;
@@ -486,6 +510,7 @@ mod tests {
         Plan {
             profile: "p".into(),
             operation: Operation::Mirror,
+            disabled: false,
             folders: vec![FolderPlan::new("main", "/s".into(), "/d".into(), actions)],
         }
     }
@@ -578,6 +603,7 @@ mod tests {
         Plan {
             profile: "p".into(),
             operation: Operation::Synchronize,
+            disabled: false,
             folders: vec![FolderPlan::new("main", "/l".into(), "/r".into(), actions)],
         }
     }

@@ -48,8 +48,8 @@ pub fn plan(profile: &Profile, folders: &[String], json: bool) -> Result<u8> {
 /// A dry run prints the preview instead, after checking the guards.
 ///
 /// # Errors
-/// What [`Engine::plan_with`] and [`Engine::execute`] reject: a bad profile, an unavailable
-/// folder whose policy is "abort", a guard.
+/// What [`Engine::plan_with`] and [`Engine::execute`] reject: a bad profile, a disabled one
+/// (unless forced), an unavailable folder whose policy is "abort", a guard.
 pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     let two_way = profile.operation == Operation::Synchronize;
     if settings.resync && !two_way {
@@ -57,6 +57,13 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
             "--resync: profile {:?} is not a two-way profile (operation {:?})",
             profile.name,
             profile.operation.name()
+        )));
+    }
+    if !profile.enabled && !settings.force {
+        // The engine refuses it too; refusing before the scan spares the work and the preview.
+        return Err(Error::invalid(format!(
+            "profile {:?} is disabled; nothing was run (--force runs it anyway)",
+            profile.name
         )));
     }
     let engine = Engine::new();
@@ -80,8 +87,8 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
             crate::write_stdout(&preview::plan(&plan, colors()));
         }
         // A dry run checks the guards too, so a script sees the exit code a run would give.
-        engine.execute(profile, &plan, &opts)?;
-        return Ok(0);
+        let report = engine.execute(profile, &plan, &opts)?;
+        return Ok(u8::try_from(report.exit_code()).unwrap_or(1));
     }
 
     let view = ProgressView::new();
@@ -95,7 +102,11 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     if settings.json {
         let text = serde_json::to_string_pretty(&report).expect("a report always serializes");
         say!("{text}");
-    } else if plan.is_empty() && report.errors.is_empty() && report.skipped_folders.is_empty() {
+    } else if plan.is_empty()
+        && report.errors.is_empty()
+        && report.warnings.is_empty()
+        && report.skipped_folders.is_empty()
+    {
         say!("Nothing to do.");
     } else {
         crate::write_stdout(&preview::report(&report, two_way));

@@ -275,6 +275,10 @@ fn help_documents_the_exit_codes() {
             text.contains("130") && text.contains("guard"),
             "{args:?}: {text}"
         );
+        // Issue 10 items 7 and 11: the codes scripts rely on.
+        for needle in ["  4    incomplete", "  5    busy", "a disabled profile"] {
+            assert!(text.contains(needle), "{args:?} {needle:?}: {text}");
+        }
     }
 }
 
@@ -1741,4 +1745,318 @@ fn plain_progress_ends_with_the_final_count() {
         }
     }
     assert_eq!(finals, 2, "each folder ends with its count: {err}");
+}
+
+/// Writes a profile file `name.json` under `dir` from `json` (with `"format": 1` added).
+fn profile_file(dir: &Path, name: &str, mut json: serde_json::Value) -> PathBuf {
+    json["format"] = 1.into();
+    json["name"] = name.into();
+    let path = dir.join(format!("{name}.json"));
+    fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+/// Issue 10 item 11: a missing folder or a file given as SRC (or PATH1) is bad input, exit 2,
+/// not a run that "succeeds" with a skipped folder: a cron job must not read a missing backup
+/// source as success.
+#[test]
+fn a_missing_or_file_source_on_the_command_line_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (nope, file, d) = (
+        tmp.path().join("nope"),
+        tmp.path().join("file.txt"),
+        tmp.path().join("d"),
+    );
+    fs::write(&file, "x").unwrap();
+    for op in ["mirror", "copy", "move"] {
+        for src in [&nope, &file] {
+            let out = ferry(&[op, s(src), s(&d)]);
+            assert_eq!(
+                code(&out),
+                2,
+                "{op} {src:?}: {}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).contains(s(src)),
+                "names the path: {}",
+                stderr(&out)
+            );
+            assert!(!d.exists(), "{op} {src:?} made the destination");
+        }
+    }
+    let data = tmp.path().join("data");
+    for src in [&nope, &file] {
+        let out = ferry_with_data(&data, &["sync", s(src), s(&d)]);
+        assert_eq!(
+            code(&out),
+            2,
+            "sync {src:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(!d.exists(), "sync {src:?} made the other side");
+    }
+}
+
+/// Issue 10 item 7: `ferry profile disable g1; ferry run g1` does not copy, and neither does
+/// a profile file with `"enabled": false`: exit 2 with a clear message, unless `--force`.
+/// The preview says so.
+#[test]
+fn a_disabled_profile_does_not_run_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    let store = tmp.path().join("store");
+    let st = |args: &[&str]| {
+        let mut all = vec!["--store", s(&store)];
+        all.extend_from_slice(args);
+        ferry(&all)
+    };
+    let new = [
+        "profile",
+        "new",
+        "g1",
+        "--source",
+        s(&a),
+        "--destination",
+        s(&b),
+    ];
+    assert_eq!(code(&st(&new)), 0);
+    assert_eq!(code(&st(&["profile", "disable", "g1"])), 0);
+
+    for args in [&["run", "g1"][..], &["run", "g1", "--dry-run"]] {
+        let out = st(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            stderr(&out).contains("\"g1\" is disabled"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!b.exists(), "{args:?} copied");
+    }
+    let plan = st(&["plan", "g1"]);
+    assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+    assert!(stdout(&plan).contains("disabled"), "{}", stdout(&plan));
+    let json = st(&["plan", "g1", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("plan JSON");
+    assert_eq!(doc["disabled"], true);
+
+    let file = profile_file(
+        tmp.path(),
+        "off",
+        serde_json::json!({
+            "enabled": false,
+            "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}],
+        }),
+    );
+    let out = ferry(&["run", s(&file)]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(!b.exists(), "a disabled profile file ran");
+
+    let forced = st(&["run", "g1", "--force"]);
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    assert_same_tree(&a, &b);
+}
+
+/// Issue 10 item 7: a folder with `"enabled": false` is skipped and reported (in the CLI
+/// output and the JSON report), not silently dropped; naming it runs it.
+#[test]
+fn a_disabled_folder_is_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (c, d) = (tmp.path().join("c"), tmp.path().join("d"));
+    sample(&a);
+    sample(&c);
+    let file = profile_file(
+        tmp.path(),
+        "two",
+        serde_json::json!({
+            "folders": [
+                {"name": "on", "source": s(&a), "destination": s(&b)},
+                {"name": "off", "source": s(&c), "destination": s(&d), "enabled": false},
+            ],
+        }),
+    );
+    let plan = ferry(&["plan", s(&file)]);
+    assert!(
+        stdout(&plan).contains("[off]") && stdout(&plan).contains("disabled"),
+        "{}",
+        stdout(&plan)
+    );
+
+    let out = ferry(&["run", s(&file)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Skipped folders (1)"), "{text}");
+    assert!(text.contains("[off] disabled"), "{text}");
+    assert_same_tree(&a, &b);
+    assert!(!d.exists(), "the disabled folder ran");
+
+    let json = ferry(&["run", s(&file), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["skipped-folders"][0]["folder"], "off");
+    assert_eq!(report["skipped-folders"][0]["kind"], "disabled");
+
+    let named = ferry(&["run", s(&file), "--folder", "off"]);
+    assert_eq!(code(&named), 0, "{}", stderr(&named));
+    assert_same_tree(&c, &d);
+}
+
+/// Issue 10 item 11: a stored profile's folder whose source is missing is skipped by its
+/// `if-unavailable` policy, never silently: "warning" (the default) puts a warning in the
+/// report and exits 4, "info" lists it and exits 0, "abort" exits 3.
+#[test]
+fn an_unavailable_folder_exits_by_its_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    let gone = tmp.path().join("unmounted");
+    let with_policy = |policy: Option<&str>| {
+        let mut missing = serde_json::json!({
+            "name": "usb", "source": s(&gone), "destination": s(&tmp.path().join("u")),
+        });
+        if let Some(policy) = policy {
+            missing["if-unavailable"] = policy.into();
+        }
+        profile_file(
+            tmp.path(),
+            policy.unwrap_or("default"),
+            serde_json::json!({
+                "folders": [{"name": "main", "source": s(&a), "destination": s(&b)}, missing],
+            }),
+        )
+    };
+
+    let out = ferry(&["run", s(&with_policy(None))]);
+    assert_eq!(code(&out), 4, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("Incomplete"), "{text}");
+    assert!(text.contains("Skipped folders (1)"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  [usb]") && l.ends_with("(warning)")),
+        "{text}"
+    );
+    assert_same_tree(&a, &b);
+    let dry = ferry(&["run", s(&with_policy(None)), "--dry-run"]);
+    assert_eq!(code(&dry), 4, "a dry run gives the code a run would");
+    let json = ferry(&["run", s(&with_policy(Some("warning"))), "--json"]);
+    assert_eq!(code(&json), 4);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert_eq!(report["status"], "incomplete");
+    assert_eq!(report["warnings"][0]["folder"], "usb");
+    assert_eq!(report["warnings"][0]["kind"], "unavailable");
+
+    let info = ferry(&["run", s(&with_policy(Some("info")))]);
+    assert_eq!(code(&info), 0, "{}{}", stdout(&info), stderr(&info));
+    assert!(
+        stdout(&info).contains("Skipped folders (1)"),
+        "{}",
+        stdout(&info)
+    );
+    assert!(!stdout(&info).contains("warning"), "{}", stdout(&info));
+
+    let abort = ferry(&["run", s(&with_policy(Some("abort")))]);
+    assert_eq!(code(&abort), 3, "{}{}", stdout(&abort), stderr(&abort));
+}
+
+/// Issue 10 item 11: a run refused because another process holds the two-way pair has its
+/// own exit code, 5, not 1 ("files failed").
+#[test]
+fn a_pair_held_by_another_run_exits_5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, data) = sync_dirs(tmp.path());
+    sample(&a);
+    let state = tmp.path().join("state.db");
+    let sync = || ferry_with_data(&data, &["sync", s(&a), s(&b), "--state", s(&state)]);
+    assert_eq!(code(&sync()), 0);
+    let locks: Vec<PathBuf> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".lock"))
+        .collect();
+    assert_eq!(locks.len(), 1, "one pair, one lock file: {locks:?}");
+    // This process holds the pair, as a run in progress would.
+    let held = fs::File::options().write(true).open(&locks[0]).unwrap();
+    held.lock().unwrap();
+    put(&a, "new.txt", "n", Duration::from_secs(60));
+
+    let out = sync();
+    assert_eq!(code(&out), 5, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("being synchronized"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!b.join("new.txt").exists());
+    drop(held);
+    assert_eq!(code(&sync()), 0);
+    assert!(b.join("new.txt").exists());
+}
+
+/// Issue 10 item 11: warnings found while scanning are printed even when there is nothing
+/// to do, not dropped behind "Nothing to do.".
+#[test]
+fn scan_warnings_are_reported_when_there_is_nothing_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    sample(&a);
+    // A socket cannot be copied: the scan skips it with a warning.
+    let _socket = std::os::unix::net::UnixListener::bind(a.join("app.sock")).unwrap();
+    let first = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+
+    let again = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    let text = stdout(&again);
+    assert!(text.contains("Warnings (1)"), "{text}");
+    assert!(text.contains("app.sock"), "{text}");
+    let json = ferry(&["mirror", s(&a), s(&b), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("report JSON");
+    assert!(
+        report["warnings"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("app.sock")),
+        "{report}"
+    );
+}
+
+/// Issue 10 item 12: the mirror guard is for an empty, unmounted or wrong source, not for a
+/// small stale destination: 2,000 files mirrored into a folder holding 3 stale entries go
+/// through; an empty source is refused (exit 3).
+#[test]
+fn the_mirror_guard_passes_a_few_stale_entries_and_refuses_an_empty_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for i in 0..2000 {
+        put(
+            &a,
+            &format!("d{}/f{i}.txt", i / 100),
+            "x",
+            Duration::from_secs(60),
+        );
+    }
+    for name in ["stale1", "stale2", "stale3"] {
+        put(&b, name, name, Duration::from_secs(60));
+    }
+    let out = ferry(&["mirror", s(&a), s(&b)]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_same_tree(&a, &b);
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let before = tree(&b);
+    let out = ferry(&["mirror", s(&empty), s(&b)]);
+    assert_eq!(code(&out), 3, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("is empty"), "{}", stderr(&out));
+    assert!(tree(&b) == before, "nothing changed");
+    let counted = ferry(&["mirror", s(&empty), s(&b), "--max-delete", "100000"]);
+    assert_eq!(
+        code(&counted),
+        3,
+        "an empty source is refused whatever the limit"
+    );
 }
