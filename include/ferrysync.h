@@ -857,12 +857,18 @@ ferry_result ferry_versions_list_json(const char *destination,
                                       char **out_json);
 
 // Rebuilds the local `destination`'s tree as it was at `at_unix_ns` (ns since the epoch)
-// into the folder `into_dir` (created when missing; best empty; never the destination
-// itself), from the default versions folder and the live files not modified since; counts
-// into `*out`.
+// into the folder `into_dir`, from the default versions folder and the live files not
+// modified since; counts into `*out`.
+//
+// `into_dir` is created when missing. One that holds anything (even only an empty folder)
+// is refused with `FERRY_RESULT_INVALID_INPUT`, unless `overwrite` is true: then each file
+// the restore replaces is first kept as a version, in the destination's versions folder
+// when `into_dir` is the destination (a rollback in place) or inside it, else in
+// `into_dir/.ferrysync/versions`. Nothing is ever lost.
 ferry_result ferry_versions_restore_as_of(const char *destination,
                                           int64_t at_unix_ns,
                                           const char *into_dir,
+                                          bool overwrite,
                                           struct ferry_restore_report *out);
 
 // The stored versions of one folder of `profile`, in the versions folder its `versions`
@@ -896,13 +902,15 @@ ferry_result ferry_profile_versions_restore(const struct ferry_profile *profile,
                                             int64_t stored_ns);
 
 // Rebuilds one folder's destination tree as it was at `at_unix_ns` (ns since the epoch) into
-// `into_dir` (created when missing; best empty; never the destination itself), from the
-// profile's versions folder and the live files not modified since; counts into `*out`.
-// Folder as in `ferry_profile_versions_list_json`.
+// `into_dir`, from the profile's versions folder and the live files not modified since;
+// counts into `*out`. `into_dir` and `overwrite` as in `ferry_versions_restore_as_of` (the
+// files an overwriting restore replaces in the destination go to the profile's versions
+// folder). Folder as in `ferry_profile_versions_list_json`.
 ferry_result ferry_profile_versions_restore_as_of(const struct ferry_profile *profile,
                                                   const char *folder_name_or_null,
                                                   int64_t at_unix_ns,
                                                   const char *into_dir,
+                                                  bool overwrite,
                                                   struct ferry_restore_report *out);
 
 // Applies the profile's retention limits (`versions.keep`, at least 1, and `max-age` per

@@ -60,7 +60,9 @@ pub use state::{
     Base, BaseEntry, BaseWriter, Intent, PairId, PairInfo, PairKey, PairLock, RunRecord, SideStamp,
     StateDb,
 };
-pub use versions::{CleanReport, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER};
+pub use versions::{
+    CleanReport, RestoreOptions, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER,
+};
 
 /// The README's examples, compiled and run as doc tests so they never rot.
 #[cfg(doctest)]

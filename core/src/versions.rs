@@ -3,7 +3,8 @@
 //! Before the engine replaces or deletes a destination file it hands it to
 //! [`Versions::preserve`], which moves it into the versions folder and then trims that file's
 //! versions to the configured limits. [`Versions::clean`] applies every limit to the whole
-//! folder; [`Versions::restore`] and [`Versions::restore_tree_as_of`] bring content back.
+//! folder; [`Versions::restore`] and [`Versions::restore_tree_as_of`] bring content back, and
+//! keep every file they replace as a version too ([`RestoreOptions`]).
 //!
 //! # Where versions go
 //!
@@ -30,6 +31,10 @@
 //! An extension is what follows the last dot, when that dot neither starts nor ends the name
 //! and what follows has no space or parenthesis.
 //!
+//! A name is taken only where nothing is, atomically (a rename that never replaces, or a
+//! copy under a temporary name renamed so): when another writer took it since the folder was
+//! read, the next one (`#2`, `#3`, …) is used. No stored version is ever replaced.
+//!
 //! The stamp is `YYYY-MM-DD HHMMSS.mmm` in UTC (no zone suffix). Reading a name back takes
 //! only the last parenthesized stamp before the extension, and a name is accepted only when
 //! writing it again gives exactly the same bytes, so user names that contain parentheses or
@@ -43,7 +48,7 @@ mod name;
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Months};
@@ -52,7 +57,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::filter::{Age, AgeUnit};
 use crate::path::RelPath;
 use crate::profile::VersionsOptions;
-use crate::transport::{Entry, EntryKind, LocalTransport, Meta, Source, Transport, WriteMode};
+use crate::transport::{
+    temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport, WriteMode,
+};
 
 /// The default versions folder, relative to the destination root.
 pub const DEFAULT_VERSIONS_FOLDER: &str = ".ferrysync/versions";
@@ -87,6 +94,16 @@ pub struct RestoreReport {
     pub files: u64,
     /// Bytes written.
     pub bytes: u64,
+}
+
+/// How [`Versions::restore_tree_as_of`] treats the folder it writes into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// Write into a folder that is not empty, which is otherwise refused. Each file the
+    /// restore replaces there is first kept as a version: in the versions folder of the
+    /// destination when the folder is the destination or lies inside it, else in the
+    /// folder's own [`DEFAULT_VERSIONS_FOLDER`] (`.ferrysync/versions`), which keeps all.
+    pub overwrite: bool,
 }
 
 /// What [`Versions::clean`] removed.
@@ -226,13 +243,15 @@ impl Versions {
     }
 
     /// Copies `version` back to `to` in `target`, with its modification time. A file that
-    /// `target` holds at `to` is first kept as a version of `to`, so nothing is lost.
+    /// `target` holds at `to` is first kept as a version, so nothing is lost: in this
+    /// versions folder when `target` is the destination or a folder inside it, else in
+    /// `target`'s own [`DEFAULT_VERSIONS_FOLDER`] (see [`RestoreOptions::overwrite`]).
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when the version is gone,
-    /// [`ErrorKind::InvalidInput`] when `to` is a folder or a
-    /// link, and any failure keeping the current file or writing the version (the current
-    /// file is then either in place or in the versions folder).
+    /// [`ErrorKind::InvalidInput`] when `to` is a folder or a link, or lies inside the
+    /// versions folder, and any failure keeping the current file or writing the version (the
+    /// current file is then either in place or kept as a version).
     pub fn restore(&self, version: &Version, target: &dyn Transport, to: &RelPath) -> Result<()> {
         self.restore_at(version, target, to, now_ns())
     }
@@ -256,24 +275,15 @@ impl Versions {
                 )
                 .with_path(self.shown(&source))
             })?;
-        let displaced = match target.stat(to)? {
-            Some(current) if current.kind == EntryKind::File => {
-                self.move_in(target, to, now_ns)?;
-                true
-            }
-            Some(_) => {
-                return Err(Error::invalid(format!(
-                    "{to}: cannot restore over something that is not a file"
-                )))
-            }
-            None => false,
-        };
+        let shelf = self.shelf_for(target)?;
+        shelf.check(to)?;
+        let displaced = shelf.keep_replaced(target, to, now_ns)?;
         if let Some(parent) = to.parent() {
             target.create_dir_all(&parent)?;
         }
         copy(&*self.store, &source, target, to, &entry.meta())?;
-        if displaced {
-            let _ = self.trim(to, now_ns);
+        if let Some(kept) = displaced {
+            shelf.trim(&kept, now_ns);
         }
         Ok(())
     }
@@ -282,19 +292,38 @@ impl Versions {
     /// smallest stored time after `at_ns` whose modification time is not after `at_ns` (a
     /// version stored at `t` held the content current until `t`); failing that, the file in
     /// `live` (the destination) if its modification time is not after `at_ns`. Paths with
-    /// neither are not written, and neither is the versions folder. `into` should be an
-    /// empty tree other than `live`.
+    /// neither are not written, and neither is the versions folder.
+    ///
+    /// `into` is created when missing. A folder that holds anything (even only an empty
+    /// folder) is refused unless `opts` say [`overwrite`](RestoreOptions::overwrite); then
+    /// every file the restore replaces is first kept as a version, so nothing is lost.
+    /// `into` may be the destination itself (`live`): that rolls it back in place, keeping
+    /// the files it replaces in its versions folder. Files the restore does not write are
+    /// left alone.
     ///
     /// Stored times have millisecond resolution.
     ///
     /// # Errors
-    /// Any failure reading the versions or `live`, or writing into `into`.
+    /// [`ErrorKind::InvalidInput`] for an `into` that is not empty (without `overwrite`) or
+    /// lies inside the versions folder; any failure reading the versions or `live`, or
+    /// writing into `into`.
     pub fn restore_tree_as_of(
         &self,
         at_ns: i64,
         live: &dyn Transport,
         into: &dyn Transport,
+        opts: &RestoreOptions,
     ) -> Result<RestoreReport> {
+        let into_root = RelPath::root();
+        if !opts.overwrite && !read_dir_or_empty(into, &into_root)?.is_empty() {
+            return Err(Error::invalid(
+                "not empty: restore into an empty folder, or overwrite (each file replaced is then kept as a version)",
+            )
+            .with_path(shown(into, &into_root)));
+        }
+        let shelf = self.shelf_for(into)?;
+        into.create_dir_all(&into_root)?;
+        let now_ns = now_ns();
         let mut all = Vec::new();
         self.walk(&RelPath::root(), &mut all)?;
         let mut best: BTreeMap<RelPath, Stored> = BTreeMap::new();
@@ -311,8 +340,11 @@ impl Versions {
             }
         }
         let mut report = RestoreReport::default();
+        let mut replaced = Vec::new();
         let mut write =
             |from: &dyn Transport, from_path: &RelPath, to: &RelPath, e: &Entry| -> Result<()> {
+                shelf.check(to)?;
+                replaced.extend(shelf.keep_replaced(into, to, now_ns)?);
                 if let Some(parent) = to.parent() {
                     into.create_dir_all(&parent)?;
                 }
@@ -327,25 +359,37 @@ impl Versions {
                 write(&*self.store, &source, path, &entry)?;
             }
         }
-        let skip = self
-            .inside_destination()
-            .filter(|_| self.is_destination(live));
+        let live_is_destination = self.is_destination(live);
+        // Neither the versions folder nor, when `into` lies inside the destination, `into`
+        // itself (what is written there would be walked and written again, deeper).
+        let skip: Vec<&RelPath> = [self.inside_destination(), Some(&shelf.prefix)]
+            .into_iter()
+            .flatten()
+            .filter(|s| live_is_destination && !s.is_root())
+            .collect();
+        // Rolling the destination back in place: its files as they are need no copy.
+        let in_place = live_is_destination && shelf.in_place;
         let mut pending = vec![RelPath::root()];
         while let Some(dir) = pending.pop() {
             for entry in read_dir_or_empty(live, &dir)? {
-                if skip.is_some_and(|s| entry.path.starts_with(s)) {
+                if skip.iter().any(|s| entry.path.starts_with(s)) {
                     continue;
                 }
                 match entry.kind {
                     EntryKind::Dir => pending.push(entry.path.clone()),
                     EntryKind::File
-                        if entry.mtime_ns <= at_ns && !best.contains_key(&entry.path) =>
+                        if !in_place
+                            && entry.mtime_ns <= at_ns
+                            && !best.contains_key(&entry.path) =>
                     {
                         write(live, &entry.path, &entry.path, &entry)?;
                     }
                     _ => {}
                 }
             }
+        }
+        for kept in &replaced {
+            shelf.trim(kept, now_ns);
         }
         Ok(report)
     }
@@ -396,10 +440,8 @@ impl Versions {
     }
 
     /// A path of the store for messages.
-    fn shown(&self, path: &RelPath) -> std::path::PathBuf {
-        self.store
-            .local_path(path)
-            .unwrap_or_else(|| path.to_path(Path::new(&self.store.describe())))
+    fn shown(&self, path: &RelPath) -> PathBuf {
+        shown(&*self.store, path)
     }
 
     fn is_destination(&self, t: &dyn Transport) -> bool {
@@ -408,80 +450,56 @@ impl Versions {
 
     /// Moves the file `path` of `from` into the versions folder as a version of `path`.
     fn move_in(&self, from: &dyn Transport, path: &RelPath, now_ns: i64) -> Result<Version> {
-        if path.is_root() {
-            return Err(Error::invalid(
-                "the root is not a file to keep as a version",
-            ));
-        }
         if self.inside && path.starts_with(&self.base) && self.is_destination(from) {
             return Err(Error::invalid(format!(
                 "{path}: lies inside the versions folder"
             )));
         }
-        let entry = from.stat(path)?.ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, "no file to keep as a version")
-                .with_path(path.as_os_str())
-        })?;
-        if entry.kind != EntryKind::File {
-            return Err(Error::invalid(format!(
-                "{path}: only files are kept as versions"
-            )));
-        }
-        let dir = path.parent().unwrap_or_default();
-        let _naming = self.naming.lock().unwrap_or_else(|e| e.into_inner());
-        self.store.create_dir_all(&self.at(&dir))?;
-        let mut location = None;
-        for seq in 1..=MAX_SAME_MS {
-            let candidate = dir.join(&name::format(path.file_name(), now_ns, seq))?;
-            if self.store.stat(&self.at(&candidate))?.is_none() {
-                location = Some(candidate);
-                break;
-            }
-        }
-        let location = location.ok_or_else(|| {
-            Error::new(
-                ErrorKind::AlreadyExists,
-                "too many versions stored in the same millisecond",
-            )
-            .with_path(path.as_os_str())
-        })?;
-        self.transfer(from, path, &self.at(&location), &entry)?;
-        Ok(Version {
-            path: path.clone(),
-            stored_ns: name::truncate_ms(now_ns),
-            mtime_ns: entry.mtime_ns,
-            size: entry.size,
-            location,
-        })
+        self.shelf().keep(from, path, path, now_ns)
     }
 
-    /// Moves `from_path` of `from` to `to` in the store: a rename when both are one file
-    /// system, otherwise a copy and a removal.
-    fn transfer(
-        &self,
-        from: &dyn Transport,
-        from_path: &RelPath,
-        to: &RelPath,
-        entry: &Entry,
-    ) -> Result<()> {
-        if same_tree(from, &*self.store) {
-            match from.rename(from_path, to) {
-                Err(e) if is_cross_device(&e) => {}
-                done => return done,
-            }
-        } else if let (Some(a), Some(b)) = (from.local_path(from_path), self.store.local_path(to)) {
-            // Two local trees may still share a file system; if not (or if anything else
-            // stands in the way), copying says why.
-            if std::fs::rename(a, b).is_ok() {
-                return Ok(());
+    /// This versions folder as a place to keep files.
+    fn shelf(&self) -> Shelf<'_> {
+        Shelf {
+            store: &*self.store,
+            base: self.base.clone(),
+            naming: Some(&self.naming),
+            versions: Some(self),
+            prefix: RelPath::root(),
+            in_place: true,
+            inside: self.inside,
+        }
+    }
+
+    /// Where a restore into `target` keeps the files it replaces: this versions folder when
+    /// `target` is the destination or a folder inside it (a file `p` of `target` is then a
+    /// version of the destination's `prefix/p`), else `target`'s own default versions folder.
+    ///
+    /// Trees are compared by their resolved local paths.
+    fn shelf_for<'a>(&'a self, target: &'a dyn Transport) -> Result<Shelf<'a>> {
+        let (Some(at), Some(destination)) = (resolved(target), resolved(&*self.destination)) else {
+            return Ok(if self.is_destination(target) {
+                self.shelf()
+            } else {
+                Shelf::own(target)
+            });
+        };
+        if let Some(store) = resolved(&*self.store) {
+            let store = store.join(self.base.to_path(Path::new("")));
+            if at.starts_with(&store) {
+                return Err(Error::invalid("lies inside the versions folder")
+                    .with_path(shown(target, &RelPath::root())));
             }
         }
-        copy(from, from_path, &*self.store, to, &entry.meta())?;
-        if let Err(e) = from.remove_file(from_path) {
-            let _ = self.store.remove_file(to);
-            return Err(e);
-        }
-        Ok(())
+        let Ok(rel) = at.strip_prefix(&destination) else {
+            return Ok(Shelf::own(target));
+        };
+        let prefix = RelPath::new(std::os::unix::ffi::OsStrExt::as_bytes(rel.as_os_str()))?;
+        Ok(Shelf {
+            in_place: prefix.is_root(),
+            prefix,
+            ..self.shelf()
+        })
     }
 
     /// Applies `keep` and `max-age` to the versions of `path`.
@@ -561,6 +579,223 @@ impl Versions {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A versions folder as a place to keep files: the `base` folder of `store`.
+struct Shelf<'a> {
+    store: &'a dyn Transport,
+    base: RelPath,
+    /// Serializes the picking of names among the clones of one [`Versions`].
+    naming: Option<&'a Mutex<()>>,
+    /// The versions folder this is, whose retention limits apply (none for a restore
+    /// target's own folder, which keeps everything).
+    versions: Option<&'a Versions>,
+    /// A file `p` of the tree being written is kept as a version of `prefix/p`.
+    prefix: RelPath,
+    /// Whether the tree being written is the one the versions are of (not a folder in it).
+    in_place: bool,
+    /// Whether the versions folder lies inside the tree being written (at `prefix/..`).
+    inside: bool,
+}
+
+impl<'a> Shelf<'a> {
+    /// `target`'s own default versions folder, which keeps every file.
+    fn own(target: &'a dyn Transport) -> Shelf<'a> {
+        Shelf {
+            store: target,
+            base: RelPath::new(DEFAULT_VERSIONS_FOLDER).expect("a valid relative path"),
+            naming: None,
+            versions: None,
+            prefix: RelPath::root(),
+            in_place: false,
+            inside: true,
+        }
+    }
+
+    /// Refuses to write `to` (in the tree being written) when it lies in the versions folder.
+    fn check(&self, to: &RelPath) -> Result<()> {
+        if to.is_root() {
+            return Err(Error::invalid(
+                "cannot restore a version onto the root folder",
+            ));
+        }
+        if self.inside && concat(&self.prefix, to).starts_with(&self.base) {
+            return Err(Error::invalid(format!(
+                "{to}: lies inside the versions folder"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Keeps the file `target` holds at `to`, if any, as a version before a restore writes
+    /// there; the path it is a version of.
+    fn keep_replaced(
+        &self,
+        target: &dyn Transport,
+        to: &RelPath,
+        now_ns: i64,
+    ) -> Result<Option<RelPath>> {
+        match target.stat(to)? {
+            None => Ok(None),
+            Some(current) if current.kind == EntryKind::File => {
+                let name_as = concat(&self.prefix, to);
+                self.keep(target, to, &name_as, now_ns)?;
+                Ok(Some(name_as))
+            }
+            Some(_) => Err(Error::invalid(format!(
+                "{to}: cannot restore over something that is not a file"
+            ))
+            .with_path(shown(target, to))),
+        }
+    }
+
+    /// Applies the retention limits to the versions of `path`, when this folder has any.
+    /// Best effort: the file has been kept by then, and [`Versions::clean`] removes whatever
+    /// this leaves.
+    fn trim(&self, path: &RelPath, now_ns: i64) {
+        if let Some(v) = self.versions {
+            let _ = v.trim(path, now_ns);
+        }
+    }
+
+    /// Moves the file `from_path` of `from` here as a version of `name_as`, stamped `now_ns`,
+    /// under the first free name: a name is taken only if nothing is there, atomically, so
+    /// no stored version is ever replaced, whoever else stores versions at the same time.
+    fn keep(
+        &self,
+        from: &dyn Transport,
+        from_path: &RelPath,
+        name_as: &RelPath,
+        now_ns: i64,
+    ) -> Result<Version> {
+        if name_as.is_root() {
+            return Err(Error::invalid(
+                "the root is not a file to keep as a version",
+            ));
+        }
+        let entry = from.stat(from_path)?.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, "no file to keep as a version")
+                .with_path(shown(from, from_path))
+        })?;
+        if entry.kind != EntryKind::File {
+            return Err(Error::invalid(format!(
+                "{from_path}: only files are kept as versions"
+            )));
+        }
+        let dir = name_as.parent().unwrap_or_default();
+        let _naming = self
+            .naming
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()));
+        self.store.create_dir_all(&concat(&self.base, &dir))?;
+        // A copy made into the folder under a temporary name, when the file cannot be moved.
+        let mut staged = None;
+        let mut placed = Err(Error::new(
+            ErrorKind::AlreadyExists,
+            "too many versions stored in the same millisecond",
+        )
+        .with_path(shown(from, from_path)));
+        for seq in 1..=MAX_SAME_MS {
+            let location = dir.join(&name::format(name_as.file_name(), now_ns, seq))?;
+            let to = concat(&self.base, &location);
+            if self.store.stat(&to)?.is_some() {
+                continue;
+            }
+            match self.place(from, from_path, &to, &entry, &mut staged) {
+                Ok(()) => {
+                    placed = Ok(location);
+                    break;
+                }
+                // Taken since the look: the next name.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    placed = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Some(temp) = staged {
+            let _ = self.store.remove_file(&temp);
+        }
+        Ok(Version {
+            path: name_as.clone(),
+            stored_ns: name::truncate_ms(now_ns),
+            mtime_ns: entry.mtime_ns,
+            size: entry.size,
+            location: placed?,
+        })
+    }
+
+    /// Moves `from_path` of `from` to the free name `to` of the store, never replacing
+    /// anything there ([`ErrorKind::AlreadyExists`] when `to` was taken meanwhile): a rename
+    /// when both are one file system; otherwise a copy to a temporary name (`staged`, made
+    /// once and renamed to each name tried), then the removal of the original.
+    fn place(
+        &self,
+        from: &dyn Transport,
+        from_path: &RelPath,
+        to: &RelPath,
+        entry: &Entry,
+        staged: &mut Option<RelPath>,
+    ) -> Result<()> {
+        if staged.is_none() {
+            if same_tree(from, self.store) {
+                match self.store.rename_no_replace(from_path, to) {
+                    Err(e) if is_cross_device(&e) => {}
+                    done => return done,
+                }
+            } else if let (Some(a), Some(b)) =
+                (from.local_path(from_path), self.store.local_path(to))
+            {
+                // Two local trees may still share a file system; if not (or if anything else
+                // stands in the way), copying says why.
+                match crate::transport::rename_no_replace(&a, &b) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io(&b, e))
+                    }
+                    Err(_) => {}
+                }
+            }
+            let temp = temp_sibling(to);
+            copy(from, from_path, self.store, &temp, &entry.meta())?;
+            *staged = Some(temp);
+        }
+        if let Some(temp) = staged.as_ref() {
+            self.store.rename_no_replace(temp, to)?;
+            *staged = None;
+        }
+        if let Err(e) = from.remove_file(from_path) {
+            let _ = self.store.remove_file(to);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// The local folder `t` is rooted at, links and `..` resolved (as far as it exists, the rest
+/// appended); `None` for a tree that is not local.
+fn resolved(t: &dyn Transport) -> Option<PathBuf> {
+    let path = t.local_path(&RelPath::root())?;
+    let path = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut missing = Vec::new();
+    let mut at = path.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return Some(missing.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        missing.push(at.file_name()?.to_owned());
+        at = at.parent()?;
+    }
+}
+
+/// A path of `t` for messages.
+fn shown(t: &dyn Transport, path: &RelPath) -> PathBuf {
+    t.local_path(path)
+        .unwrap_or_else(|| path.to_path(Path::new(&t.describe())))
 }
 
 /// The version that `entry` (listed in `dir`, relative to the versions folder) is, if any.
@@ -776,6 +1011,9 @@ mod tests {
         fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
             self.0.rename(from, to)
         }
+        fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+            self.0.rename_no_replace(from, to)
+        }
         fn read_link(&self, path: &RelPath) -> Result<Vec<u8>> {
             self.0.read_link(path)
         }
@@ -843,7 +1081,7 @@ mod tests {
         let v = Versions::new(dest.clone(), &opts(5)).unwrap();
         let err = v.preserve(&p("missing.txt"), T0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
-        assert_eq!(err.path(), Some(Path::new("missing.txt")));
+        assert_eq!(err.path(), Some(&*dir.path().join("missing.txt")));
 
         dest.create_dir_all(&p("folder")).unwrap();
         let err = v.preserve(&p("folder"), T0).unwrap_err();
@@ -1197,7 +1435,9 @@ mod tests {
 
         let state = |at: i64| {
             let out = tempfile::tempdir().unwrap();
-            let report = v.restore_tree_as_of(at, &*dest, &*local(&out)).unwrap();
+            let report = v
+                .restore_tree_as_of(at, &*dest, &*local(&out), &RestoreOptions::default())
+                .unwrap();
             let files = snapshot(out.path());
             assert_eq!(report.files, files.len() as u64);
             let bytes: usize = files.values().map(|(d, _)| d.len()).sum();
@@ -1228,6 +1468,290 @@ mod tests {
         // Nothing in the destination changed.
         assert_eq!(v.list_all().unwrap().len(), 3);
         assert_eq!(dest.read_to_vec(&a).unwrap(), b"a3");
+    }
+
+    /// A destination whose versions folder always looks free: as if another writer took
+    /// each name right after this one looked.
+    #[derive(Debug)]
+    struct Blind(LocalTransport);
+
+    impl Transport for Blind {
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities()
+        }
+        fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
+            if path.starts_with(&p(DEFAULT_VERSIONS_FOLDER)) && path.file_name() != b"versions" {
+                return Ok(None);
+            }
+            self.0.stat(path)
+        }
+        fn stat_follow(&self, path: &RelPath) -> Result<Option<Entry>> {
+            self.0.stat_follow(path)
+        }
+        fn read_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
+            self.0.read_dir(dir)
+        }
+        fn open(&self, path: &RelPath) -> Result<Box<dyn io::Read + Send>> {
+            self.0.open(path)
+        }
+        fn write(&self, path: &RelPath, s: Source<'_>, m: &Meta, w: WriteMode) -> Result<u64> {
+            self.0.write(path, s, m, w)
+        }
+        fn create_dir(&self, path: &RelPath) -> Result<()> {
+            self.0.create_dir(path)
+        }
+        fn set_meta(&self, path: &RelPath, meta: &Meta) -> Result<()> {
+            self.0.set_meta(path, meta)
+        }
+        fn remove_file(&self, path: &RelPath) -> Result<()> {
+            self.0.remove_file(path)
+        }
+        fn remove_dir(&self, path: &RelPath) -> Result<()> {
+            self.0.remove_dir(path)
+        }
+        fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+            self.0.rename(from, to)
+        }
+        fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+            self.0.rename_no_replace(from, to)
+        }
+        fn read_link(&self, path: &RelPath) -> Result<Vec<u8>> {
+            self.0.read_link(path)
+        }
+        fn symlink(&self, path: &RelPath, target: &[u8]) -> Result<()> {
+            self.0.symlink(path, target)
+        }
+        fn local_path(&self, path: &RelPath) -> Option<PathBuf> {
+            self.0.local_path(path)
+        }
+    }
+
+    #[test]
+    fn a_version_name_taken_after_the_look_is_never_replaced() {
+        // Safety rule 9: the name was checked, then the file renamed onto it, replacing
+        // whatever another writer had stored there meanwhile.
+        let dir = tempfile::tempdir().unwrap();
+        let dest: Arc<dyn Transport> = Arc::new(Blind(LocalTransport::new(dir.path())));
+        let v = Versions::new(dest.clone(), &opts(10)).unwrap();
+        let file = p("a.txt");
+        for content in [&b"first"[..], b"second", b"third"] {
+            put(&*dest, &file, content, T0);
+            v.preserve(&file, T0 + DAY).unwrap();
+        }
+        let mut kept: Vec<_> = v
+            .list(&file)
+            .unwrap()
+            .iter()
+            .map(|x| content(&v, x))
+            .collect();
+        kept.sort();
+        assert_eq!(kept, [&b"first"[..], b"second", b"third"]);
+    }
+
+    #[test]
+    fn a_file_preserved_twice_in_one_millisecond_keeps_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = local(&dir);
+        let v = Versions::new(dest.clone(), &opts(10)).unwrap();
+        // Another Versions of the same folder (another run) shares no lock with `v`.
+        let other = Versions::new(dest.clone(), &opts(10)).unwrap();
+        let file = p("a.txt");
+        put(&*dest, &file, b"one", T0);
+        v.preserve(&file, T0 + DAY).unwrap();
+        put(&*dest, &file, b"two", T0);
+        other.preserve(&file, T0 + DAY).unwrap();
+        let list = v.list(&file).unwrap();
+        assert_eq!(
+            locations(&list),
+            [
+                "a (2026-01-02 000000.000 #2).txt",
+                "a (2026-01-02 000000.000).txt"
+            ]
+        );
+        assert_eq!(content(&v, &list[0]), b"two");
+        assert_eq!(content(&v, &list[1]), b"one");
+    }
+
+    /// A destination with versions of `a.txt` ("old" until t(200), stored then) and live
+    /// files `a.txt` ("new") and `b.txt` ("bee"), both from t(100)...t(200).
+    fn history(dir: &tempfile::TempDir) -> (Arc<LocalTransport>, Versions) {
+        let dest = local(dir);
+        let v = Versions::new(dest.clone(), &opts(10)).unwrap();
+        put(&*dest, &p("a.txt"), b"old", T0 + 100 * S);
+        v.preserve(&p("a.txt"), T0 + 200 * S).unwrap();
+        put(&*dest, &p("a.txt"), b"new", T0 + 200 * S);
+        put(&*dest, &p("b.txt"), b"bee", T0 + 100 * S);
+        (dest, v)
+    }
+
+    fn overwrite() -> RestoreOptions {
+        RestoreOptions { overwrite: true }
+    }
+
+    #[test]
+    fn restoring_a_tree_into_a_folder_that_is_not_empty_is_refused() {
+        // Issue 10, item 5: the restore wrote over the files the folder held.
+        let dir = tempfile::tempdir().unwrap();
+        let (dest, v) = history(&dir);
+        let at = T0 + 150 * S;
+        for holds in ["mine.txt", "a.txt", "empty/"] {
+            let out = tempfile::tempdir().unwrap();
+            match holds.strip_suffix('/') {
+                Some(folder) => fs::create_dir(out.path().join(folder)).unwrap(),
+                None => fs::write(out.path().join(holds), "mine").unwrap(),
+            }
+            let before = snapshot(out.path());
+            let err = v
+                .restore_tree_as_of(at, &*dest, &*local(&out), &RestoreOptions::default())
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{holds}");
+            assert_eq!(err.path(), Some(out.path()), "{holds}");
+            assert!(err.message().contains("overwrite"), "{err}");
+            assert_eq!(snapshot(out.path()), before, "{holds}");
+            assert!(!out.path().join(".ferrysync").exists());
+        }
+        // Missing or empty: written.
+        let out = tempfile::tempdir().unwrap();
+        let fresh = out.path().join("new/deeper");
+        let r = v
+            .restore_tree_as_of(
+                at,
+                &*dest,
+                &LocalTransport::new(&fresh),
+                &RestoreOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(r.files, 2);
+        assert_eq!(fs::read(fresh.join("a.txt")).unwrap(), b"old");
+    }
+
+    #[test]
+    fn overwriting_restores_keep_each_replaced_file_in_the_folders_own_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dest, v) = history(&dir);
+        let out = tempfile::tempdir().unwrap();
+        fs::write(out.path().join("a.txt"), "mine").unwrap();
+        fs::write(out.path().join("other.txt"), "untouched").unwrap();
+        let into = local(&out);
+        let r = v
+            .restore_tree_as_of(T0 + 150 * S, &*dest, &*into, &overwrite())
+            .unwrap();
+        assert_eq!((r.files, r.bytes), (2, 6));
+        assert_eq!(fs::read(out.path().join("a.txt")).unwrap(), b"old");
+        assert_eq!(fs::read(out.path().join("b.txt")).unwrap(), b"bee");
+        assert_eq!(
+            fs::read(out.path().join("other.txt")).unwrap(),
+            b"untouched"
+        );
+        let own = Versions::new(into.clone(), &VersionsOptions::default()).unwrap();
+        let kept = own.list_all().unwrap();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].path, p("a.txt"));
+        assert_eq!(content(&own, &kept[0]), b"mine");
+        // The destination's versions are not the target's.
+        assert_eq!(v.list_all().unwrap().len(), 1);
+
+        // Again: what the first restore wrote is kept in turn, under another name.
+        v.restore_tree_as_of(T0 + 250 * S, &*dest, &*into, &overwrite())
+            .unwrap();
+        assert_eq!(fs::read(out.path().join("a.txt")).unwrap(), b"new");
+        let kept: Vec<_> = own.list(&p("a.txt")).unwrap();
+        let contents: Vec<_> = kept.iter().map(|x| content(&own, x)).collect();
+        assert_eq!(contents.len(), 2);
+        assert!(contents.contains(&b"mine".to_vec()) && contents.contains(&b"old".to_vec()));
+        assert_eq!(own.list(&p("b.txt")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_tree_restored_into_the_destination_keeps_what_it_replaces_as_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dest, v) = history(&dir);
+        put(&*dest, &p("c.txt"), b"later", T0 + 300 * S);
+        // Spelled differently, through a link: still the destination.
+        let link = tempfile::tempdir().unwrap();
+        let spelled = link.path().join("dest");
+        std::os::unix::fs::symlink(dir.path(), &spelled).unwrap();
+        let err = v
+            .restore_tree_as_of(
+                T0 + 150 * S,
+                &*dest,
+                &LocalTransport::new(&spelled),
+                &RestoreOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let r = v
+            .restore_tree_as_of(
+                T0 + 150 * S,
+                &*dest,
+                &LocalTransport::new(&spelled),
+                &overwrite(),
+            )
+            .unwrap();
+        assert_eq!(r.files, 1);
+        assert_eq!(dest.read_to_vec(&p("a.txt")).unwrap(), b"old");
+        assert_eq!(dest.read_to_vec(&p("b.txt")).unwrap(), b"bee");
+        assert_eq!(dest.read_to_vec(&p("c.txt")).unwrap(), b"later");
+        let a: Vec<_> = v.list(&p("a.txt")).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(content(&v, &a[0]), b"new");
+        assert_eq!(v.list_all().unwrap().len(), 2);
+        assert!(!dir.path().join(".ferrysync/versions/.ferrysync").exists());
+    }
+
+    #[test]
+    fn a_tree_restored_into_a_folder_of_the_destination_keeps_what_it_replaces_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (dest, v) = history(&dir);
+        put(&*dest, &p("sub/a.txt"), b"sub's", T0);
+        put(&*dest, &p("d/e/f.txt"), b"deep", T0);
+        let into = LocalTransport::new(dir.path().join("sub"));
+        v.restore_tree_as_of(T0 + 150 * S, &*dest, &into, &overwrite())
+            .unwrap();
+        assert_eq!(dest.read_to_vec(&p("sub/a.txt")).unwrap(), b"old");
+        assert_eq!(dest.read_to_vec(&p("sub/d/e/f.txt")).unwrap(), b"deep");
+        // What the restore wrote into `sub` is not walked and written again below it.
+        assert!(!dir.path().join("sub/sub").exists());
+        let kept = v.list(&p("sub/a.txt")).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(content(&v, &kept[0]), b"sub's");
+        assert!(!dir.path().join("sub/.ferrysync").exists());
+
+        // Never into the versions folder itself.
+        for inside in [".ferrysync/versions", ".ferrysync/versions/x"] {
+            let into = LocalTransport::new(dir.path().join(inside));
+            let err = v
+                .restore_tree_as_of(T0 + 150 * S, &*dest, &into, &overwrite())
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{inside}");
+        }
+        assert!(!dir.path().join(".ferrysync/versions/x").exists());
+    }
+
+    #[test]
+    fn a_version_restored_over_a_file_of_another_tree_keeps_it_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, v) = history(&dir);
+        let old = v.list(&p("a.txt")).unwrap().remove(0);
+        let out = tempfile::tempdir().unwrap();
+        let other = local(&out);
+        put(&*other, &p("x/y.txt"), b"theirs", T0);
+        v.restore(&old, &*other, &p("x/y.txt")).unwrap();
+        assert_eq!(other.read_to_vec(&p("x/y.txt")).unwrap(), b"old");
+        let own = Versions::new(other.clone(), &VersionsOptions::default()).unwrap();
+        let kept = own.list(&p("x/y.txt")).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(content(&own, &kept[0]), b"theirs");
+        assert_eq!(v.list(&p("x/y.txt")).unwrap(), []);
+
+        // Nothing is restored into a versions folder.
+        for to in [".ferrysync/versions/a.txt", ".ferrysync/versions"] {
+            let err = v.restore(&old, &*other, &p(to)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{to}");
+        }
     }
 
     #[test]

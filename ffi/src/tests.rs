@@ -642,13 +642,31 @@ fn versions_list_and_restore() {
     let into_dir = tempfile::tempdir().unwrap();
     let into2 = c(into_dir.path().join("r").to_str().unwrap());
     let mut rep = ferry_restore_report::default();
-    let r = ferry_versions_restore_as_of(dest.as_ptr(), i64::MAX, into2.as_ptr(), &mut rep);
+    let r = ferry_versions_restore_as_of(dest.as_ptr(), i64::MAX, into2.as_ptr(), false, &mut rep);
     assert_eq!(r, ferry_result::Ok, "{}", last_error());
     assert_eq!(rep.files, 1);
     assert_eq!(
         fs::read(into_dir.path().join("r/live.txt")).unwrap(),
         b"live"
     );
+    // Not empty now: refused, then an overwrite keeps what it replaces.
+    fs::write(into_dir.path().join("r/live.txt"), "changed there").unwrap();
+    let r = ferry_versions_restore_as_of(dest.as_ptr(), i64::MAX, into2.as_ptr(), false, &mut rep);
+    assert_eq!(r, ferry_result::InvalidInput);
+    assert!(last_error().contains("not empty"), "{}", last_error());
+    let r = ferry_versions_restore_as_of(dest.as_ptr(), i64::MAX, into2.as_ptr(), true, &mut rep);
+    assert_eq!(r, ferry_result::Ok, "{}", last_error());
+    assert_eq!(
+        fs::read(into_dir.path().join("r/live.txt")).unwrap(),
+        b"live"
+    );
+    assert_eq!(
+        ferry_versions_list_json(into2.as_ptr(), ptr::null(), &mut s),
+        ferry_result::Ok
+    );
+    let kept: serde_json::Value = serde_json::from_str(&take_string(s)).unwrap();
+    assert_eq!(kept.as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(kept[0]["path"], "live.txt");
 }
 
 #[test]

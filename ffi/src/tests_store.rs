@@ -349,7 +349,14 @@ fn profile_versions_honour_a_custom_folder() {
     let into_c = c(into.to_str().unwrap());
     let mut rep = ferry_restore_report::default();
     assert_eq!(
-        ferry_profile_versions_restore_as_of(p, ptr::null(), stored - 1, into_c.as_ptr(), &mut rep),
+        ferry_profile_versions_restore_as_of(
+            p,
+            ptr::null(),
+            stored - 1,
+            into_c.as_ptr(),
+            false,
+            &mut rep
+        ),
         ferry_result::Ok,
         "{}",
         last_error()
@@ -357,6 +364,53 @@ fn profile_versions_honour_a_custom_folder() {
     assert_eq!((rep.files, rep.bytes), (2, 6));
     assert_eq!(fs::read(into.join("sub/a.txt")).unwrap(), b"one");
     assert!(!into.join(".old").exists());
+
+    // Issue 10, item 5: into a folder that holds files only when asked to overwrite, and
+    // then what it replaces is kept as a version.
+    fs::write(into.join("sub/a.txt"), "mine").unwrap();
+    let mut untouched_rep = ferry_restore_report { files: 7, bytes: 7 };
+    fails(
+        ferry_profile_versions_restore_as_of(
+            p,
+            ptr::null(),
+            stored - 1,
+            into_c.as_ptr(),
+            false,
+            &mut untouched_rep,
+        ),
+        ferry_result::InvalidInput,
+        "not empty",
+    );
+    assert_eq!((untouched_rep.files, untouched_rep.bytes), (7, 7));
+    assert_eq!(fs::read(into.join("sub/a.txt")).unwrap(), b"mine");
+    assert_eq!(
+        ferry_profile_versions_restore_as_of(
+            p,
+            ptr::null(),
+            stored - 1,
+            into_c.as_ptr(),
+            true,
+            &mut rep
+        ),
+        ferry_result::Ok,
+        "{}",
+        last_error()
+    );
+    assert_eq!(fs::read(into.join("sub/a.txt")).unwrap(), b"one");
+    let kept = c(into.to_str().unwrap());
+    assert_eq!(
+        ferry_versions_list_json(kept.as_ptr(), ptr::null(), &mut text),
+        ferry_result::Ok
+    );
+    let kept = take_json(text);
+    let kept_paths: Vec<&str> = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept_paths, ["b.txt", "sub/a.txt"], "{kept}");
+    assert_eq!(kept[1]["size"], 4, "the replaced \"mine\": {kept}");
 
     // restore one version in place: the current file is kept as a version in turn
     let mut untouched = sentinel::<c_char>();
@@ -433,12 +487,19 @@ fn profile_versions_honour_a_custom_folder() {
         "profile",
     );
     fails(
-        ferry_profile_versions_restore_as_of(p, ptr::null(), 0, ptr::null(), &mut rep),
+        ferry_profile_versions_restore_as_of(p, ptr::null(), 0, ptr::null(), false, &mut rep),
         np,
         "into_dir",
     );
     fails(
-        ferry_profile_versions_restore_as_of(p, ptr::null(), 0, into_c.as_ptr(), ptr::null_mut()),
+        ferry_profile_versions_restore_as_of(
+            p,
+            ptr::null(),
+            0,
+            into_c.as_ptr(),
+            false,
+            ptr::null_mut(),
+        ),
         np,
         "out",
     );

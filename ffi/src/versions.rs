@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ferry_core::transport::{LocalTransport, Transport};
-use ferry_core::{Error, ErrorKind, Folder, Profile, RelPath, Versions, VersionsOptions};
+use ferry_core::{
+    Error, ErrorKind, Folder, Profile, RelPath, RestoreOptions, Versions, VersionsOptions,
+};
 
 use crate::profile::ferry_profile;
 use crate::result::{
@@ -114,16 +116,16 @@ fn restore_as_of(
     root: &Path,
     at_ns: i64,
     into: PathBuf,
+    overwrite: bool,
 ) -> Result<ferry_restore_report, Failure> {
     if into.as_os_str().as_bytes().is_empty() {
         return Err(Error::invalid("into_dir is empty").into());
     }
-    // The core writes into an existing root only.
-    std::fs::create_dir_all(&into).map_err(|e| Error::io(&into, e))?;
     let r = versions.restore_tree_as_of(
         at_ns,
         &LocalTransport::new(root),
         &LocalTransport::new(into),
+        &RestoreOptions { overwrite },
     )?;
     Ok(ferry_restore_report {
         files: r.files,
@@ -159,21 +161,30 @@ pub extern "C" fn ferry_versions_list_json(
 }
 
 /// Rebuilds the local `destination`'s tree as it was at `at_unix_ns` (ns since the epoch)
-/// into the folder `into_dir` (created when missing; best empty; never the destination
-/// itself), from the default versions folder and the live files not modified since; counts
-/// into `*out`.
+/// into the folder `into_dir`, from the default versions folder and the live files not
+/// modified since; counts into `*out`.
+///
+/// `into_dir` is created when missing. One that holds anything (even only an empty folder)
+/// is refused with `FERRY_RESULT_INVALID_INPUT`, unless `overwrite` is true: then each file
+/// the restore replaces is first kept as a version, in the destination's versions folder
+/// when `into_dir` is the destination (a rollback in place) or inside it, else in
+/// `into_dir/.ferrysync/versions`. Nothing is ever lost.
 #[no_mangle]
 pub extern "C" fn ferry_versions_restore_as_of(
     destination: *const c_char,
     at_unix_ns: i64,
     into_dir: *const c_char,
+    overwrite: bool,
     out: *mut ferry_restore_report,
 ) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let into = arg_path(into_dir, "into_dir")?;
         let (versions, root) = versions_of(destination)?;
-        write_out(out, restore_as_of(&versions, &root, at_unix_ns, into)?);
+        write_out(
+            out,
+            restore_as_of(&versions, &root, at_unix_ns, into, overwrite)?,
+        );
         Ok(())
     })
 }
@@ -241,22 +252,27 @@ pub extern "C" fn ferry_profile_versions_restore(
 }
 
 /// Rebuilds one folder's destination tree as it was at `at_unix_ns` (ns since the epoch) into
-/// `into_dir` (created when missing; best empty; never the destination itself), from the
-/// profile's versions folder and the live files not modified since; counts into `*out`.
-/// Folder as in `ferry_profile_versions_list_json`.
+/// `into_dir`, from the profile's versions folder and the live files not modified since;
+/// counts into `*out`. `into_dir` and `overwrite` as in `ferry_versions_restore_as_of` (the
+/// files an overwriting restore replaces in the destination go to the profile's versions
+/// folder). Folder as in `ferry_profile_versions_list_json`.
 #[no_mangle]
 pub extern "C" fn ferry_profile_versions_restore_as_of(
     profile: *const ferry_profile,
     folder_name_or_null: *const c_char,
     at_unix_ns: i64,
     into_dir: *const c_char,
+    overwrite: bool,
     out: *mut ferry_restore_report,
 ) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let into = arg_path(into_dir, "into_dir")?;
         let (versions, root) = profile_versions(profile, folder_name_or_null)?;
-        write_out(out, restore_as_of(&versions, &root, at_unix_ns, into)?);
+        write_out(
+            out,
+            restore_as_of(&versions, &root, at_unix_ns, into, overwrite)?,
+        );
         Ok(())
     })
 }

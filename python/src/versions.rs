@@ -173,21 +173,26 @@ impl Versions {
         py.detach(|| inner.restore(version, destination, &to)).py()
     }
 
-    /// Writes into the folder `into` (created when missing; it should be empty and outside
-    /// the destination) the tree as it was at `when` (a naive datetime is local time).
+    /// Writes into the folder `into` the tree as it was at `when` (a naive datetime is local
+    /// time). `into` is created when missing; one that holds anything is refused
+    /// (`InvalidInputError`) unless `overwrite`: then each file the restore replaces is first
+    /// kept as a version, in the destination's versions folder when `into` is the destination
+    /// (a rollback in place) or inside it, else in `into/.ferrysync/versions`.
+    #[pyo3(signature = (when, into, overwrite = false))]
     fn restore_as_of(
         &self,
         py: Python<'_>,
         when: &Bound<'_, PyAny>,
         into: PathBuf,
+        overwrite: bool,
     ) -> PyResult<RestoreReport> {
         let at_ns = convert::ns_of(when)?;
         let (inner, live) = (&self.inner, &*self.destination);
         let report = py
             .detach(|| {
-                std::fs::create_dir_all(&into).map_err(|e| Error::io(&into, e))?;
                 let target = LocalTransport::new(&into);
-                inner.restore_tree_as_of(at_ns, live, &target)
+                let opts = ferrysync::RestoreOptions { overwrite };
+                inner.restore_tree_as_of(at_ns, live, &target, &opts)
             })
             .py()?;
         Ok(RestoreReport { inner: report })

@@ -268,6 +268,40 @@ def test_versions_restore_as_of(
         versions.restore_as_of(T0, tmp_path / "x")  # type: ignore[arg-type]
 
 
+def test_versions_restore_as_of_into_a_folder_that_is_not_empty(
+    tmp_path: pathlib.Path,
+    history: tuple[ferrysync.Profile, pathlib.Path, pathlib.Path, list[datetime.datetime]],
+) -> None:
+    """Issue 10, item 5: only with overwrite, and what it replaces is kept as a version."""
+    p, _, dst, after = history
+    versions = ferrysync.Versions.for_profile(p)
+    out = tmp_path / "keepme"
+    (out / "empty").mkdir(parents=True)
+    with pytest.raises(ferrysync.InvalidInputError, match="not empty"):
+        versions.restore_as_of(after[1], out)
+    write(out / "b.txt", "mine", T0)
+    with pytest.raises(ferrysync.InvalidInputError):
+        versions.restore_as_of(after[1], out)
+    assert (out / "b.txt").read_text() == "mine" and not (out / "a.txt").exists()
+
+    report = versions.restore_as_of(after[1], out, overwrite=True)
+    assert (report.files, report.bytes) == (2, 4 + 5)
+    assert (out / "a.txt").read_text() == "v2" * 2 and (out / "b.txt").read_text() == "bravo"
+    (kept,) = ferrysync.Versions(out).list_all()
+    assert kept.path == "b.txt"
+    assert (out / ".ferrysync" / "versions" / kept.location).read_text() == "mine"
+
+    # Into the destination itself: a rollback in place, the replaced files kept there.
+    versions.restore_as_of(after[1], dst, overwrite=True)
+    assert (dst / "a.txt").read_text() == "v2" * 2
+    versions.restore_as_of(after[2], dst, overwrite=True)
+    assert (dst / "a.txt").read_text() == "v3" * 3
+    newest = versions.list("a.txt")[0]
+    assert (dst / ".ferrysync" / "versions" / newest.location).read_text() == "v2" * 2
+    with pytest.raises(ferrysync.InvalidInputError):
+        versions.restore_as_of(after[1], dst)
+
+
 def test_versions_clean(history: tuple[ferrysync.Profile, pathlib.Path, pathlib.Path, list[datetime.datetime]]) -> None:
     p, _, dst, _ = history
     assert ferrysync.Versions.for_profile(p).clean() == ferrysync.Versions.for_profile(p).clean()

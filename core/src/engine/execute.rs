@@ -1,7 +1,7 @@
 //! Executing one folder's plan: phases in a safe order, files on a worker pool.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -90,7 +90,19 @@ pub(super) fn run_folder(
         report.done.merge(&plan.summary);
         return Ok(());
     }
-    let dst_root = PathBuf::from(&plan.destination);
+    let versioned_backup = profile.operation == crate::profile::Operation::VersionedBackup;
+    // A versioned backup writes into a new snapshot folder, never one that exists; with
+    // nothing new it makes none. Anything else writes into the destination, made if missing
+    // (a mirror of an empty source still makes the empty destination).
+    let dst_root = match (versioned_backup, plan.actions.is_empty()) {
+        (true, false) => super::snapshot::create(Path::new(&plan.destination))?,
+        (true, true) => PathBuf::from(&plan.destination),
+        (false, _) => {
+            let root = PathBuf::from(&plan.destination);
+            std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+            root
+        }
+    };
     let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&dst_root));
     let needs_versions =
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
@@ -121,11 +133,6 @@ pub(super) fn run_folder(
         log: Mutex::new(Log::default()),
         state,
     };
-    // A mirror of an empty source still makes the (empty) destination; a versioned backup
-    // with nothing new makes no empty backup folder.
-    if profile.operation != crate::profile::Operation::VersionedBackup || !plan.actions.is_empty() {
-        std::fs::create_dir_all(&dst_root).map_err(|e| Error::io(&dst_root, e))?;
-    }
     for temp in &plan.temporaries {
         let _ = f.side(Side::Destination).remove_file(temp);
     }

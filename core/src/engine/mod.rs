@@ -3,6 +3,7 @@
 mod execute;
 mod report;
 mod roots;
+mod snapshot;
 mod two_way;
 
 use std::sync::Arc;
@@ -42,9 +43,6 @@ const DEFAULT_THREADS: usize = 8;
 /// The folder at a destination root where ferrysync keeps its own data (versions).
 const STATE_FOLDER: &str = ".ferrysync";
 
-/// The name of a versioned-backup folder: local time, `YYYY-MM-DD HHMMSS`.
-const BACKUP_STAMP: &str = "%Y-%m-%d %H%M%S";
-
 impl Engine {
     /// An engine with default settings.
     pub fn new() -> Engine {
@@ -75,7 +73,7 @@ impl Engine {
     pub fn plan_with(&self, profile: &Profile, opts: &RunOptions) -> Result<Plan> {
         profile.validate()?;
         let now_ns = now_ns();
-        let backup_stamp = chrono::Local::now().format(BACKUP_STAMP).to_string();
+        let backup_stamp = snapshot::name(chrono::Local::now());
         let selected = self.selected(profile, opts)?;
         let mut folders = Vec::new();
         for folder in &profile.folders {
@@ -588,15 +586,15 @@ fn scan_destination(
     if op != Operation::VersionedBackup {
         return scan(dst, filter, opts);
     }
-    let mut stamps: Vec<RelPath> = dst
+    let mut stamps: Vec<_> = dst
         .read_dir(&RelPath::root())?
         .into_iter()
-        .filter(|e| e.kind == EntryKind::Dir && is_backup_stamp(e.path.file_name()))
-        .map(|e| e.path)
+        .filter(|e| e.kind == EntryKind::Dir)
+        .filter_map(|e| Some((snapshot::parse(e.path.file_name())?, e.path)))
         .collect();
     stamps.sort();
     let mut backups = Vec::with_capacity(stamps.len());
-    for stamp in stamps {
+    for (_, stamp) in stamps {
         let root = match dst.local_path(&stamp) {
             Some(p) => LocalTransport::new(p),
             None => {
@@ -608,11 +606,6 @@ fn scan_destination(
         backups.push(scan(&root, filter, opts)?);
     }
     Ok(Listing::latest_of(backups))
-}
-
-fn is_backup_stamp(name: &[u8]) -> bool {
-    let s = String::from_utf8_lossy(name);
-    chrono::NaiveDateTime::parse_from_str(&s, BACKUP_STAMP).is_ok() && s.len() == 17
 }
 
 /// Reads both sides of every pair that needs a content comparison, in parallel.

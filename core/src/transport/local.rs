@@ -192,6 +192,23 @@ fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Renames `from` to `to` unless something is at `to` (then [`io::ErrorKind::AlreadyExists`]),
+/// atomically: `renameat2(RENAME_NOREPLACE)`, or where the file system lacks it, a hard link
+/// (which never replaces either) and the removal of `from`.
+pub(crate) fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP)
+            if fs::symlink_metadata(from).is_ok_and(|m| !m.is_dir()) =>
+        {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl LocalTransport {
     /// Opens `target` for writing as `create` says, fills it and applies `meta`.
     fn write_into(
@@ -429,6 +446,18 @@ impl Transport for LocalTransport {
         fs::rename(&a, &b).map_err(|e| Error::io(&a, e))
     }
 
+    fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+        let (a, b) = (self.full(from), self.full(to));
+        rename_no_replace(&a, &b).map_err(|e| {
+            let named = if e.kind() == io::ErrorKind::AlreadyExists {
+                &b
+            } else {
+                &a
+            };
+            Error::io(named, e)
+        })
+    }
+
     fn read_link(&self, path: &RelPath) -> Result<Vec<u8>> {
         let full = self.full(path);
         let target = fs::read_link(&full).map_err(|e| Error::io(&full, e))?;
@@ -454,6 +483,23 @@ impl Transport for LocalTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rename_that_must_not_replace_never_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = LocalTransport::new(dir.path());
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        fs::write(dir.path().join("a"), b"a").unwrap();
+        fs::write(dir.path().join("b"), b"b").unwrap();
+        let err = t.rename_no_replace(&rel("a"), &rel("b")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(err.path(), Some(&*dir.path().join("b")));
+        assert_eq!(fs::read(dir.path().join("a")).unwrap(), b"a");
+        assert_eq!(fs::read(dir.path().join("b")).unwrap(), b"b");
+        t.rename_no_replace(&rel("a"), &rel("c")).unwrap();
+        assert_eq!(fs::read(dir.path().join("c")).unwrap(), b"a");
+        assert!(!dir.path().join("a").exists());
+    }
 
     #[test]
     fn atomic_write_replaces_and_sets_metadata() {

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::Result;
 use crate::path::RelPath;
 
-pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
+pub(crate) use local::{entry_from_metadata, rename_no_replace};
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -260,6 +260,26 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// Not found, permission and I/O failures.
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()>;
+
+    /// Renames an entry within this replica like [`Transport::rename`], but never replaces
+    /// one: fails with [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) when
+    /// something is at `to`. What keeps stored versions from overwriting each other.
+    ///
+    /// The default looks first and then renames, which a concurrent writer could race;
+    /// backends that can do it atomically override it (the local one does).
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists), and as
+    /// [`Transport::rename`].
+    fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
+        if self.stat(to)?.is_some() {
+            return Err(crate::Error::new(
+                crate::ErrorKind::AlreadyExists,
+                format!("{to} already exists"),
+            ));
+        }
+        self.rename(from, to)
+    }
 
     /// The target of a symlink, as stored.
     ///

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use ferrysync::transport::{LocalTransport, Transport};
-use ferrysync::{Error, ErrorKind, Profile, RelPath, Result, Versions};
+use ferrysync::{Error, ErrorKind, Profile, RelPath, RestoreOptions, Result, Versions};
 use indicatif::HumanBytes;
 
 use crate::escape::escape;
@@ -43,9 +43,15 @@ pub enum VersionsCommand {
         /// Restore the whole tree as it was at TIME (UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS, or @SECONDS)
         #[arg(long, value_name = "TIME", value_parser = time::parse, requires = "into")]
         as_of: Option<i64>,
-        /// With --as-of: an empty folder to write the tree into
+        /// With --as-of: the folder to write the tree into; it must be empty or missing
+        /// unless --overwrite
         #[arg(long, value_name = "DIR", requires = "as_of")]
         into: Option<PathBuf>,
+        /// With --into: write into a folder that is not empty. Each file it replaces is kept
+        /// as a version first: in the destination's versions folder when DIR is the
+        /// destination (a rollback in place) or inside it, else in DIR/.ferrysync/versions
+        #[arg(long, requires = "into")]
+        overwrite: bool,
         /// The folder pair (default: the first)
         #[arg(long, value_name = "F")]
         folder: Option<String>,
@@ -103,13 +109,25 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
             to,
             as_of,
             into,
+            overwrite,
             folder,
         } => {
             let (versions, live) = open(&resolve(&profile, store)?, folder.as_deref())?;
             if let (Some(at), Some(into)) = (as_of, into) {
+                let holds_anything = std::fs::read_dir(&into).is_ok_and(|mut d| d.next().is_some());
+                if holds_anything && !overwrite {
+                    return Err(Error::invalid(
+                        "not empty: add --overwrite to restore into it (each file it replaces is kept as a version)",
+                    )
+                    .with_path(&into));
+                }
                 let target = LocalTransport::new(&into);
-                std::fs::create_dir_all(&into).map_err(|e| Error::io(&into, e))?;
-                let r = versions.restore_tree_as_of(at, &*live, &target)?;
+                let r = versions.restore_tree_as_of(
+                    at,
+                    &*live,
+                    &target,
+                    &RestoreOptions { overwrite },
+                )?;
                 say!(
                     "Restored {} files ({}) as of {} UTC into {}",
                     r.files,

@@ -2060,3 +2060,210 @@ fn the_mirror_guard_passes_a_few_stale_entries_and_refuses_an_empty_source() {
         "an empty source is refused whatever the limit"
     );
 }
+
+/// Sleeps until just after the start of the next wall-clock second, so that the few short
+/// `ferry` runs that follow happen within one second.
+fn at_the_start_of_a_second() {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let rest = Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()));
+    std::thread::sleep(rest + Duration::from_millis(2));
+}
+
+/// A profile file `name.json` in `root`: `operation` from `a` to `b`, keeping versions.
+fn one_folder_profile(root: &Path, name: &str, operation: &str, a: &Path, b: &Path) -> PathBuf {
+    let json = serde_json::json!({
+        "format": 1,
+        "name": name,
+        "operation": operation,
+        "folders": [{"name": "main", "source": s(a), "destination": s(b)}],
+        "versions": {"keep": 5},
+    });
+    let path = root.join(format!("{name}.json"));
+    fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_restore_into_a_folder_that_holds_files_is_refused_unless_asked_to_overwrite() {
+    // Issue 10, item 5: `--into keepme` overwrote keepme/work/doc1.txt.
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, keepme) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("keepme"),
+    );
+    put(&a, "work/doc1.txt", "backed up", Duration::from_secs(600));
+    put(&a, "work/doc2.txt", "two", Duration::from_secs(600));
+    let home = one_folder_profile(tmp.path(), "home", "mirror", &a, &b);
+    assert_eq!(code(&ferry(&["run", s(&home)])), 0);
+    put(
+        &keepme,
+        "work/doc1.txt",
+        "mine, not backed up",
+        Duration::from_secs(60),
+    );
+    let before = tree(&keepme);
+
+    let restore = |extra: &[&str]| {
+        let mut args = vec![
+            "versions",
+            "restore",
+            s(&home),
+            "--as-of",
+            "2030-01-01",
+            "--into",
+            s(&keepme),
+        ];
+        args.extend_from_slice(extra);
+        ferry(&args)
+    };
+    let refused = restore(&[]);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    let text = stderr(&refused);
+    assert!(
+        text.contains(s(&keepme)) && text.contains("--overwrite"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(tree(&keepme), before, "a refused restore changes nothing");
+
+    let done = restore(&["--overwrite"]);
+    assert_eq!(code(&done), 0, "{}", stderr(&done));
+    assert_eq!(
+        fs::read_to_string(keepme.join("work/doc1.txt")).unwrap(),
+        "backed up"
+    );
+    assert_eq!(
+        fs::read_to_string(keepme.join("work/doc2.txt")).unwrap(),
+        "two"
+    );
+    // The replaced file is kept as a version in keepme's own versions folder.
+    let kept = files(&keepme.join(".ferrysync/versions"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].starts_with("work/doc1 (") && kept[0].ends_with(").txt"));
+    assert_eq!(
+        fs::read_to_string(keepme.join(".ferrysync/versions").join(&kept[0])).unwrap(),
+        "mine, not backed up"
+    );
+}
+
+#[test]
+fn a_restore_into_a_folder_holding_only_an_empty_subfolder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, into) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("into"),
+    );
+    put(&a, "f.txt", "f", Duration::from_secs(600));
+    let p = one_folder_profile(tmp.path(), "p", "mirror", &a, &b);
+    assert_eq!(code(&ferry(&["run", s(&p)])), 0);
+    fs::create_dir_all(into.join("empty")).unwrap();
+    let args = [
+        "versions",
+        "restore",
+        s(&p),
+        "--as-of",
+        "2030-01-01",
+        "--into",
+        s(&into),
+    ];
+    let refused = ferry(&args);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert_eq!(files(&into), Vec::<String>::new());
+    // A folder that does not exist yet, or exists empty, is what --into is for.
+    let fresh = tmp.path().join("fresh");
+    let ok = ferry(&[
+        "versions",
+        "restore",
+        s(&p),
+        "--as-of",
+        "2030-01-01",
+        "--into",
+        s(&fresh),
+    ]);
+    assert_eq!(code(&ok), 0, "{}", stderr(&ok));
+    assert_eq!(files(&fresh), ["f.txt"]);
+}
+
+#[test]
+fn restoring_one_file_over_a_different_file_keeps_the_replaced_one_as_a_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    put(&a, "x.txt", "one", Duration::from_secs(7200));
+    put(&a, "y.txt", "why", Duration::from_secs(7200));
+    let p = one_folder_profile(tmp.path(), "p", "copy", &a, &b);
+    assert_eq!(code(&ferry(&["run", s(&p)])), 0);
+    put(&a, "x.txt", "two!", Duration::from_secs(60));
+    assert_eq!(code(&ferry(&["run", s(&p)])), 0);
+
+    let restored = ferry(&["versions", "restore", s(&p), "x.txt", "--to", "y.txt"]);
+    assert_eq!(code(&restored), 0, "{}", stderr(&restored));
+    assert_eq!(fs::read_to_string(b.join("y.txt")).unwrap(), "one");
+    let list = ferry(&["versions", "list", s(&p), "y.txt"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    assert_eq!(
+        stdout(&list)
+            .lines()
+            .filter(|l| l.contains("stored"))
+            .count(),
+        1,
+        "{}",
+        stdout(&list)
+    );
+    let kept: Vec<String> = files(&b.join(".ferrysync/versions"))
+        .into_iter()
+        .filter(|f| f.starts_with("y ("))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        fs::read_to_string(b.join(".ferrysync/versions").join(&kept[0])).unwrap(),
+        "why"
+    );
+}
+
+/// The snapshot folders of a versioned backup in `dst`, in name order, each with its files.
+fn snapshots(dst: &Path) -> Vec<(String, Tree)> {
+    let mut names: Vec<String> = fs::read_dir(dst)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".ferrysync")
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let t = tree(&dst.join(&n));
+            (n, t)
+        })
+        .collect()
+}
+
+#[test]
+fn versioned_backups_run_twice_in_one_second_keep_both_snapshots() {
+    // Issue 10, item 6: the second run reused the first one's `YYYY-MM-DD HHMMSS` folder and
+    // replaced ORIGINAL with CHANGED.
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let p = one_folder_profile(tmp.path(), "p", "versioned-backup", &a, &b);
+    fs::create_dir_all(&a).unwrap();
+    at_the_start_of_a_second();
+    fs::write(a.join("1.txt"), "ORIGINAL\n").unwrap();
+    assert_eq!(code(&ferry(&["run", s(&p)])), 0);
+    fs::write(a.join("1.txt"), "CHANGED, longer\n").unwrap();
+    assert_eq!(code(&ferry(&["run", s(&p)])), 0);
+    let snaps = snapshots(&b);
+    assert_eq!(
+        snaps.len(),
+        2,
+        "{:?}",
+        snaps.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    let content = |i: usize| fs::read_to_string(b.join(&snaps[i].0).join("1.txt")).unwrap();
+    assert_eq!(
+        (content(0), content(1)),
+        ("ORIGINAL\n".into(), "CHANGED, longer\n".into())
+    );
+}
