@@ -4,6 +4,7 @@
 //! WebDAV and object stores later). Every backend maps its own failures into [`Error`](crate::Error)s by
 //! meaning and names the path that failed.
 
+mod beneath;
 mod local;
 
 use std::io::Read;
@@ -274,8 +275,27 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// permission and I/O failures.
     fn symlink(&self, path: &RelPath, target: &[u8]) -> Result<()>;
 
-    /// The local file-system path of `path`, for backends that have one.
+    /// The local file-system path of `path`, for backends that have one: for messages and
+    /// for tools that take paths. Writing through it would follow links a backend's own
+    /// calls never follow; use the transport's calls instead.
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
+        None
+    }
+
+    /// The file `path` opened for reading as a local file, resolved the transport's way (a
+    /// local transport follows no link below its root unless it follows links for reading),
+    /// for fast copies ([`Source::File`]) and hashing; `None` for backends without local
+    /// files (read them with [`Transport::open`]).
+    ///
+    /// # Errors
+    /// As [`Transport::open`].
+    fn open_local(&self, _path: &RelPath) -> Result<Option<std::fs::File>> {
+        Ok(None)
+    }
+
+    /// The local folder behind this transport, when it is one (for renames between two local
+    /// trees, [`LocalTransport::rename_to`]).
+    fn as_local(&self) -> Option<&LocalTransport> {
         None
     }
 
