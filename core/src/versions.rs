@@ -469,10 +469,10 @@ impl Versions {
                 Err(e) if is_cross_device(&e) => {}
                 done => return done,
             }
-        } else if let (Some(a), Some(b)) = (from.local_path(from_path), self.store.local_path(to)) {
+        } else if let (Some(a), Some(b)) = (from.as_local(), self.store.as_local()) {
             // Two local trees may still share a file system; if not (or if anything else
             // stands in the way), copying says why.
-            if std::fs::rename(a, b).is_ok() {
+            if a.rename_to(from_path, b, to).is_ok() {
                 return Ok(());
             }
         }
@@ -618,10 +618,14 @@ fn copy(
     to_path: &RelPath,
     meta: &Meta,
 ) -> Result<u64> {
-    match from.local_path(from_path) {
-        Some(local) => {
-            let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
-            let source = Source::of_file(&file).map_err(|e| Error::io(&local, e))?;
+    match from.open_local(from_path)? {
+        Some(file) => {
+            let source = Source::of_file(&file).map_err(|e| {
+                let shown = from
+                    .local_path(from_path)
+                    .unwrap_or_else(|| from_path.as_os_str().into());
+                Error::io(shown, e)
+            })?;
             to.write(to_path, source, meta, WriteMode::Atomic)
         }
         None => {

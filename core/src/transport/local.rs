@@ -312,6 +312,30 @@ impl LocalTransport {
         }
     }
 
+    /// Applies `meta` to the root folder as opened (named through `/proc/self/fd` where
+    /// there is one, else by its path: the root is what the caller named).
+    fn set_root_meta(&self, meta: &Meta) -> Result<()> {
+        let fd = self.root_fd()?;
+        let target = if self.unnamed_files {
+            PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        } else {
+            self.root.clone()
+        };
+        let err = |e: Errno| Error::io(&self.root, e.into());
+        if self.may_chown {
+            if let Some((uid, gid)) = meta.owner {
+                let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+                rustix::fs::chown(&target, Some(uid), Some(gid)).map_err(err)?;
+            }
+        }
+        if let Some(mode) = meta.mode {
+            if fstat(fd).map_err(err)?.st_mode & 0o7777 != mode {
+                rustix::fs::chmod(&target, Mode::from_raw_mode(mode)).map_err(err)?;
+            }
+        }
+        utimensat(CWD, &target, &mtime_only(meta), AtFlags::empty()).map_err(err)
+    }
+
     /// The metadata of the root as opened (its links followed); `None` when it is missing.
     fn stat_root(&self) -> Result<Option<Entry>> {
         let found = match self.root_fd() {
@@ -732,6 +756,20 @@ impl LocalTransport {
     }
 }
 
+/// Timestamps that set the modification time of `meta` and leave the access time alone.
+fn mtime_only(meta: &Meta) -> Timestamps {
+    Timestamps {
+        last_access: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        last_modification: Timespec {
+            tv_sec: meta.mtime_ns.div_euclid(1_000_000_000),
+            tv_nsec: meta.mtime_ns.rem_euclid(1_000_000_000) as _,
+        },
+    }
+}
+
 /// The mode a written file is created with (writable by its owner until it is complete).
 fn new_file_mode(meta: &Meta) -> Mode {
     Mode::from_raw_mode(meta.mode.unwrap_or(0o644) | 0o200)
@@ -804,6 +842,9 @@ impl Transport for LocalTransport {
     }
 
     fn create_dir(&self, path: &RelPath) -> Result<()> {
+        if path.is_root() {
+            return self.create_root().map(drop);
+        }
         let (dir, name) = self.parent(path, Access::Write)?;
         match mkdirat(&dir, name, Mode::from_raw_mode(0o777)) {
             Ok(()) => Ok(()),
@@ -819,6 +860,9 @@ impl Transport for LocalTransport {
     }
 
     fn set_meta(&self, path: &RelPath, meta: &Meta) -> Result<()> {
+        if path.is_root() {
+            return self.set_root_meta(meta);
+        }
         let (dir, name) = self.parent(path, Access::Write)?;
         let err = |e: Errno| self.io(path, e.into());
         let st = statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(err)?;
@@ -836,17 +880,7 @@ impl Transport for LocalTransport {
                 }
             }
         }
-        let times = Timestamps {
-            last_access: Timespec {
-                tv_sec: 0,
-                tv_nsec: UTIME_OMIT,
-            },
-            last_modification: Timespec {
-                tv_sec: meta.mtime_ns.div_euclid(1_000_000_000),
-                tv_nsec: meta.mtime_ns.rem_euclid(1_000_000_000) as _,
-            },
-        };
-        utimensat(&dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(err)
+        utimensat(&dir, name, &mtime_only(meta), AtFlags::SYMLINK_NOFOLLOW).map_err(err)
     }
 
     fn remove_file(&self, path: &RelPath) -> Result<()> {
@@ -1091,5 +1125,519 @@ mod tests {
         assert_eq!(fs::read(dest.join("new")).unwrap(), b"0123456789");
         assert_eq!(fs::read(dest.join("old")).unwrap(), b"keep me");
         assert_eq!(names(&dest), ["new", "old"]);
+    }
+
+    /// Safety rule 8 (issue 10, items 3 and 4): links planted in a tree, at every position,
+    /// never let a call change what lies outside the root.
+    mod links {
+        use std::os::unix::fs::symlink;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        use super::*;
+
+        /// What a tree holds: per path, its kind, contents or link target, mode and time.
+        type State = Vec<(PathBuf, String, Vec<u8>, u32, i64)>;
+
+        fn state(dir: &Path) -> State {
+            let mut out = Vec::new();
+            let mut todo = vec![dir.to_path_buf()];
+            while let Some(d) = todo.pop() {
+                for item in fs::read_dir(&d).unwrap() {
+                    let path = item.unwrap().path();
+                    let md = fs::symlink_metadata(&path).unwrap();
+                    let (kind, data) = if md.is_symlink() {
+                        (
+                            "link",
+                            fs::read_link(&path).unwrap().into_os_string().into_vec(),
+                        )
+                    } else if md.is_dir() {
+                        todo.push(path.clone());
+                        ("dir", Vec::new())
+                    } else {
+                        ("file", fs::read(&path).unwrap())
+                    };
+                    let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                    out.push((rel, kind.into(), data, md.mode(), mtime_ns(&md)));
+                }
+            }
+            out.sort();
+            out
+        }
+
+        /// A root holding links of every kind, and a tree outside it.
+        ///
+        /// ```text
+        /// outside/f, outside/sub/g, outside/sub/deeper/
+        /// root/p      -> ../outside        a link where a folder is needed
+        /// root/up     -> ../outside        an ancestor further up (paths up/sub/...)
+        /// root/abs    -> /…/outside        absolute
+        /// root/lf     -> ../outside/f      a final link to a file outside
+        /// root/ld     -> ../outside/sub    a final link to a folder outside
+        /// root/dangle -> ../outside/none   dangling (following it would create none)
+        /// root/plain, root/real/
+        /// ```
+        struct Trees {
+            dir: tempfile::TempDir,
+        }
+
+        impl Trees {
+            fn new() -> Trees {
+                let dir = tempfile::tempdir().unwrap();
+                let t = Trees { dir };
+                let (root, outside) = (t.root(), t.outside());
+                fs::create_dir_all(outside.join("sub/deeper")).unwrap();
+                fs::write(outside.join("f"), b"outside file").unwrap();
+                fs::write(outside.join("sub/g"), b"outside g").unwrap();
+                fs::create_dir_all(root.join("real")).unwrap();
+                fs::write(root.join("plain"), b"plain").unwrap();
+                for (name, target) in [
+                    ("p", PathBuf::from("../outside")),
+                    ("up", PathBuf::from("../outside")),
+                    ("abs", outside.clone()),
+                    ("lf", PathBuf::from("../outside/f")),
+                    ("ld", PathBuf::from("../outside/sub")),
+                    ("dangle", PathBuf::from("../outside/none")),
+                ] {
+                    symlink(target, root.join(name)).unwrap();
+                }
+                t
+            }
+            fn root(&self) -> PathBuf {
+                self.dir.path().join("root")
+            }
+            fn outside(&self) -> PathBuf {
+                self.dir.path().join("outside")
+            }
+            fn transport(&self, walk_only: bool) -> LocalTransport {
+                let mut t = LocalTransport::new(self.root());
+                t.walk_only = walk_only;
+                t
+            }
+        }
+
+        fn p(s: &str) -> RelPath {
+            RelPath::new(s).unwrap()
+        }
+
+        fn stream_write(t: &LocalTransport, path: &RelPath, mode: WriteMode) -> Result<()> {
+            let mut data: &[u8] = b"written";
+            let meta = Meta {
+                mtime_ns: 1_000_000_000_000_000_000,
+                mode: Some(0o600),
+                owner: None,
+            };
+            t.write(path, Source::Stream(&mut data), &meta, mode)
+                .map(drop)
+        }
+
+        type Op = fn(&LocalTransport, &RelPath) -> Result<()>;
+
+        /// Every mutating call, by name.
+        const OPS: &[(&str, Op)] = &[
+            ("write atomic", |t, p| stream_write(t, p, WriteMode::Atomic)),
+            ("write direct", |t, p| stream_write(t, p, WriteMode::Direct)),
+            ("write atomic, named temporary", |t, p| {
+                let mut t = t.clone();
+                t.unnamed_files = false;
+                stream_write(&t, p, WriteMode::Atomic)
+            }),
+            ("create_dir", |t, p| t.create_dir(p)),
+            ("create_dir_all", |t, p| t.create_dir_all(p)),
+            ("create_dir_all below", |t, p| {
+                t.create_dir_all(&p.join(b"x").unwrap().join(b"y").unwrap())
+            }),
+            ("set_meta", |t, p| {
+                let meta = Meta {
+                    mtime_ns: 1_000_000_000,
+                    mode: Some(0o600),
+                    owner: Some(process_ids()),
+                };
+                t.set_meta(p, &meta)
+            }),
+            ("remove_file", |t, p| t.remove_file(p)),
+            ("remove_dir", |t, p| t.remove_dir(p)),
+            ("rename away", |t, p| {
+                t.rename(p, &RelPath::new("moved").unwrap())
+            }),
+            ("rename onto", |t, p| {
+                t.rename(&RelPath::new("plain").unwrap(), p)
+            }),
+            ("rename within", |t, p| {
+                let to = p.parent().unwrap().join(b"renamed").unwrap();
+                t.rename(p, &to)
+            }),
+            ("symlink", |t, p| t.symlink(p, b"anywhere")),
+            ("subtree", |t, p| {
+                let sub = t.subtree(p)?;
+                let mut data: &[u8] = b"in subtree";
+                sub.write(
+                    &RelPath::new("s.txt").unwrap(),
+                    Source::Stream(&mut data),
+                    &Meta::default(),
+                    WriteMode::Atomic,
+                )
+                .map(drop)
+            }),
+            ("rename_to", |t, p| {
+                let other = LocalTransport::new(t.root().join("real"));
+                t.rename_to(p, &other, &RelPath::new("moved").unwrap())
+            }),
+        ];
+
+        fn is_link_error(e: &Error, shown: &Path) -> bool {
+            e.kind() == ErrorKind::InvalidInput
+                && e.message().contains("symbolic link")
+                && e.message().contains("never writes through links")
+                && e.path() == Some(shown)
+        }
+
+        #[test]
+        fn a_link_on_the_way_fails_every_write_naming_the_link_and_nothing_outside_changes() {
+            let paths = [
+                ("p/new", "p"),
+                ("p/f", "p"),
+                ("p/sub", "p"),
+                ("up/sub/g", "up"),
+                ("up/sub/new", "up"),
+                ("up/sub/deeper", "up"),
+                ("abs/f", "abs"),
+                ("ld/g", "ld"),
+                ("dangle/new", "dangle"),
+            ];
+            for walk_only in [false, true] {
+                for (path, link) in paths {
+                    for (op, call) in OPS {
+                        let trees = Trees::new();
+                        let before = state(&trees.outside());
+                        let t = trees.transport(walk_only);
+                        let e = call(&t, &p(path)).expect_err(&format!("{op} {path}"));
+                        let shown = trees.root().join(link);
+                        assert!(
+                            is_link_error(&e, &shown),
+                            "{op} {path} walk={walk_only}: {e}"
+                        );
+                        assert_eq!(
+                            state(&trees.outside()),
+                            before,
+                            "{op} {path} walk={walk_only}"
+                        );
+                    }
+                    // The trash is never reached either.
+                    let trees = Trees::new();
+                    let e = trees
+                        .transport(walk_only)
+                        .move_to_trash(&p(path))
+                        .unwrap_err();
+                    assert!(is_link_error(&e, &trees.root().join(link)), "{e}");
+                }
+            }
+        }
+
+        #[test]
+        fn a_final_link_is_acted_on_itself_and_never_followed() {
+            for walk_only in [false, true] {
+                for name in ["lf", "ld", "abs", "dangle"] {
+                    for (op, call) in OPS {
+                        let trees = Trees::new();
+                        let before = state(&trees.outside());
+                        let root = trees.root();
+                        let target = fs::read_link(root.join(name)).unwrap();
+                        let t = trees.transport(walk_only);
+                        let result = call(&t, &p(name));
+                        let what = format!("{op} {name} walk={walk_only}: {result:?}");
+                        assert_eq!(state(&trees.outside()), before, "{what}");
+                        let now = fs::symlink_metadata(root.join(name));
+                        let still_link = || {
+                            assert_eq!(fs::read_link(root.join(name)).unwrap(), target, "{what}")
+                        };
+                        match *op {
+                            // The link is replaced by the written file.
+                            "write atomic" | "write direct" | "write atomic, named temporary" => {
+                                result.expect(&what);
+                                assert_eq!(fs::read(root.join(name)).unwrap(), b"written");
+                                assert!(now.unwrap().is_file(), "{what}");
+                            }
+                            "rename onto" => {
+                                result.expect(&what);
+                                assert_eq!(fs::read(root.join(name)).unwrap(), b"plain");
+                            }
+                            // The link itself goes, or moves.
+                            "remove_file" => {
+                                result.expect(&what);
+                                assert!(now.is_err(), "{what}");
+                            }
+                            "rename away" => {
+                                result.expect(&what);
+                                assert_eq!(fs::read_link(root.join("moved")).unwrap(), target);
+                            }
+                            "rename within" => {
+                                result.expect(&what);
+                                assert_eq!(fs::read_link(root.join("renamed")).unwrap(), target);
+                            }
+                            "rename_to" => {
+                                result.expect(&what);
+                                let moved = root.join("real/moved");
+                                assert_eq!(fs::read_link(moved).unwrap(), target);
+                            }
+                            // Times of the link itself; links have no permissions.
+                            "set_meta" => {
+                                result.expect(&what);
+                                still_link();
+                            }
+                            // A link where a folder is needed.
+                            "create_dir"
+                            | "create_dir_all"
+                            | "create_dir_all below"
+                            | "subtree" => {
+                                let e = result.expect_err(&what);
+                                assert!(is_link_error(&e, &root.join(name)), "{what}");
+                                still_link();
+                            }
+                            "remove_dir" | "symlink" => {
+                                result.expect_err(&what);
+                                still_link();
+                            }
+                            other => panic!("no expectation for {other}"),
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn the_same_calls_work_where_no_link_is_in_the_way() {
+            for walk_only in [false, true] {
+                let trees = Trees::new();
+                let t = trees.transport(walk_only);
+                let root = trees.root();
+                t.create_dir_all(&p("real/a/b/c")).unwrap();
+                t.create_dir(&p("real/a/d")).unwrap();
+                t.create_dir(&p("real/a/d")).unwrap();
+                stream_write(&t, &p("real/a/b/c/f"), WriteMode::Atomic).unwrap();
+                stream_write(&t, &p("real/a/b/c/f"), WriteMode::Atomic).unwrap();
+                stream_write(&t, &p("real/a/b/c/g"), WriteMode::Direct).unwrap();
+                t.symlink(&p("real/a/l"), b"b/c/f").unwrap();
+                t.rename(&p("real/a/b/c/g"), &p("real/a/d/g")).unwrap();
+                let meta = Meta {
+                    mtime_ns: 1_234_000_000_567,
+                    mode: Some(0o751),
+                    owner: Some(process_ids()),
+                };
+                t.set_meta(&p("real/a/d"), &meta).unwrap();
+                let d = t.stat(&p("real/a/d")).unwrap().unwrap();
+                assert_eq!(
+                    (d.kind, d.mode, d.mtime_ns),
+                    (EntryKind::Dir, 0o751, 1_234_000_000_567)
+                );
+                assert_eq!(fs::read(root.join("real/a/b/c/f")).unwrap(), b"written");
+                assert_eq!(fs::read(root.join("real/a/d/g")).unwrap(), b"written");
+                t.remove_file(&p("real/a/l")).unwrap();
+                t.remove_file(&p("real/a/d/g")).unwrap();
+                t.remove_dir(&p("real/a/d")).unwrap();
+                assert_eq!(names(&root.join("real/a")), ["b"]);
+                // The root itself: created when missing, its metadata set through its descriptor.
+                let fresh = LocalTransport::new(trees.dir.path().join("new/root"));
+                fresh.create_dir_all(&RelPath::root()).unwrap();
+                fresh.set_meta(&RelPath::root(), &meta).unwrap();
+                let e = fresh.stat(&RelPath::root()).unwrap().unwrap();
+                assert_eq!(
+                    (e.kind, e.mode, e.mtime_ns),
+                    (EntryKind::Dir, 0o751, 1_234_000_000_567)
+                );
+            }
+        }
+
+        #[test]
+        fn a_subtree_is_created_beneath_the_root_and_written_there() {
+            let trees = Trees::new();
+            let t = trees.transport(false);
+            let sub = t.subtree(&p("real/2030-01-01 000000")).unwrap();
+            assert_eq!(sub.root(), trees.root().join("real/2030-01-01 000000"));
+            stream_write(&sub, &p("d/f"), WriteMode::Atomic).unwrap_err();
+            sub.create_dir_all(&p("d")).unwrap();
+            stream_write(&sub, &p("d/f"), WriteMode::Atomic).unwrap();
+            let written = trees.root().join("real/2030-01-01 000000/d/f");
+            assert_eq!(fs::read(written).unwrap(), b"written");
+            // The subtree keeps its folder as opened, whatever its name comes to mean.
+            fs::rename(
+                trees.root().join("real/2030-01-01 000000"),
+                trees.root().join("real/elsewhere"),
+            )
+            .unwrap();
+            symlink(trees.outside(), trees.root().join("real/2030-01-01 000000")).unwrap();
+            let before = state(&trees.outside());
+            stream_write(&sub, &p("g"), WriteMode::Atomic).unwrap();
+            assert!(trees.root().join("real/elsewhere/g").is_file());
+            assert_eq!(state(&trees.outside()), before);
+        }
+
+        #[test]
+        fn reads_never_go_through_links_unless_the_transport_follows_them() {
+            for walk_only in [false, true] {
+                let trees = Trees::new();
+                let root = trees.root();
+                symlink("real", root.join("in")).unwrap();
+                fs::write(root.join("real/r"), b"inside").unwrap();
+                let t = trees.transport(walk_only);
+                let read_refused = |e: Error, link: &str| {
+                    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+                    assert!(e.message().contains("symbolic link"), "{e}");
+                    assert_eq!(e.path(), Some(root.join(link).as_path()), "{e}");
+                };
+                for (path, link) in [
+                    ("p/f", "p"),
+                    ("up/sub/g", "up"),
+                    ("abs/f", "abs"),
+                    ("in/r", "in"),
+                ] {
+                    read_refused(t.stat(&p(path)).unwrap_err(), link);
+                    read_refused(t.open(&p(path)).map(drop).unwrap_err(), link);
+                    read_refused(t.open_local(&p(path)).map(drop).unwrap_err(), link);
+                    read_refused(t.read_link(&p(path)).map(drop).unwrap_err(), link);
+                    read_refused(t.read_dir(&p(link)).map(drop).unwrap_err(), link);
+                }
+                read_refused(t.open(&p("lf")).map(drop).unwrap_err(), "lf");
+                // A link is listed and stat'ed as a link, and its target read as stored.
+                let listed = t.read_dir(&RelPath::root()).unwrap();
+                let kind = |n: &str| listed.iter().find(|e| e.path == p(n)).unwrap().kind;
+                assert_eq!(
+                    (kind("p"), kind("lf"), kind("real")),
+                    (EntryKind::Symlink, EntryKind::Symlink, EntryKind::Dir)
+                );
+                assert_eq!(t.stat(&p("lf")).unwrap().unwrap().kind, EntryKind::Symlink);
+                assert_eq!(t.read_link(&p("lf")).unwrap(), b"../outside/f");
+                // Followed only while it stays below the root.
+                assert_eq!(
+                    t.stat_follow(&p("in")).unwrap().unwrap().kind,
+                    EntryKind::Dir
+                );
+                for name in ["lf", "ld", "abs", "p", "dangle"] {
+                    let e = t.stat_follow(&p(name)).unwrap_err();
+                    assert!(e.message().contains("leading out"), "{name}: {e}");
+                }
+                symlink("nothing", root.join("dangling-inside")).unwrap();
+                assert_eq!(t.stat_follow(&p("dangling-inside")).unwrap(), None);
+
+                // A source whose profile follows links reads through them.
+                let mut f = LocalTransport::following_links(&root);
+                f.walk_only = walk_only;
+                assert_eq!(f.stat(&p("p/f")).unwrap().unwrap().kind, EntryKind::File);
+                assert_eq!(f.stat_follow(&p("lf")).unwrap().unwrap().size, 12);
+                assert_eq!(f.read_to_vec(&p("up/sub/g")).unwrap(), b"outside g");
+                let mut file = f.open_local(&p("lf")).unwrap().unwrap();
+                let mut text = String::new();
+                file.read_to_string(&mut text).unwrap();
+                assert_eq!(text, "outside file");
+                let mut sub: Vec<_> = f
+                    .read_dir(&p("ld"))
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.path)
+                    .collect();
+                sub.sort();
+                assert_eq!(sub, [p("ld/deeper"), p("ld/g")]);
+                // ...but never writes through them.
+                let before = state(&trees.outside());
+                let e = stream_write(&f, &p("p/f"), WriteMode::Atomic).unwrap_err();
+                assert!(is_link_error(&e, &root.join("p")), "{e}");
+                assert!(is_link_error(
+                    &f.remove_file(&p("up/sub/g")).unwrap_err(),
+                    &root.join("up")
+                ));
+                assert_eq!(state(&trees.outside()), before);
+            }
+        }
+
+        #[test]
+        fn links_inside_the_root_are_followed_by_stat_follow_without_openat2_as_with_it() {
+            let trees = Trees::new();
+            let root = trees.root();
+            fs::create_dir_all(root.join("real/deep")).unwrap();
+            fs::write(root.join("real/deep/x"), b"x").unwrap();
+            symlink("real", root.join("in")).unwrap();
+            symlink("in/deep/../deep", root.join("chain")).unwrap();
+            symlink("../real/deep/x", root.join("real/up")).unwrap();
+            symlink("real/../../outside", root.join("esc")).unwrap();
+            symlink("loop2", root.join("loop1")).unwrap();
+            symlink("loop1", root.join("loop2")).unwrap();
+            symlink(".", root.join("here")).unwrap();
+            for walk_only in [false, true] {
+                let t = trees.transport(walk_only);
+                let kind = |s: &str| t.stat_follow(&p(s)).map(|e| e.map(|e| (e.kind, e.size)));
+                assert_eq!(
+                    kind("in").unwrap(),
+                    Some((EntryKind::Dir, 0)),
+                    "walk={walk_only}"
+                );
+                assert_eq!(kind("chain").unwrap(), Some((EntryKind::Dir, 0)));
+                assert_eq!(kind("chain/x").unwrap(), Some((EntryKind::File, 1)));
+                assert_eq!(kind("real/up").unwrap(), Some((EntryKind::File, 1)));
+                assert_eq!(kind("here").unwrap(), Some((EntryKind::Dir, 0)));
+                assert_eq!(kind("in/nothing").unwrap(), None);
+                assert!(kind("esc").unwrap_err().message().contains("leading out"));
+                assert!(kind("esc/f").is_err());
+                assert!(kind("loop1").is_err());
+            }
+        }
+
+        #[test]
+        fn a_folder_swapped_with_a_link_during_writes_never_lets_one_out() {
+            use rustix::fs::{renameat_with, RenameFlags};
+            for walk_only in [false, true] {
+                let trees = Trees::new();
+                let (root, outside) = (trees.root(), trees.outside());
+                // Outside holds every name the writer uses, so any escape shows.
+                for i in 0..4 {
+                    fs::write(outside.join(format!("f{i}")), b"outside").unwrap();
+                    fs::write(outside.join(format!("g{i}")), b"outside").unwrap();
+                    fs::write(outside.join(format!("l{i}")), b"outside").unwrap();
+                    fs::create_dir(outside.join(format!("d{i}"))).unwrap();
+                }
+                fs::create_dir_all(outside.join("x/y")).unwrap();
+                fs::create_dir(root.join("box")).unwrap();
+                symlink(&outside, root.join("swap")).unwrap();
+                let before = state(&outside);
+                let stop = AtomicBool::new(false);
+                let t = trees.transport(walk_only);
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        // box and swap trade places: now a folder, now a link to outside.
+                        while !stop.load(Ordering::Relaxed) {
+                            let _ = renameat_with(
+                                CWD,
+                                root.join("box").as_path(),
+                                CWD,
+                                root.join("swap").as_path(),
+                                RenameFlags::EXCHANGE,
+                            );
+                        }
+                    });
+                    let meta = Meta {
+                        mtime_ns: 1_000_000_000,
+                        mode: Some(0o600),
+                        owner: None,
+                    };
+                    for round in 0..400 {
+                        let i = round % 4;
+                        let f = p(&format!("box/f{i}"));
+                        let g = p(&format!("box/g{i}"));
+                        let d = p(&format!("box/d{i}"));
+                        let _ = stream_write(&t, &f, WriteMode::Atomic);
+                        let _ = stream_write(&t, &g, WriteMode::Direct);
+                        let _ = t.set_meta(&f, &meta);
+                        let _ = t.rename(&f, &g);
+                        let _ = t.remove_file(&g);
+                        let _ = t.create_dir(&d);
+                        let _ = t.remove_dir(&d);
+                        let _ = t.symlink(&p(&format!("box/l{i}")), b"x");
+                        let _ = t.remove_file(&p(&format!("box/l{i}")));
+                        let _ = t.create_dir_all(&p("box/x/y/z"));
+                        let _ = t.remove_dir(&p("box/x/y/z"));
+                    }
+                    stop.store(true, Ordering::Relaxed);
+                });
+                assert_eq!(state(&outside), before, "walk={walk_only}");
+            }
+        }
     }
 }
