@@ -85,7 +85,14 @@ fn links_on_the_source_side_of_a_two_way_pair_are_never_written_through() {
     for mode in MODES {
         let p = Pair::new();
         let v = p.dir.path().join("v");
-        tree::write(&p.dst(), &[("dir/in.txt", "from b"), ("gone/p", "b's p")]);
+        tree::write(
+            &p.dst(),
+            &[
+                ("dir/in.txt", "from b"),
+                ("dir/new.txt", "new from b"),
+                ("gone/q", "b's q"),
+            ],
+        );
         tree::write(&v, &[("in.txt", "OLD"), ("p", "P")]);
         symlink("../v", p.src().join("dir")).unwrap();
         symlink(v.as_path(), p.src().join("gone")).unwrap();
