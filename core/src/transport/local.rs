@@ -1587,14 +1587,16 @@ mod tests {
                 let trees = Trees::new();
                 let (root, outside) = (trees.root(), trees.outside());
                 // Outside holds every name the writer uses, so any escape shows.
-                for i in 0..4 {
-                    fs::write(outside.join(format!("f{i}")), b"outside").unwrap();
-                    fs::write(outside.join(format!("g{i}")), b"outside").unwrap();
-                    fs::write(outside.join(format!("l{i}")), b"outside").unwrap();
-                    fs::create_dir(outside.join(format!("d{i}"))).unwrap();
+                for dir in ["", "in/"] {
+                    fs::create_dir_all(outside.join(dir).join("x/y")).unwrap();
+                    for i in 0..4 {
+                        for name in ["f", "g", "l"] {
+                            fs::write(outside.join(format!("{dir}{name}{i}")), b"out").unwrap();
+                        }
+                        fs::create_dir(outside.join(format!("{dir}d{i}"))).unwrap();
+                    }
                 }
-                fs::create_dir_all(outside.join("x/y")).unwrap();
-                fs::create_dir(root.join("box")).unwrap();
+                fs::create_dir_all(root.join("box/in")).unwrap();
                 symlink(&outside, root.join("swap")).unwrap();
                 let before = state(&outside);
                 let stop = AtomicBool::new(false);
@@ -1619,9 +1621,9 @@ mod tests {
                     };
                     for round in 0..400 {
                         let i = round % 4;
-                        let f = p(&format!("box/f{i}"));
-                        let g = p(&format!("box/g{i}"));
-                        let d = p(&format!("box/d{i}"));
+                        let dir = if round % 2 == 0 { "box" } else { "box/in" };
+                        let at = |name: &str| p(&format!("{dir}/{name}{i}"));
+                        let (f, g, d, l) = (at("f"), at("g"), at("d"), at("l"));
                         let _ = stream_write(&t, &f, WriteMode::Atomic);
                         let _ = stream_write(&t, &g, WriteMode::Direct);
                         let _ = t.set_meta(&f, &meta);
@@ -1629,10 +1631,10 @@ mod tests {
                         let _ = t.remove_file(&g);
                         let _ = t.create_dir(&d);
                         let _ = t.remove_dir(&d);
-                        let _ = t.symlink(&p(&format!("box/l{i}")), b"x");
-                        let _ = t.remove_file(&p(&format!("box/l{i}")));
-                        let _ = t.create_dir_all(&p("box/x/y/z"));
-                        let _ = t.remove_dir(&p("box/x/y/z"));
+                        let _ = t.symlink(&l, b"x");
+                        let _ = t.remove_file(&l);
+                        let _ = t.create_dir_all(&p(&format!("{dir}/x/y/z")));
+                        let _ = t.remove_dir(&p(&format!("{dir}/x/y/z")));
                     }
                     stop.store(true, Ordering::Relaxed);
                 });
