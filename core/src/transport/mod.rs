@@ -3,6 +3,12 @@
 //! A transport is a small, blocking interface to one tree (a local folder now; SFTP, FTP,
 //! WebDAV and object stores later). Every backend maps its own failures into [`Error`](crate::Error)s by
 //! meaning and names the path that failed.
+//!
+//! Every path a transport writes, renames or deletes stays below its root: a symbolic link
+//! inside the tree is never followed to change anything (safety rule 8). A link where a
+//! folder is needed fails the call, naming the link; a link as the final name is itself
+//! removed, renamed or replaced. Reads follow links only where the transport was made to
+//! (a source whose profile follows them, [`LocalTransport::following_links`]).
 
 mod beneath;
 mod local;
@@ -199,10 +205,12 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// Any failure other than "not found".
     fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
-    /// The metadata of `path`, following symlinks.
+    /// The metadata of `path`, following symlinks: wherever they lead in a transport that
+    /// follows links for reading, otherwise only while they lead to entries below the root.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// Not found, permission and I/O failures; a link leading out of the root in a transport
+    /// that does not follow links.
     fn stat_follow(&self, path: &RelPath) -> Result<Option<Entry>>;
 
     /// The direct children of the folder `dir`, in no particular order (ferrysync's own
