@@ -664,8 +664,10 @@ impl LocalTransport {
         Ok(written)
     }
 
-    /// Writes `name` of `dir` in place: a read-only file or anything but a file there (a
-    /// link included) is removed first, never written through.
+    /// Writes `name` of `dir` in place: a read-only file, a file with other names (a hard
+    /// link: writing it would change the file under its other names, maybe outside the root)
+    /// or anything but a file there (a symbolic link included) is removed first, never
+    /// written through.
     fn write_direct(
         &self,
         dir: BorrowedFd<'_>,
@@ -675,6 +677,7 @@ impl LocalTransport {
     ) -> io::Result<u64> {
         if let Ok(st) = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             if st.st_mode & 0o222 == 0
+                || st.st_nlink > 1
                 || FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
             {
                 unlinkat(dir, name, AtFlags::empty())?;
@@ -1445,6 +1448,16 @@ mod tests {
                     (EntryKind::Dir, 0o751, 1_234_000_000_567)
                 );
             }
+        }
+
+        #[test]
+        fn a_direct_write_never_writes_through_a_hard_link_to_a_file_outside() {
+            let trees = Trees::new();
+            fs::hard_link(trees.outside().join("f"), trees.root().join("hard")).unwrap();
+            let before = state(&trees.outside());
+            stream_write(&trees.transport(false), &p("hard"), WriteMode::Direct).unwrap();
+            assert_eq!(fs::read(trees.root().join("hard")).unwrap(), b"written");
+            assert_eq!(state(&trees.outside()), before);
         }
 
         #[test]
