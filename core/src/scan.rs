@@ -754,6 +754,8 @@ mod tests {
         );
     }
 
+    /// Following links, as the scan of a source whose profile follows them (its transport
+    /// reads through links: [`LocalTransport::following_links`]).
     fn follow() -> ScanOptions {
         ScanOptions {
             symlinks: SymlinkMode::Follow,
@@ -770,7 +772,7 @@ mod tests {
         std::os::unix::fs::symlink("same", d.path().join("lnk")).unwrap();
         std::os::unix::fs::symlink("../same/deeper", d.path().join("same/again")).unwrap();
         let l = scan(
-            &LocalTransport::new(d.path()),
+            &LocalTransport::following_links(d.path()),
             &Filter::everything(),
             &follow(),
         )
@@ -804,7 +806,7 @@ mod tests {
         std::os::unix::fs::symlink("..", d.path().join("a/up")).unwrap();
         std::os::unix::fs::symlink(".", d.path().join("a/self")).unwrap();
         let l = scan(
-            &LocalTransport::new(d.path()),
+            &LocalTransport::following_links(d.path()),
             &Filter::everything(),
             &follow(),
         )
@@ -832,7 +834,7 @@ mod tests {
         fs::write(root.join("f.txt"), "f").unwrap();
         std::os::unix::fs::symlink("..", root.join("out")).unwrap();
         let l = scan(
-            &LocalTransport::new(&root),
+            &LocalTransport::following_links(&root),
             &Filter::everything(),
             &follow(),
         )

@@ -743,16 +743,12 @@ impl<'a> Shelf<'a> {
                     Err(e) if is_cross_device(&e) => {}
                     done => return done,
                 }
-            } else if let (Some(a), Some(b)) =
-                (from.local_path(from_path), self.store.local_path(to))
-            {
+            } else if let (Some(a), Some(b)) = (from.as_local(), self.store.as_local()) {
                 // Two local trees may still share a file system; if not (or if anything else
                 // stands in the way), copying says why.
-                match crate::transport::rename_no_replace(&a, &b) {
+                match a.rename_to_no_replace(from_path, b, to) {
                     Ok(()) => return Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        return Err(Error::io(&b, e))
-                    }
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(e),
                     Err(_) => {}
                 }
             }
@@ -853,10 +849,14 @@ fn copy(
     to_path: &RelPath,
     meta: &Meta,
 ) -> Result<u64> {
-    match from.local_path(from_path) {
-        Some(local) => {
-            let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
-            let source = Source::of_file(&file).map_err(|e| Error::io(&local, e))?;
+    match from.open_local(from_path)? {
+        Some(file) => {
+            let source = Source::of_file(&file).map_err(|e| {
+                let shown = from
+                    .local_path(from_path)
+                    .unwrap_or_else(|| from_path.as_os_str().into());
+                Error::io(shown, e)
+            })?;
             to.write(to_path, source, meta, WriteMode::Atomic)
         }
         None => {

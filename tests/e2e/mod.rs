@@ -1,5 +1,6 @@
 mod guards;
 mod link_placements;
+mod links;
 mod operations;
 mod properties;
 mod roots;

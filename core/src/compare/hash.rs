@@ -3,8 +3,8 @@
 //! Files are streamed through a buffer as large as the file, up to [`CHUNK`]; large local
 //! BLAKE3-only hashes memory-map the file and hash it on every core instead.
 
-use std::fs;
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use md5::{Digest, Md5};
@@ -73,19 +73,24 @@ pub(super) fn blake3(
     size: Option<u64>,
 ) -> Result<[u8; 32]> {
     let mut hasher = blake3::Hasher::new();
-    if let Some(local) = transport.local_path(path) {
+    if let Some(file) = transport.open_local(path)? {
+        let shown = || name(transport, path);
         let size = match size {
             Some(size) => size,
-            None => fs::metadata(&local)
-                .map_err(|e| Error::io(&local, e))?
-                .len(),
+            None => file.metadata().map_err(|e| Error::io(shown(), e))?.len(),
         };
-        if size >= MMAP_THRESHOLD {
-            hasher
-                .update_mmap_rayon(&local)
-                .map_err(|e| Error::io(&local, e))?;
+        // Mapped through the open file (as resolved by the transport), never by its path.
+        let by_fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+        if size >= MMAP_THRESHOLD && hasher.update_mmap_rayon(&by_fd).is_ok() {
             return Ok(*hasher.finalize().as_bytes());
         }
+        hasher.reset();
+        let mut file = file;
+        feed(&mut file, Some(size), |chunk| {
+            hasher.update(chunk);
+        })
+        .map_err(|e| Error::io(shown(), e))?;
+        return Ok(*hasher.finalize().as_bytes());
     }
     stream(transport, path, size, |chunk| {
         hasher.update(chunk);
@@ -126,12 +131,17 @@ fn stream(
     transport: &dyn Transport,
     path: &RelPath,
     size: Option<u64>,
-    mut sink: impl FnMut(&[u8]),
+    sink: impl FnMut(&[u8]),
 ) -> Result<()> {
     let mut reader = transport.open(path)?;
+    feed(&mut reader, size, sink).map_err(|e| Error::io(name(transport, path), e))
+}
+
+/// Feeds all of `reader` to `sink`, chunk by chunk.
+fn feed(reader: &mut dyn Read, size: Option<u64>, mut sink: impl FnMut(&[u8])) -> io::Result<()> {
     let mut buf = vec![0; buffer_len(size)];
     loop {
-        let n = fill(&mut reader, &mut buf).map_err(|e| Error::io(name(transport, path), e))?;
+        let n = fill(reader, &mut buf)?;
         if n == 0 {
             return Ok(());
         }

@@ -1,7 +1,7 @@
 //! Executing one folder's plan: phases in a safe order, files on a worker pool.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -90,30 +90,43 @@ pub(super) fn run_folder(
         report.done.merge(&plan.summary);
         return Ok(());
     }
-    let versioned_backup = profile.operation == crate::profile::Operation::VersionedBackup;
-    // A versioned backup writes into a new snapshot folder, never one that exists; with
+    let operation = profile.operation;
+    let two_way = operation == crate::profile::Operation::Synchronize;
+    let dst_root = PathBuf::from(&plan.destination);
+    // A versioned backup writes into a new snapshot folder, never one that exists, made
+    // beneath the destination's root (a link planted under its name is never followed); with
     // nothing new it makes none. Anything else writes into the destination, made if missing
     // (a mirror of an empty source still makes the empty destination).
-    let dst_root = match (versioned_backup, plan.actions.is_empty()) {
-        (true, false) => super::snapshot::create(Path::new(&plan.destination))?,
-        (true, true) => PathBuf::from(&plan.destination),
-        (false, _) => {
-            let root = PathBuf::from(&plan.destination);
-            std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-            root
+    let dst: Arc<dyn Transport> = match dst_root.parent().zip(dst_root.file_name()) {
+        Some((parent, stamp)) if operation == crate::profile::Operation::VersionedBackup => {
+            if plan.actions.is_empty() {
+                Arc::new(LocalTransport::new(&dst_root))
+            } else {
+                Arc::new(super::snapshot::create(
+                    &LocalTransport::new(parent),
+                    stamp,
+                )?)
+            }
+        }
+        _ => {
+            let dst = super::side_transport(&dst_root, profile, two_way);
+            dst.create_dir_all(&RelPath::root())?;
+            Arc::new(dst)
         }
     };
-    let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&dst_root));
     let needs_versions =
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
-    let src: Arc<dyn Transport> = Arc::new(LocalTransport::new(&plan.source));
+    let src: Arc<dyn Transport> = Arc::new(super::side_transport(
+        std::path::Path::new(&plan.source),
+        profile,
+        true,
+    ));
     let versions_of = |side: &Arc<dyn Transport>| {
         needs_versions
             .then(|| Versions::new(side.clone(), &profile.versions))
             .transpose()
     };
     // Two-way runs keep each side's replaced and deleted files on that side.
-    let two_way = profile.operation == crate::profile::Operation::Synchronize;
     let versions = [
         if two_way { versions_of(&src)? } else { None },
         versions_of(&dst)?,
@@ -606,14 +619,17 @@ impl Folder<'_> {
             return self.copy_link(a);
         }
         // One path lookup: the open file answers every later question (fstat, not lstat).
+        // A backend without local files is read as a stream.
         let local = self.local(from, &a.path);
-        let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
-        let stat = |f: &std::fs::File| {
-            f.metadata()
+        let src = self.side(from);
+        let file = src.open_local(&a.path)?;
+        let before = match &file {
+            Some(f) => f
+                .metadata()
                 .map(|md| entry_from_metadata(a.path.clone(), &md))
-                .map_err(|e| Error::io(&local, e))
+                .map_err(|e| Error::io(&local, e))?,
+            None => self.entry_on(from, &a.path)?,
         };
-        let before = stat(&file)?;
         if before.kind != EntryKind::File {
             return Err(Error::invalid("not a file any more").with_path(&local));
         }
@@ -628,21 +644,33 @@ impl Folder<'_> {
         // The transport copies the file as `before` saw it and checks it again before the
         // copy takes the name (atomic) or after it was written (direct): a torn copy never
         // replaces the target.
-        let source = || Source::File {
-            file: &file,
-            size: before.size,
-            mtime_ns: before.mtime_ns,
+        let stream = match file {
+            Some(_) => None,
+            None => Some(Mutex::new(src.open(&a.path)?)),
         };
         let side = self.side(to);
-        let bytes = self
-            .with_parent(to, &a.path, || side.write(&a.path, source(), &meta, mode))
-            .map_err(|e| {
-                if e.kind() == ErrorKind::Busy {
-                    e.with_path(&local)
-                } else {
-                    e
-                }
-            })?;
+        let write = || match (&file, &stream) {
+            (Some(file), _) => {
+                let source = Source::File {
+                    file,
+                    size: before.size,
+                    mtime_ns: before.mtime_ns,
+                };
+                side.write(&a.path, source, &meta, mode)
+            }
+            (None, Some(stream)) => {
+                let mut input = stream.lock().unwrap_or_else(|p| p.into_inner());
+                side.write(&a.path, Source::Stream(&mut **input), &meta, mode)
+            }
+            (None, None) => Err(Error::invalid("no source to copy").with_path(&local)),
+        };
+        let bytes = self.with_parent(to, &a.path, write).map_err(|e| {
+            if e.kind() == ErrorKind::Busy {
+                e.with_path(&local)
+            } else {
+                e
+            }
+        })?;
         if self.profile.copy.verify {
             self.verify(a)?;
         }
@@ -793,7 +821,6 @@ impl Folder<'_> {
     /// Deletes the file or link at `a.path` on side `a.to` as the profile says.
     fn delete(&self, a: &Action) -> Result<u64> {
         let side = self.side(a.to);
-        let local = side.local_path(&a.path);
         if self.state.is_some() {
             // Two-way: a file edited since the scan is not deleted; the next run sees the edit.
             let planned = match a.to {
@@ -825,14 +852,10 @@ impl Folder<'_> {
                     ))
                 }
             },
-            DeletionMode::Trash => {
-                let path = local
-                    .ok_or_else(|| Error::not_supported("moving remote files to the trash"))?;
-                trash::delete(&path).map_err(|e| {
-                    Error::new(ErrorKind::Io, format!("cannot move to the trash: {e}"))
-                        .with_path(&path)
-                })?;
-            }
+            DeletionMode::Trash => side
+                .as_local()
+                .ok_or_else(|| Error::not_supported("moving remote files to the trash"))?
+                .move_to_trash(&a.path)?,
             DeletionMode::Erase => match side.remove_file(&a.path) {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
                 other => other?,

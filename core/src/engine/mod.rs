@@ -197,7 +197,7 @@ impl Engine {
                             ),
                         )
                     })?;
-                let state = two_way::PairRun::start(folder, pair, opts.resync, now_ns())?;
+                let state = two_way::PairRun::start(profile, folder, pair, opts.resync, now_ns())?;
                 let before = (report.done, report.failed);
                 execute::run_folder(
                     profile,
@@ -317,8 +317,12 @@ impl Engine {
     ) -> Result<FolderPlan> {
         let source = folder.resolved_source()?;
         let destination = folder.resolved_destination()?;
-        let src = LocalTransport::new(&source);
-        let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(&destination));
+        let src = side_transport(&source, profile, true);
+        let dst: Arc<dyn Transport> = Arc::new(side_transport(
+            &destination,
+            profile,
+            profile.operation == Operation::Synchronize,
+        ));
         let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
             Error::new(
                 e.kind(),
@@ -540,6 +544,21 @@ fn unavailable(
             format!("folder {:?}: {why}", folder.name),
         )),
         IfUnavailable::Info | IfUnavailable::Warning => skipped(why),
+    }
+}
+
+/// The transport of a local side: its reads follow links when the profile follows them and
+/// the side is read as a source (`source`: the source, or either side of a two-way pair);
+/// writes never follow links (safety rule 8).
+pub(crate) fn side_transport(
+    root: &std::path::Path,
+    profile: &Profile,
+    source: bool,
+) -> LocalTransport {
+    if source && profile.copy.symlinks == SymlinkMode::Follow {
+        LocalTransport::following_links(root)
+    } else {
+        LocalTransport::new(root)
     }
 }
 

@@ -5,11 +5,13 @@
 //! named them `YYYY-MM-DD HHMMSS`, and those are still read. Names sort by time, and a
 //! folder is always made new: an existing one is never reused (the next name is taken).
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
 
 use chrono::{DateTime, Local, NaiveDateTime};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::path::RelPath;
+use crate::transport::{LocalTransport, Transport};
 
 /// `YYYY-MM-DD HHMMSS`, the names of earlier releases.
 const SECONDS: &str = "%Y-%m-%d %H%M%S";
@@ -45,38 +47,36 @@ pub(super) fn parse(name: &[u8]) -> Option<(NaiveDateTime, u32)> {
     (time.format(format).to_string() == stamp).then_some((time, seq))
 }
 
-/// Makes the snapshot folder `planned` (a path whose last component is a name from
-/// [`name`]), its parent if missing, and returns it; when `planned` exists, the next free
-/// name of the same millisecond (`… #2`, `… #3`, …). Never returns a folder that existed.
+/// Makes the snapshot folder `planned` (a name from [`name`]) in the destination `base`
+/// (made if missing), beneath its root without following links, and returns a transport
+/// rooted at it; when `planned` exists, the next free name of the same millisecond
+/// (`… #2`, `… #3`, …). Never returns a folder that existed.
 ///
 /// # Errors
-/// Failures creating the folder or its parent.
-pub(super) fn create(planned: &Path) -> Result<PathBuf> {
-    let (Some(parent), Some(base)) = (planned.parent(), planned.file_name()) else {
-        return Err(Error::invalid("not a snapshot folder").with_path(planned));
-    };
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let base = base.to_string_lossy();
-    let (stamp, first) = match base.split_once(" #") {
+/// Failures creating the folder or the destination, a link on the way.
+pub(super) fn create(base: &LocalTransport, planned: &OsStr) -> Result<LocalTransport> {
+    base.create_dir_all(&RelPath::root())?;
+    let planned = planned.to_string_lossy();
+    let (stamp, first) = match planned.split_once(" #") {
         Some((stamp, n)) => (stamp, n.parse().unwrap_or(2)),
-        None => (&*base, 1),
+        None => (&*planned, 1),
     };
     for seq in first..=MAX_SAME_MS {
-        let path = match seq {
-            1 => parent.join(stamp),
-            n => parent.join(format!("{stamp} #{n}")),
+        let rel = match seq {
+            1 => RelPath::new(stamp)?,
+            n => RelPath::new(format!("{stamp} #{n}"))?,
         };
-        match std::fs::create_dir(&path) {
-            Ok(()) => return Ok(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(&path, e)),
+        match base.create_new_dir(&rel) {
+            Ok(()) => return base.subtree(&rel),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
     }
     Err(Error::new(
         ErrorKind::AlreadyExists,
         "too many snapshot folders made in the same millisecond",
     )
-    .with_path(planned))
+    .with_path(base.root().join(&*planned)))
 }
 
 #[cfg(test)]
@@ -151,22 +151,47 @@ mod tests {
     #[test]
     fn a_folder_is_made_new_under_the_next_free_name() {
         let dir = tempfile::tempdir().unwrap();
-        let planned = dir.path().join("dest/2026-11-22 153012.123");
-        let first = create(&planned).unwrap();
-        assert_eq!(first, planned);
-        std::fs::write(first.join("kept.txt"), "x").unwrap();
-        let second = create(&planned).unwrap();
-        assert_eq!(second, dir.path().join("dest/2026-11-22 153012.123 #2"));
-        let third = create(&planned).unwrap();
-        assert_eq!(third, dir.path().join("dest/2026-11-22 153012.123 #3"));
-        assert!(first.join("kept.txt").is_file());
-        assert_eq!(std::fs::read_dir(&second).unwrap().count(), 0);
-        // A file in the way counts as taken too.
-        std::fs::write(dir.path().join("dest/2026-11-22 153012.124"), "").unwrap();
-        let planned = dir.path().join("dest/2026-11-22 153012.124");
+        let base = LocalTransport::new(dir.path().join("dest"));
+        let planned = OsStr::new("2026-11-22 153012.123");
+        let first = create(&base, planned).unwrap();
+        assert_eq!(first.root(), dir.path().join("dest/2026-11-22 153012.123"));
+        std::fs::write(first.root().join("kept.txt"), "x").unwrap();
+        let second = create(&base, planned).unwrap();
         assert_eq!(
-            create(&planned).unwrap(),
+            second.root(),
+            dir.path().join("dest/2026-11-22 153012.123 #2")
+        );
+        let third = create(&base, planned).unwrap();
+        assert_eq!(
+            third.root(),
+            dir.path().join("dest/2026-11-22 153012.123 #3")
+        );
+        assert!(first.root().join("kept.txt").is_file());
+        assert_eq!(std::fs::read_dir(second.root()).unwrap().count(), 0);
+        // A file in the way counts as taken too, and so does a link (never followed).
+        std::fs::write(dir.path().join("dest/2026-11-22 153012.124"), "").unwrap();
+        let planned = OsStr::new("2026-11-22 153012.124");
+        assert_eq!(
+            create(&base, planned).unwrap().root(),
             dir.path().join("dest/2026-11-22 153012.124 #2")
         );
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("dest/2026-11-22 153012.125"))
+            .unwrap();
+        let planned = OsStr::new("2026-11-22 153012.125");
+        let made = create(&base, planned).unwrap();
+        assert_eq!(
+            made.root(),
+            dir.path().join("dest/2026-11-22 153012.125 #2")
+        );
+        made.write(
+            &RelPath::new("f").unwrap(),
+            crate::transport::Source::Stream(&mut &b"x"[..]),
+            &crate::transport::Meta::default(),
+            crate::transport::WriteMode::Atomic,
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 }

@@ -2,7 +2,7 @@
 //! one executor. Planning reads the base; running locks the pair, checks the two-way guards
 //! and records every completed action in the base.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::compare::{blake3_file, Comparator};
 use crate::error::{Error, ErrorKind, Result};
@@ -14,7 +14,7 @@ use crate::plan::{
 use crate::profile::{DeleteLimit, Folder, Profile};
 use crate::scan::Listing;
 use crate::state::{Base, BaseEntry, Intent, PairKey, StateDb};
-use crate::transport::{Entry, EntryKind, LocalTransport, Transport};
+use crate::transport::{Entry, EntryKind, Transport};
 
 /// The state database of `profile`: its `sync.state`, else the per-user default.
 pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
@@ -112,10 +112,10 @@ pub(crate) fn record_settled(
 
 /// The intents whose side now holds exactly what they promised, as base entries (see
 /// [`Base::settle`]).
-fn settled(intents: &[Intent], fp: &FolderPlan) -> Result<Vec<BaseEntry>> {
+fn settled(intents: &[Intent], fp: &FolderPlan, profile: &Profile) -> Result<Vec<BaseEntry>> {
     let sides = [
-        LocalTransport::new(&fp.source),
-        LocalTransport::new(&fp.destination),
+        super::side_transport(Path::new(&fp.source), profile, true),
+        super::side_transport(Path::new(&fp.destination), profile, true),
     ];
     let mut out = Vec::new();
     for i in intents {
@@ -388,12 +388,12 @@ pub(crate) fn clear(db_path: &std::path::Path, folder: &Folder) -> Result<()> {
 /// Makes the paths a first-run plan found equal on both sides the base of `folder`'s pair.
 pub(crate) fn reset(
     profile: &Profile,
-    db_path: &std::path::Path,
+    db_path: &Path,
     folder: &Folder,
     fp: &FolderPlan,
 ) -> Result<u64> {
-    let src = LocalTransport::new(&fp.source);
-    let dst = LocalTransport::new(&fp.destination);
+    let src = super::side_transport(Path::new(&fp.source), profile, true);
+    let dst = super::side_transport(Path::new(&fp.destination), profile, true);
     let mut entries = Vec::new();
     for a in fp
         .actions
@@ -430,6 +430,7 @@ pub(crate) struct PairRun {
 impl PairRun {
     /// Opens the state, locks the pair (busy when another run holds it) and starts a run.
     pub(crate) fn start(
+        profile: &Profile,
         fp: &FolderPlan,
         folder: &Folder,
         resync: bool,
@@ -460,7 +461,7 @@ impl PairRun {
             // What interrupted runs copied becomes base before this run's intents replace
             // theirs: otherwise a run killed before its own copy of a path would leave the
             // base at a version neither side holds.
-            for entry in settled(&db.intents(pair)?, fp)? {
+            for entry in settled(&db.intents(pair)?, fp, profile)? {
                 writer.put(entry)?;
             }
             writer.flush()?;

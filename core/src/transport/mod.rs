@@ -3,7 +3,14 @@
 //! A transport is a small, blocking interface to one tree (a local folder now; SFTP, FTP,
 //! WebDAV and object stores later). Every backend maps its own failures into [`Error`](crate::Error)s by
 //! meaning and names the path that failed.
+//!
+//! Every path a transport writes, renames or deletes stays below its root: a symbolic link
+//! inside the tree is never followed to change anything (safety rule 8). A link where a
+//! folder is needed fails the call, naming the link; a link as the final name is itself
+//! removed, renamed or replaced. Reads follow links only where the transport was made to
+//! (a source whose profile follows them, [`LocalTransport::following_links`]).
 
+mod beneath;
 mod local;
 
 use std::io::Read;
@@ -13,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::Result;
 use crate::path::RelPath;
 
+pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
-pub(crate) use local::{entry_from_metadata, rename_no_replace};
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -198,10 +205,12 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// Any failure other than "not found".
     fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
-    /// The metadata of `path`, following symlinks.
+    /// The metadata of `path`, following symlinks: wherever they lead in a transport that
+    /// follows links for reading, otherwise only while they lead to entries below the root.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// Not found, permission and I/O failures; a link leading out of the root in a transport
+    /// that does not follow links.
     fn stat_follow(&self, path: &RelPath) -> Result<Option<Entry>>;
 
     /// The direct children of the folder `dir`, in no particular order (ferrysync's own
@@ -294,8 +303,27 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// permission and I/O failures.
     fn symlink(&self, path: &RelPath, target: &[u8]) -> Result<()>;
 
-    /// The local file-system path of `path`, for backends that have one.
+    /// The local file-system path of `path`, for backends that have one: for messages and
+    /// for tools that take paths. Writing through it would follow links a backend's own
+    /// calls never follow; use the transport's calls instead.
     fn local_path(&self, _path: &RelPath) -> Option<PathBuf> {
+        None
+    }
+
+    /// The file `path` opened for reading as a local file, resolved the transport's way (a
+    /// local transport follows no link below its root unless it follows links for reading),
+    /// for fast copies ([`Source::File`]) and hashing; `None` for backends without local
+    /// files (read them with [`Transport::open`]).
+    ///
+    /// # Errors
+    /// As [`Transport::open`].
+    fn open_local(&self, _path: &RelPath) -> Result<Option<std::fs::File>> {
+        Ok(None)
+    }
+
+    /// The local folder behind this transport, when it is one (for renames between two local
+    /// trees, [`LocalTransport::rename_to`]).
+    fn as_local(&self) -> Option<&LocalTransport> {
         None
     }
 
