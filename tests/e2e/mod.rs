@@ -1,6 +1,7 @@
 mod guards;
 mod link_placements;
 mod operations;
+mod outside;
 mod properties;
 mod roots;
 mod run_control;
