@@ -2,6 +2,7 @@ mod guards;
 mod link_placements;
 mod links;
 mod operations;
+mod outside;
 mod properties;
 mod roots;
 mod run_control;
