@@ -14,7 +14,8 @@ use proptest::prelude::*;
 
 use ferrysync::transport::{LocalTransport, Transport};
 use ferrysync::{
-    DeletionMode, Engine, Folder, Operation, Profile, RunOptions, SymlinkMode, Versions,
+    DeletionMode, Engine, Folder, Operation, Profile, RestoreOptions, RunOptions, SymlinkMode,
+    Versions,
 };
 
 use crate::tree::{self, snapshot_without, Snapshot};
@@ -194,7 +195,10 @@ fn restore_into(scene: &Scene, p: &Profile) {
     let dst: Arc<dyn Transport> = Arc::new(LocalTransport::new(scene.path("dst")));
     if let Ok(versions) = Versions::new(dst.clone(), &p.versions) {
         let into = LocalTransport::new(scene.path("into"));
-        let _ = versions.restore_tree_as_of(i64::MAX / 2, &*dst, &into);
+        // Overwrite: the planted links make the target non-empty, and the restore must still
+        // never write through them.
+        let opts = RestoreOptions { overwrite: true };
+        let _ = versions.restore_tree_as_of(i64::MAX / 2, &*dst, &into, &opts);
     }
 }
 
