@@ -138,6 +138,16 @@ impl Listing {
         &self.temporaries
     }
 
+    /// Treats the links this (source) listing left out — skipped by the symlink mode, or
+    /// excluded by the filters — as subtrees it does not know: the planner neither replaces
+    /// nor deletes what the other side holds at their paths ("excluded entries are neither
+    /// copied nor deleted").
+    pub fn shield_left_out_links(&mut self) {
+        let links: Vec<RelPath> = self.unlisted_links.iter().map(|l| l.path.clone()).collect();
+        self.unreadable.extend(links);
+        self.unreadable.sort();
+    }
+
     /// Adds an unreadable folder (for tests and other replicas).
     pub fn mark_unreadable(&mut self, path: RelPath) {
         self.unreadable.push(path);
@@ -449,15 +459,23 @@ impl Walk<'_> {
             }
             if child.kind == EntryKind::Symlink {
                 match self.opts.symlinks {
-                    SymlinkMode::Skip => continue,
+                    // Left out like an excluded entry: the other side's entry at its path is
+                    // neither replaced nor deleted.
+                    SymlinkMode::Skip => {
+                        found.unlisted_links.push(child);
+                        continue;
+                    }
                     SymlinkMode::Copy => {}
                     SymlinkMode::Follow => match self.transport.stat_follow(&child.path) {
                         Ok(Some(target)) => child = target,
+                        // What the link leads to is gone (an unmounted drive, say): its copy
+                        // is kept.
                         Ok(None) => {
                             found.warnings.push(ScanWarning {
-                                path: child.path,
+                                path: child.path.clone(),
                                 message: "broken symbolic link skipped".into(),
                             });
+                            found.unreadable.push(child.path);
                             continue;
                         }
                         // What the link leads to is unknown: its copy is kept.

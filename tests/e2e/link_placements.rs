@@ -454,3 +454,39 @@ fn item4b_a_real_loop_is_reported_and_its_copy_is_kept() {
     assert!(!s.dst().join("gone.txt").exists());
     s.assert_outside_unchanged("loop");
 }
+
+/// A source link the run leaves out is excluded, like an excluded file: with `skip` (and a
+/// link whose target is gone, with `follow`) a mirror neither replaces nor deletes what the
+/// destination holds at its path.
+#[test]
+fn a_source_link_left_out_keeps_the_destinations_entry_at_its_path() {
+    for (mode, target) in [
+        (SymlinkMode::Skip, "elsewhere"),
+        (SymlinkMode::Follow, "gone"),
+    ] {
+        let s = Scene::new(
+            &[("keep.txt", "k"), ("elsewhere/e.txt", "e")],
+            &[
+                ("docs/a.txt", "mine"),
+                ("docs/sub/b.txt", "mine too"),
+                ("note", "n"),
+            ],
+        );
+        symlink(target, s.src().join("docs")).unwrap();
+        symlink(target, s.src().join("note")).unwrap();
+        let prof = s.profile(Operation::Mirror, mode);
+        let fp = plan(&prof);
+        for path in ["docs", "docs/a.txt", "docs/sub", "docs/sub/b.txt", "note"] {
+            assert!(
+                at(&fp, path).is_empty(),
+                "{mode:?} {path}: {:?}",
+                shown(&fp.actions)
+            );
+        }
+        run(&prof);
+        for path in ["docs/a.txt", "docs/sub/b.txt", "note"] {
+            assert!(is_real_file(&s.dst().join(path)), "{mode:?}: {path} kept");
+        }
+        s.assert_outside_unchanged("left-out source link");
+    }
+}

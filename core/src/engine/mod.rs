@@ -411,6 +411,8 @@ impl Engine {
                 dst_listing,
             )
         } else {
+            let mut src_listing = src_listing;
+            src_listing.shield_left_out_links();
             let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
             (src_listing, dst_listing)
         };
