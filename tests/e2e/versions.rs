@@ -328,5 +328,15 @@ fn two_conflicts_of_one_file_in_one_second_keep_both_losers() {
             ["left 1", "left 2", "o", "right 2, newer"],
             "{side:?}"
         );
+        // The second copy is numbered before the extension, so it keeps its type.
+        let mut copies: Vec<String> = fs::read_dir(&side)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("f (conflict "))
+            .collect();
+        copies.sort_by_key(|n| n.len());
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        assert!(copies[0].ends_with(").txt"), "{copies:?}");
+        assert!(copies[1].ends_with(") 2.txt"), "{copies:?}");
     }
 }

@@ -1162,8 +1162,7 @@ impl Folder<'_> {
             // Nothing to keep on that side (deleted meanwhile): the newer simply wins.
             return self.loser_goes(a, newer).map(|b| (b, a.path.clone()));
         };
-        let renamed = self.conflict_name(older, &a.path)?;
-        self.side(older).rename(&a.path, &renamed)?;
+        let renamed = self.rename_to_conflict_name(older, &a.path)?;
         let copy_to = |to: Side, path: &RelPath, kind: EntryKind| {
             self.copy(&Action {
                 kind: ActionKind::Copy,
@@ -1210,17 +1209,24 @@ impl Folder<'_> {
     }
 
     /// A free name for the older version of a conflict, from the profile's template.
-    fn conflict_name(&self, side: Side, path: &RelPath) -> Result<RelPath> {
+    /// Renames the older version of a conflict on `side` to a free name from the profile's
+    /// template, never replacing anything (a name taken meanwhile, by anyone, is passed
+    /// over): `NAME`, then `NAME 2`, `NAME 3`, … with the number before the extension when
+    /// the template ends with `{ext}`. A name the other side holds is passed over too.
+    fn rename_to_conflict_name(&self, side: Side, path: &RelPath) -> Result<RelPath> {
         let name = String::from_utf8_lossy(path.file_name()).into_owned();
         let (stem, ext) = match name.rfind('.') {
             Some(i) if i > 0 => (&name[..i], &name[i..]),
             _ => (name.as_str(), ""),
         };
         let now = chrono::Local::now();
-        let base = self
-            .profile
-            .sync
-            .conflict_name
+        let template = &self.profile.sync.conflict_name;
+        // The number goes before the extension where the template ends with it.
+        let (template, tail) = match template.strip_suffix("{ext}") {
+            Some(head) => (head, ext),
+            None => (template.as_str(), ""),
+        };
+        let base = template
             .replace("{stem}", stem)
             .replace("{ext}", ext)
             .replace("{name}", &name)
@@ -1229,18 +1235,21 @@ impl Folder<'_> {
             .replace("{host}", &host_name());
         for n in 1..1000 {
             let candidate = if n == 1 {
-                base.clone()
+                format!("{base}{tail}")
             } else {
-                format!("{base} {n}")
+                format!("{base} {n}{tail}")
             };
             let rel = match path.parent() {
                 Some(p) if !p.is_root() => RelPath::new(format!("{}/{candidate}", p.display()))?,
                 _ => RelPath::new(&candidate)?,
             };
-            if self.side(side).stat(&rel)?.is_none()
-                && self.side(side.other()).stat(&rel)?.is_none()
-            {
-                return Ok(rel);
+            if self.side(side.other()).stat(&rel)?.is_some() {
+                continue;
+            }
+            match self.side(side).rename_no_replace(path, &rel) {
+                Ok(()) => return Ok(rel),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
         }
         Err(
