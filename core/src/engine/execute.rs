@@ -879,15 +879,29 @@ impl Folder<'_> {
         match side.remove_dir(&a.path) {
             Ok(()) => self.done(a, 0),
             Err(e) if e.kind() == ErrorKind::NotFound => self.done(a, 0),
-            Err(_) if side.read_dir(&a.path).is_ok_and(|rest| !rest.is_empty()) => {
-                let shown = self.shown(a.to, &a.path);
-                self.warn(
-                    shown,
-                    ErrorKind::AlreadyExists,
-                    "folder kept: it holds entries excluded from synchronization".into(),
-                );
-            }
-            Err(e) => self.failed(a, &e),
+            Err(e) => match side.read_dir(&a.path) {
+                Ok(rest) if !rest.is_empty() => {
+                    // Entries the run meant to delete but could not (their errors are
+                    // reported), or entries the filters exclude.
+                    let failed = rest.iter().any(|r| {
+                        self.plan
+                            .actions
+                            .iter()
+                            .any(|x| x.kind == ActionKind::Delete && x.path == r.path)
+                    });
+                    let why = if failed {
+                        "folder kept: entries in it could not be deleted"
+                    } else {
+                        "folder kept: it holds entries excluded from synchronization"
+                    };
+                    self.warn(
+                        self.shown(a.to, &a.path),
+                        ErrorKind::AlreadyExists,
+                        why.into(),
+                    );
+                }
+                _ => self.failed(a, &e),
+            },
         }
     }
 

@@ -399,7 +399,13 @@ impl Engine {
         let src_listing = match src_listing {
             Ok(l) => l,
             Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-            Err(e) => return unavailable(folder, format!("source unavailable: {e}"), skipped),
+            Err(e) => {
+                return unavailable(
+                    folder,
+                    format!("source unavailable: {}", e.message()),
+                    skipped,
+                )
+            }
         };
         let dst_listing = dst_listing?;
         let (src_listing, dst_listing) = if two_way_follows {
@@ -703,10 +709,7 @@ fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Re
     }
     Err(Error::new(
         ErrorKind::Guard,
-        format!(
-            "folder {:?} {why}; nothing was changed (force to go ahead)",
-            folder.folder
-        ),
+        format!("folder {:?} {why}; nothing was changed", folder.folder),
     )
     .with_path(&folder.destination))
 }

@@ -271,10 +271,7 @@ pub(crate) fn check_guards(profile: &Profile, fp: &FolderPlan, force: bool) -> R
     let guard = |msg: String, path: &str| {
         Err(Error::new(
             ErrorKind::Guard,
-            format!(
-                "folder {:?}: {msg}; nothing was changed (force to go ahead)",
-                fp.folder
-            ),
+            format!("folder {:?}: {msg}; nothing was changed", fp.folder),
         )
         .with_path(path))
     };

@@ -203,6 +203,7 @@ fn exceeding_max_delete_exits_3_and_changes_nothing() {
     let err = stderr(&out);
     assert!(err.starts_with("ferry: "), "{err}");
     assert!(err.contains("use --force to go ahead"), "{err}");
+    assert_eq!(err.matches("force").count(), 1, "the advice once: {err}");
     assert!(tree(&b) == before, "nothing changed");
 
     let dry = ferry(&["mirror", s(&a), s(&b), "--max-delete", "1", "--dry-run"]);
@@ -1940,6 +1941,7 @@ fn an_unavailable_folder_exits_by_its_policy() {
             .any(|l| l.starts_with("  [usb]") && l.ends_with("(warning)")),
         "{text}"
     );
+    assert_eq!(text.matches(s(&gone)).count(), 1, "the path once: {text}");
     assert_same_tree(&a, &b);
     let dry = ferry(&["run", s(&with_policy(None)), "--dry-run"]);
     assert_eq!(code(&dry), 4, "a dry run gives the code a run would");
