@@ -1,8 +1,11 @@
 //! Guards: nothing is lost when a side is missing or a run would delete too much.
 
 use std::fs;
+use std::path::PathBuf;
 
-use ferrysync::{DeleteLimit, Engine, ErrorKind, Folder, IfUnavailable, Operation, RunOptions};
+use ferrysync::{
+    DeleteLimit, Engine, ErrorKind, Folder, IfUnavailable, Operation, Profile, RunOptions,
+};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -323,4 +326,47 @@ fn a_wrong_source_is_refused_by_the_default_guard() {
         assert_eq!(err.kind(), ErrorKind::Guard, "{n} files: {err}");
         assert_eq!(snapshot(&p.dst()), before, "{n} files");
     }
+}
+
+/// Issue 10 item 11 (busy pairs): a two-way profile locks every pair before the first runs,
+/// so a pair another process holds stops the whole run before anything changed — whichever
+/// pair that is.
+#[test]
+fn a_held_pair_stops_a_two_way_run_before_any_pair_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let side = |name: &str| dir.path().join(name);
+    let mut prof = Profile::new("pairs", Operation::Synchronize);
+    for (name, a, b) in [("one", "a1", "b1"), ("two", "a2", "b2")] {
+        tree::write(&side(a), &[("old.txt", "o")]);
+        prof = prof.with_folder(Folder::new(
+            name,
+            side(a).to_str().unwrap(),
+            side(b).to_str().unwrap(),
+        ));
+    }
+    prof.sync.state = Some(side("state.db").display().to_string());
+    tree::run(&prof);
+    let mut locks: Vec<PathBuf> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".lock"))
+        .collect();
+    locks.sort();
+    assert_eq!(locks.len(), 2, "{locks:?}");
+    for held in &locks {
+        let lock = fs::File::options().write(true).open(held).unwrap();
+        lock.lock().unwrap();
+        tree::write(&side("a1"), &[("new.txt", "n")]);
+        tree::write(&side("a2"), &[("new.txt", "n")]);
+        let e = Engine::new()
+            .run(&prof, &RunOptions::default())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+        for b in ["b1", "b2"] {
+            assert!(!side(b).join("new.txt").exists(), "{held:?}: {b} changed");
+        }
+        drop(lock);
+    }
+    tree::run(&prof);
+    assert!(side("b1").join("new.txt").exists() && side("b2").join("new.txt").exists());
 }

@@ -131,6 +131,20 @@ impl Engine {
                 check_delete_limit(profile, folder, opts.force)?;
             }
         }
+        // Every two-way pair is locked before the first runs: a pair another process holds
+        // stops the run before anything changed.
+        let mut locked = Vec::new();
+        if profile.operation == Operation::Synchronize && !opts.dry_run {
+            for folder in &plan.folders {
+                locked.push(match folder.skipped {
+                    Some(_) => None,
+                    None => Some(two_way::LockedPair::lock(
+                        folder,
+                        pair_of(profile, folder)?,
+                    )?),
+                });
+            }
+        }
         let mut report = Report::new(&profile.name, opts.dry_run);
         opts.emit(Event::Started {
             profile: profile.name.clone(),
@@ -142,7 +156,7 @@ impl Engine {
         };
         // A folder skipped as unavailable under the "warning" policy leaves the run incomplete.
         let mut incomplete = false;
-        for folder in &plan.folders {
+        for (i, folder) in plan.folders.iter().enumerate() {
             if let Some(why) = &folder.skipped {
                 if folder.disabled {
                     report.skipped_folders.push(Problem {
@@ -183,21 +197,9 @@ impl Engine {
             opts.emit(Event::FolderStarted {
                 folder: folder.folder.clone(),
             });
-            if profile.operation == Operation::Synchronize && !opts.dry_run {
-                let pair = profile
-                    .folders
-                    .iter()
-                    .find(|f| f.name == folder.folder)
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::NotFound,
-                            format!(
-                                "profile {:?} has no folder {:?}",
-                                profile.name, folder.folder
-                            ),
-                        )
-                    })?;
-                let state = two_way::PairRun::start(profile, folder, pair, opts.resync, now_ns())?;
+            if let Some(locked) = locked.get_mut(i).and_then(Option::take) {
+                let state =
+                    two_way::PairRun::start(locked, profile, folder, opts.resync, now_ns())?;
                 let before = (report.done, report.failed);
                 execute::run_folder(
                     profile,
@@ -490,6 +492,23 @@ impl Engine {
         fp.temporaries = dst_listing.temporaries().to_vec();
         Ok(fp)
     }
+}
+
+/// The profile's folder that `folder` plans.
+fn pair_of<'p>(profile: &'p Profile, folder: &FolderPlan) -> Result<&'p Folder> {
+    profile
+        .folders
+        .iter()
+        .find(|f| f.name == folder.folder)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "profile {:?} has no folder {:?}",
+                    profile.name, folder.folder
+                ),
+            )
+        })
 }
 
 fn listing_warnings(src: &Listing, dst: &Listing) -> Vec<String> {

@@ -424,15 +424,19 @@ pub(crate) struct PairRun {
     pub(crate) writer: crate::state::BaseWriter,
 }
 
-impl PairRun {
-    /// Opens the state, locks the pair (busy when another run holds it) and starts a run.
-    pub(crate) fn start(
-        profile: &Profile,
-        fp: &FolderPlan,
-        folder: &Folder,
-        resync: bool,
-        started_ns: i64,
-    ) -> Result<PairRun> {
+/// A pair locked for a run that has not started yet: every pair of a profile is locked
+/// before the first one runs, so a pair held by another process stops the run before
+/// anything changed.
+pub(crate) struct LockedPair {
+    db: StateDb,
+    lock: crate::state::PairLock,
+    pair: crate::state::PairId,
+}
+
+impl LockedPair {
+    /// Opens the state and locks the pair: [`ErrorKind::Busy`] when another run holds it,
+    /// or synchronized it since `fp` was planned.
+    pub(crate) fn lock(fp: &FolderPlan, folder: &Folder) -> Result<LockedPair> {
         let ctx = fp
             .two_way
             .as_ref()
@@ -450,11 +454,26 @@ impl PairRun {
             )
             .with_path(&ctx.state));
         }
+        Ok(LockedPair { db, lock, pair })
+    }
+}
+
+impl PairRun {
+    /// Starts a run of the locked pair.
+    pub(crate) fn start(
+        locked: LockedPair,
+        profile: &Profile,
+        fp: &FolderPlan,
+        resync: bool,
+        started_ns: i64,
+    ) -> Result<PairRun> {
+        let LockedPair { db, lock, pair } = locked;
+        let first_run = fp.two_way.as_ref().is_none_or(|ctx| ctx.first_run);
         if resync {
             db.clear(pair)?;
         }
         let writer = db.writer(pair)?;
-        if !ctx.first_run && !resync {
+        if !first_run && !resync {
             // What interrupted runs copied becomes base before this run's intents replace
             // theirs: otherwise a run killed before its own copy of a path would leave the
             // base at a version neither side holds.

@@ -16,7 +16,7 @@
 //! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a SRC (or PATH1) that is missing or not a folder, a profile that already exists, a disabled profile (without --force); nothing was run |
 //! | 3    | aborted by a guard (too many deletions, an empty source; two-way: a side that looks unmounted, every file of a side changed) or an unavailable folder whose policy is "abort"; nothing was changed |
 //! | 4    | incomplete: a folder of the profile was skipped as unavailable (its policy is "warning", the default); the other folders ran |
-//! | 5    | busy: another run holds a two-way folder pair (or synchronized it since the plan was made); that pair was not run, try again later |
+//! | 5    | busy: another run holds a two-way folder pair (or synchronized it since the plan was made); nothing was run, try again later |
 //! | 130  | cancelled (Ctrl-C) |
 
 mod cancel;
@@ -54,7 +54,7 @@ Exit codes:
   4    incomplete: a folder of the profile was skipped as unavailable (its policy is
        \"warning\", the default); the other folders ran
   5    busy: another run holds a two-way folder pair (or synchronized it since the
-       plan was made); that pair was not run, try again later
+       plan was made); nothing was run, try again later
   130  cancelled (Ctrl-C)";
 
 /// The example command-line front end of ferrysync.
