@@ -589,6 +589,9 @@ impl<'a> Planner<'a> {
                     None,
                 ));
             }
+            // What a followed link leads to is copied, never deleted: nothing is deleted
+            // through a link (it would be outside the source).
+            out.retain(|a| !(a.kind == ActionKind::DeleteSource && src.is_through_link(&a.path)));
         }
         out
     }

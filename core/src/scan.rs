@@ -66,6 +66,8 @@ pub struct Listing {
     prunes_empty_folders: bool,
     /// The folders so left out, sorted.
     left_out_empty: Vec<RelPath>,
+    /// Links the walk followed (their entries are what they lead to), sorted.
+    followed: Vec<RelPath>,
 }
 
 impl Listing {
@@ -146,6 +148,17 @@ impl Listing {
         let links: Vec<RelPath> = self.unlisted_links.iter().map(|l| l.path.clone()).collect();
         self.unreadable.extend(links);
         self.unreadable.sort();
+    }
+
+    /// Whether `path` is a followed link or lies below one: what it holds is reached
+    /// through the link, and nothing is ever deleted or written through a link.
+    pub fn is_through_link(&self, path: &RelPath) -> bool {
+        self.followed.iter().any(|l| path.starts_with(l))
+    }
+
+    /// The links the walk followed, sorted.
+    pub fn followed_links(&self) -> &[RelPath] {
+        &self.followed
     }
 
     /// Adds an unreadable folder (for tests and other replicas).
@@ -292,6 +305,7 @@ struct Found {
     unreadable: Vec<RelPath>,
     temporaries: Vec<RelPath>,
     unlisted_links: Vec<Entry>,
+    followed: Vec<RelPath>,
 }
 
 /// Walks `transport` from its root into a sorted [`Listing`], applying `filter` while walking
@@ -351,6 +365,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         found.unreadable.append(&mut part.unreadable);
         found.temporaries.append(&mut part.temporaries);
         found.unlisted_links.append(&mut part.unlisted_links);
+        found.followed.append(&mut part.followed);
     }
     if opts.control.as_ref().is_some_and(RunControl::is_cancelled) {
         return Err(Error::new(ErrorKind::Cancelled, "cancelled while scanning")
@@ -366,6 +381,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         });
     }
     found.warnings.sort_by(|a, b| a.path.cmp(&b.path));
+    found.followed.sort();
     found
         .unlisted_links
         .sort_unstable_by(|a, b| a.path.cmp(&b.path));
@@ -377,6 +393,7 @@ pub fn scan(transport: &dyn Transport, filter: &Filter, opts: &ScanOptions) -> R
         unlisted_links: found.unlisted_links,
         prunes_empty_folders,
         left_out_empty,
+        followed: found.followed,
     })
 }
 
@@ -467,7 +484,10 @@ impl Walk<'_> {
                     }
                     SymlinkMode::Copy => {}
                     SymlinkMode::Follow => match self.transport.stat_follow(&child.path) {
-                        Ok(Some(target)) => child = target,
+                        Ok(Some(target)) => {
+                            found.followed.push(child.path);
+                            child = target;
+                        }
                         // What the link leads to is gone (an unmounted drive, say): its copy
                         // is kept.
                         Ok(None) => {

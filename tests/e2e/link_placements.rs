@@ -490,3 +490,43 @@ fn a_source_link_left_out_keeps_the_destinations_entry_at_its_path() {
         s.assert_outside_unchanged("left-out source link");
     }
 }
+
+/// A move with `--symlinks follow` copies what a source link leads to, and deletes the
+/// source's own files, but never deletes through the link: its target lies outside the
+/// source (a file or a folder there stays, and the plan says why).
+#[test]
+fn a_move_that_follows_links_never_deletes_through_them() {
+    let s = Scene::new(&[("own.txt", "mine"), ("sub/own2.txt", "mine too")], &[]);
+    symlink(s.outside(), s.src().join("shared")).unwrap();
+    symlink(s.outside().join("f.txt"), s.src().join("file-link")).unwrap();
+    let prof = s.profile(Operation::Move, SymlinkMode::Follow);
+    let fp = plan(&prof);
+    for path in ["shared/in.txt", "shared/p", "file-link", "shared"] {
+        assert!(
+            !at(&fp, path)
+                .iter()
+                .any(|(k, _, _)| *k == ActionKind::DeleteSource),
+            "{path}: {:?}",
+            shown(&fp.actions)
+        );
+    }
+    assert!(
+        fp.warnings
+            .iter()
+            .any(|w| w.contains("never deletes through links")),
+        "{:?}",
+        fp.warnings
+    );
+    run(&prof);
+    assert_eq!(
+        fs::read_to_string(s.dst().join("shared/in.txt")).unwrap(),
+        "OLD\n"
+    );
+    assert_eq!(
+        fs::read_to_string(s.dst().join("file-link")).unwrap(),
+        "OLD\n"
+    );
+    assert!(!s.src().join("own.txt").exists() && !s.src().join("sub/own2.txt").exists());
+    assert!(is_link(&s.src().join("shared")) && is_link(&s.src().join("file-link")));
+    s.assert_outside_unchanged("move through links");
+}

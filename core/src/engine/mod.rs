@@ -489,6 +489,14 @@ impl Engine {
         fp.destination_entries = dst_listing.len() as u64;
         fp.source_entries = src_listing.len() as u64;
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
+        if profile.operation == Operation::Move {
+            for link in src_listing.followed_links() {
+                fp.warnings.push(format!(
+                    "source {link}: reached through a symbolic link; copied, and left in the \
+                     source (ferrysync never deletes through links)"
+                ));
+            }
+        }
         fp.temporaries = dst_listing.temporaries().to_vec();
         Ok(fp)
     }
