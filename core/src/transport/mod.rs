@@ -11,7 +11,10 @@
 //! (a source whose profile follows them, [`LocalTransport::following_links`]).
 
 mod beneath;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
 mod local;
+mod memory;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -22,6 +25,7 @@ use crate::path::RelPath;
 
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
+pub use memory::MemoryTransport;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -151,18 +155,26 @@ pub(crate) fn mtime_ns(md: &std::fs::Metadata) -> i64 {
     md.mtime() * 1_000_000_000 + md.mtime_nsec()
 }
 
-/// What a backend can do.
+/// What a backend can do. What it cannot do is left out of its calls, never an error
+/// (except creating links where there are none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Modification times can be set exactly (to the nanosecond the backend stores).
+    /// Modification times can be set (to the backend's resolution). Where they cannot, a
+    /// written file has the time of the write and [`Transport::set_meta`] leaves times as
+    /// they are.
     pub set_mtime: bool,
-    /// Permission bits are stored.
+    /// Permission bits (and owners) are stored. Where they are not, entries list a mode of
+    /// 0 and no owner.
     pub permissions: bool,
-    /// Symbolic links can be created and read.
+    /// Symbolic links can be created and read. Where they cannot, creating one fails with
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported).
     pub symlinks: bool,
-    /// Renames are atomic.
+    /// A rename replaces what is at its target in one step. Where it does not, the old
+    /// entry is removed first, and for a moment neither is there.
     pub atomic_rename: bool,
-    /// Resolution of stored modification times, in nanoseconds.
+    /// Resolution of stored modification times, in nanoseconds: a time set is stored
+    /// rounded down to a multiple of it (1 for most local file systems, one second for FTP,
+    /// two for FAT).
     pub mtime_resolution_ns: u64,
 }
 
@@ -192,6 +204,14 @@ pub(crate) fn temp_sibling(path: &RelPath) -> RelPath {
 }
 
 /// One replica's tree, reachable through blocking calls from any thread.
+///
+/// Every backend keeps the same contract, checked by one shared suite of checks
+/// (`transport::conformance`, with the `test-support` feature) that every backend's tests
+/// run. In short: errors by meaning naming the path that failed; nothing is read through a
+/// link unless the transport follows links for reading, and nothing is ever written
+/// through one (a link where a folder is needed is an
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the link); what a
+/// backend cannot store ([`Capabilities`]) is left out, never an error.
 pub trait Transport: Send + Sync + std::fmt::Debug {
     /// A human-readable name of the root (a path or URL without secrets).
     fn describe(&self) -> String;
@@ -199,14 +219,19 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
 
-    /// The metadata of `path` without following a final symlink; `None` when it does not exist.
+    /// The metadata of `path` without following a final symlink; `None` when it does not
+    /// exist (nor a folder on the way to it). The entry's path is `path`.
     ///
     /// # Errors
-    /// Any failure other than "not found".
+    /// Any failure other than "not found": a link on the way in a transport that does not
+    /// follow links for reading (naming the link), a file where a folder is needed on the
+    /// way, permission and I/O failures.
     fn stat(&self, path: &RelPath) -> Result<Option<Entry>>;
 
     /// The metadata of `path`, following symlinks: wherever they lead in a transport that
     /// follows links for reading, otherwise only while they lead to entries below the root.
+    /// `None` when nothing is there, also for a link that leads nowhere; the entry's path is
+    /// `path`, whatever the links led to.
     ///
     /// # Errors
     /// Not found, permission and I/O failures; a link leading out of the root in a transport
@@ -218,19 +243,33 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// full relative path.
     ///
     /// # Errors
-    /// The folder cannot be read.
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when the folder is not there; a
+    /// file is no folder to list; a link at `dir` or on the way in a transport that does not
+    /// follow links for reading (naming the link); permission and I/O failures.
     fn read_dir(&self, dir: &RelPath) -> Result<Vec<Entry>>;
 
-    /// Opens a file for reading.
+    /// Opens a file for reading. Links, at `path` or on the way, are read through only in a
+    /// transport that follows links for reading.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// Not found, a link (see above), a folder (when opened or at the first read),
+    /// permission and I/O failures.
     fn open(&self, path: &RelPath) -> Result<Box<dyn Read + Send>>;
 
-    /// Writes a file from `source`, then applies `meta`; returns the bytes written.
+    /// Writes a file from `source`, then applies `meta` (what of it the backend stores:
+    /// [`Capabilities`]); returns the bytes written.
+    ///
+    /// - The folder holding `path` must exist. When it does not, the write fails with
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) naming `path` *before anything
+    ///   is read from `source`*, so that the caller can make the folder and write again from
+    ///   the same source.
+    /// - A file, link or special entry at `path` is replaced (a link is never written
+    ///   through); a folder is not.
+    /// - A [`Source::File`] is copied from its start, whatever the file's position.
     ///
     /// # Errors
-    /// Any failure; with [`WriteMode::Atomic`] the target is then untouched.
+    /// Any failure; with [`WriteMode::Atomic`] the target is then as it was and no
+    /// temporary is left, with [`WriteMode::Direct`] the target may be torn.
     fn write(
         &self,
         path: &RelPath,
@@ -239,35 +278,45 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
         mode: WriteMode,
     ) -> Result<u64>;
 
-    /// Creates a folder (its parent must exist); succeeds if it already is a folder.
+    /// Creates a folder (its parent must exist); succeeds if it already is a folder. The root
+    /// is created when missing.
     ///
     /// # Errors
-    /// Permission and I/O failures, or a non-folder in the way.
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) naming `path` when its parent is
+    /// missing; a link at `path` or on the way (naming the link); a non-folder in the way;
+    /// permission and I/O failures.
     fn create_dir(&self, path: &RelPath) -> Result<()>;
 
-    /// Applies metadata to an existing entry (folders get their mtime after their contents).
+    /// Applies metadata to an existing entry (folders get their mtime after their contents),
+    /// what of it the backend stores: the time where times can be set (rounded to the
+    /// backend's resolution), permission bits where there are some. A link gets its own
+    /// time, never its target's, and no permission bits.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// Not found, a link on the way, permission and I/O failures.
     fn set_meta(&self, path: &RelPath, meta: &Meta) -> Result<()>;
 
-    /// Removes a file or symlink.
+    /// Removes a file or symlink (the link itself, never its target); never a folder.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// Not found, a folder, a link on the way, permission and I/O failures.
     fn remove_file(&self, path: &RelPath) -> Result<()>;
 
-    /// Removes an empty folder.
+    /// Removes an empty folder; never a file or a link (not even one to a folder).
     ///
     /// # Errors
-    /// Not found, not empty, permission and I/O failures.
+    /// Not found, not empty, not a folder, a link on the way, permission and I/O failures.
     fn remove_dir(&self, path: &RelPath) -> Result<()>;
 
-    /// Renames an entry within this replica, replacing a file at `to`; parents of `to` must
-    /// exist.
+    /// Renames a file, link or folder (with everything below it) within this replica; a file
+    /// or link at `to` is replaced (atomically where [`Capabilities::atomic_rename`]), a
+    /// folder never by a file. The folder of `to` must exist. The entry keeps its contents,
+    /// times and id; renaming an entry onto itself changes nothing.
     ///
     /// # Errors
-    /// Not found, permission and I/O failures.
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when `from` or the folder of `to`
+    /// is missing; a file onto a folder, a folder into itself; a link on the way;
+    /// permission and I/O failures.
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()>;
 
     /// Renames an entry within this replica like [`Transport::rename`], but never replaces
@@ -282,25 +331,28 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// [`Transport::rename`].
     fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
         if self.stat(to)?.is_some() {
-            return Err(crate::Error::new(
-                crate::ErrorKind::AlreadyExists,
-                format!("{to} already exists"),
-            ));
+            return Err(
+                crate::Error::new(crate::ErrorKind::AlreadyExists, "already exists")
+                    .with_path(to.to_path(std::path::Path::new(&self.describe()))),
+            );
         }
         self.rename(from, to)
     }
 
-    /// The target of a symlink, as stored.
+    /// The target of a symlink, as stored (the link is not followed).
     ///
     /// # Errors
-    /// Not a link, not found, I/O failures.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `path` is not a
+    /// link; not found, a link on the way, I/O failures.
     fn read_link(&self, path: &RelPath) -> Result<Vec<u8>>;
 
-    /// Creates a symlink at `path` pointing to `target`.
+    /// Creates a symlink at `path` pointing to `target`, stored as given (it may be absolute
+    /// or lead nowhere).
     ///
     /// # Errors
-    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) where links do not exist;
-    /// permission and I/O failures.
+    /// [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported) where links do not exist
+    /// ([`Capabilities::symlinks`]); [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists)
+    /// when something is at `path`; a link on the way; permission and I/O failures.
     fn symlink(&self, path: &RelPath, target: &[u8]) -> Result<()>;
 
     /// The local file-system path of `path`, for backends that have one: for messages and
@@ -332,7 +384,11 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// As [`Transport::create_dir`].
     fn create_dir_all(&self, path: &RelPath) -> Result<()> {
-        if path.is_root() || self.stat(path)?.is_some_and(|e| e.kind == EntryKind::Dir) {
+        if path.is_root() {
+            // Made when missing, as create_dir makes it.
+            return self.create_dir(path);
+        }
+        if self.stat(path)?.is_some_and(|e| e.kind == EntryKind::Dir) {
             return Ok(());
         }
         if let Some(parent) = path.parent() {
