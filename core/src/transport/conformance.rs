@@ -1102,7 +1102,14 @@ mod tests {
         memory(|_| {})
     }
 
+    /// The fault decorator without faults is the transport it wraps.
+    fn faulty_without_faults() -> Fresh {
+        let t = crate::transport::Faulty::new(MemoryTransport::new("faulty"));
+        (Box::new(()), Box::new(t))
+    }
+
     for_each_check!(backend, local, local);
+    for_each_check!(backend, faulty_memory, faulty_without_faults);
     for_each_check!(backend, memory, full_memory);
     for_each_check!(backend, memory_like_ftp, like_ftp);
     for_each_check!(backend, memory_like_fat, like_fat);

@@ -13,6 +13,8 @@
 mod beneath;
 #[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
+#[cfg(any(test, feature = "test-support"))]
+mod faulty;
 mod local;
 mod memory;
 
@@ -23,6 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::Result;
 use crate::path::RelPath;
 
+#[cfg(any(test, feature = "test-support"))]
+pub use faulty::{Call, Fault, Faulty};
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
 pub use memory::MemoryTransport;
@@ -384,10 +388,7 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// As [`Transport::create_dir`].
     fn create_dir_all(&self, path: &RelPath) -> Result<()> {
-        if path.is_root() {
-            // Made when missing, as create_dir makes it.
-            return self.create_dir(path);
-        }
+        // The root too is made when missing.
         if self.stat(path)?.is_some_and(|e| e.kind == EntryKind::Dir) {
             return Ok(());
         }
@@ -403,9 +404,9 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// As [`Transport::open`] plus read failures.
     fn read_to_vec(&self, path: &RelPath) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.open(path)?
-            .read_to_end(&mut out)
-            .map_err(|e| crate::Error::io(path.as_os_str(), e))?;
+        self.open(path)?.read_to_end(&mut out).map_err(|e| {
+            crate::Error::io(path.to_path(std::path::Path::new(&self.describe())), e)
+        })?;
         Ok(out)
     }
 }
