@@ -1130,4 +1130,82 @@ mod tests {
         });
         assert_eq!((failures, t.count(Call::Stat), t.fired()), (1, 400, 1));
     }
+
+    /// Faults reach the walk and the planner: what they do to a listing.
+    mod scanned {
+        use super::*;
+        use crate::compare::{Comparator, CompareOptions};
+        use crate::filter::Filter;
+        use crate::plan::{ActionKind, ContentVerdicts, Planner};
+        use crate::profile::Operation;
+        use crate::scan::{scan, ScanOptions};
+        use crate::transport::Tree;
+
+        const TREE: &str = "
+            a = 1
+            sub/b = 2
+            sub/deeper/c = 3
+            other/d = 4
+        ";
+
+        fn listed(t: &dyn Transport) -> Result<crate::scan::Listing> {
+            scan(t, &Filter::everything(), &ScanOptions::default())
+        }
+
+        #[test]
+        fn a_folder_that_cannot_be_listed_is_never_a_reason_to_delete_its_copy() {
+            let src = Faulty::new(Tree::new(TREE).in_memory("src"))
+                .with(Fault::on(Call::ReadDir).under("sub").reset());
+            let dst = Tree::new(TREE).in_memory("dst");
+            let l = listed(&src).unwrap();
+            assert_eq!(l.unreadable(), [p("sub")]);
+            assert!(
+                l.warnings()[0].message.contains("connection reset"),
+                "{:?}",
+                l.warnings()
+            );
+            let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+            let actions = Planner::new(Operation::Mirror, &cmp).plan(
+                &l,
+                &listed(&dst).unwrap(),
+                &ContentVerdicts::new(),
+            );
+            assert!(
+                !actions.iter().any(|a| a.kind == ActionKind::Delete),
+                "{actions:?}"
+            );
+            // Once it can be listed again, nothing is left to do.
+            src.clear();
+            let actions = Planner::new(Operation::Mirror, &cmp).plan(
+                &listed(&src).unwrap(),
+                &listed(&dst).unwrap(),
+                &ContentVerdicts::new(),
+            );
+            assert!(
+                actions.iter().all(|a| a.kind == ActionKind::UpdateMeta),
+                "{actions:?}"
+            );
+        }
+
+        #[test]
+        fn a_folder_gone_while_walked_is_a_warning_and_an_unreadable_root_an_error() {
+            let t = Faulty::new(Tree::new(TREE).in_memory("t")).with(
+                Fault::on(Call::ReadDir)
+                    .under("other")
+                    .fail(ErrorKind::NotFound),
+            );
+            let l = listed(&t).unwrap();
+            assert_eq!(l.warnings()[0].message, "folder vanished during the scan");
+            assert!(l.get(&p("sub/deeper/c")).is_some());
+            let t = Faulty::new(Tree::new(TREE).in_memory("t"))
+                .with(Fault::on(Call::ReadDir).nth(1).reset());
+            let e = listed(&t).unwrap_err();
+            assert!(e.is_retryable(), "{e}");
+            // Slow listings are still complete ones.
+            let t = Faulty::new(Tree::new(TREE).in_memory("t"))
+                .with(Fault::on(Call::ReadDir).delay(Duration::from_millis(5)));
+            assert_eq!(listed(&t).unwrap().len(), 7);
+            assert_eq!(t.count(Call::ReadDir), 4);
+        }
+    }
 }

@@ -847,3 +847,242 @@ impl Transport for MemoryTransport {
         self.insert_new(path, Kind::Link(target.into()), LINK_MODE)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{Comparator, CompareOptions};
+    use crate::filter::Filter;
+    use crate::plan::{ContentVerdicts, Planner};
+    use crate::profile::{Operation, SymlinkMode};
+    use crate::scan::{scan, Listing, ScanOptions};
+    use crate::transport::{LocalTransport, Tree, TEMP_PREFIX};
+
+    fn p(s: &str) -> RelPath {
+        RelPath::new(s).unwrap()
+    }
+
+    fn listing(t: &dyn Transport) -> Listing {
+        let opts = ScanOptions {
+            symlinks: SymlinkMode::Copy,
+            ..ScanOptions::default()
+        };
+        scan(t, &Filter::everything(), &opts).unwrap()
+    }
+
+    /// What a listing says of each entry that two trees built from one description share.
+    fn seen(l: &Listing) -> Vec<(RelPath, EntryKind, u64, Option<i64>)> {
+        l.entries()
+            .iter()
+            .map(|e| {
+                let time = (e.kind == EntryKind::File).then_some(e.mtime_ns);
+                (e.path.clone(), e.kind, e.size, time)
+            })
+            .collect()
+    }
+
+    fn plan(src: &dyn Transport, dst: &dyn Transport) -> Vec<String> {
+        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+        Planner::new(Operation::Mirror, &cmp)
+            .plan(&listing(src), &listing(dst), &ContentVerdicts::new())
+            .iter()
+            .map(|a| format!("{} {}", a.kind.name(), a.path))
+            .collect()
+    }
+
+    const TREE: &str = "
+        a.txt = alpha
+        docs/b.txt = beta @1500000000
+        docs/deep/c.txt = gamma
+        empty/
+        link -> docs/b.txt
+    ";
+
+    #[test]
+    fn a_tree_in_memory_scans_as_the_same_tree_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = Tree::new(&format!("{TREE}\ndocs/{TEMP_PREFIX}left = over"));
+        let local = LocalTransport::new(dir.path());
+        tree.build_in(&local).unwrap();
+        let memory = tree.in_memory("m");
+        let (on_disk, in_memory) = (listing(&local), listing(&memory));
+        assert_eq!(seen(&in_memory), seen(&on_disk));
+        assert_eq!(
+            in_memory.temporaries(),
+            [p(&format!("docs/{TEMP_PREFIX}left"))]
+        );
+        assert_eq!(in_memory.temporaries(), on_disk.temporaries());
+        // A socket, FIFO or device is reported, never listed.
+        memory.add_special(&p("docs/fifo")).unwrap();
+        let l = listing(&memory);
+        assert_eq!(seen(&l), seen(&on_disk));
+        assert_eq!(l.warnings()[0].path, p("docs/fifo"));
+    }
+
+    #[test]
+    fn a_mirror_between_trees_in_memory_is_planned_as_on_disk() {
+        let src = Tree::new(TREE).in_memory("src");
+        let dst = Tree::new(
+            "
+            a.txt = alpha
+            docs/b.txt = older @1400000000
+            extra/x = gone
+            ",
+        )
+        .in_memory("dst");
+        let planned = plan(&src, &dst);
+        for step in [
+            "copy docs/b.txt",
+            "create-dir docs/deep",
+            "copy docs/deep/c.txt",
+            "create-dir empty",
+            "delete extra/x",
+            "delete extra",
+            "copy link",
+        ] {
+            assert!(planned.iter().any(|s| s == step), "{step} in {planned:?}");
+        }
+        assert!(
+            !planned.iter().any(|s| s.ends_with(" a.txt")),
+            "{planned:?}"
+        );
+        // The same trees on disk plan the same.
+        let dir = tempfile::tempdir().unwrap();
+        let (ls, ld) = (
+            LocalTransport::new(dir.path().join("src")),
+            LocalTransport::new(dir.path().join("dst")),
+        );
+        Tree::of(&src).unwrap().build_in(&ls).unwrap();
+        Tree::of(&dst).unwrap().build_in(&ld).unwrap();
+        let mut on_disk = plan(&ls, &ld);
+        let mut planned = planned;
+        // Folder times differ between any two trees; only the files and folders count.
+        for steps in [&mut on_disk, &mut planned] {
+            steps.retain(|s| !s.starts_with("update-meta"));
+        }
+        assert_eq!(planned, on_disk);
+    }
+
+    #[test]
+    fn capabilities_narrow_what_is_stored() {
+        let caps = |edit: fn(&mut Capabilities)| {
+            let t = MemoryTransport::new("caps");
+            let mut c = t.capabilities();
+            edit(&mut c);
+            t.with_capabilities(c)
+        };
+        let meta = Meta {
+            mtime_ns: 1_600_000_001_999_999_999,
+            mode: Some(0o600),
+            owner: Some((7, 8)),
+        };
+        let put = |t: &MemoryTransport| {
+            let mut input: &[u8] = b"x";
+            t.write(
+                &p("f"),
+                Source::Stream(&mut input),
+                &meta,
+                WriteMode::Atomic,
+            )
+            .unwrap();
+            t.stat(&p("f")).unwrap().unwrap()
+        };
+        let all = put(&caps(|_| {}));
+        assert_eq!(
+            (all.mtime_ns, all.mode, all.owner),
+            (meta.mtime_ns, 0o600, Some((7, 8)))
+        );
+        let ftp = put(&caps(|c| c.mtime_resolution_ns = 1_000_000_000));
+        assert_eq!(ftp.mtime_ns, 1_600_000_001_000_000_000);
+        let fat = put(&caps(|c| c.mtime_resolution_ns = 2_000_000_000));
+        assert_eq!(fat.mtime_ns, 1_600_000_000_000_000_000);
+        let before = now_ns();
+        let no_times = caps(|c| c.set_mtime = false);
+        let e = put(&no_times);
+        assert!(e.mtime_ns >= before, "the time of the write");
+        no_times.set_meta(&p("f"), &meta).unwrap();
+        assert_eq!(
+            no_times.stat(&p("f")).unwrap().unwrap().mtime_ns,
+            e.mtime_ns
+        );
+        let no_perms = put(&caps(|c| c.permissions = false));
+        assert_eq!((no_perms.mode, no_perms.owner), (0, None));
+        let no_links = caps(|c| c.symlinks = false);
+        let err = no_links.symlink(&p("l"), b"f").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotSupported);
+    }
+
+    #[test]
+    fn without_atomic_renames_a_replacing_write_goes_through_a_temporary() {
+        let t = MemoryTransport::new("steps");
+        let mut c = t.capabilities();
+        c.atomic_rename = false;
+        let t = t.with_capabilities(c);
+        let before = t.tree().next_id;
+        let meta = Meta::default();
+        for data in [&b"one"[..], b"two"] {
+            let mut input = data;
+            t.write(
+                &p("f"),
+                Source::Stream(&mut input),
+                &meta,
+                WriteMode::Atomic,
+            )
+            .unwrap();
+            assert_eq!(t.read_to_vec(&p("f")).unwrap(), data);
+        }
+        // Each write made a temporary (a file id of its own) renamed into place.
+        assert_eq!(t.tree().next_id - before, 2);
+        assert_eq!(t.read_dir(&RelPath::root()).unwrap().len(), 1);
+        // A folder in the way is never replaced, and the temporary goes.
+        t.create_dir(&p("d")).unwrap();
+        let mut input: &[u8] = b"x";
+        t.write(
+            &p("d"),
+            Source::Stream(&mut input),
+            &meta,
+            WriteMode::Atomic,
+        )
+        .unwrap_err();
+        assert_eq!(t.read_dir(&RelPath::root()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn clones_share_the_tree_and_a_following_view_reads_through_links() {
+        let t = Tree::new("real/f = inside\nl -> real\nlf -> real/f").in_memory("m");
+        let other = t.clone();
+        other.create_dir(&p("made")).unwrap();
+        assert!(t.stat(&p("made")).unwrap().is_some());
+        let follow = t.following_links();
+        assert_eq!(follow.read_to_vec(&p("l/f")).unwrap(), b"inside");
+        assert_eq!(follow.read_to_vec(&p("lf")).unwrap(), b"inside");
+        assert_eq!(
+            follow.stat(&p("l/f")).unwrap().unwrap().kind,
+            EntryKind::File
+        );
+        assert_eq!(
+            follow.stat(&p("lf")).unwrap().unwrap().kind,
+            EntryKind::Symlink
+        );
+        assert_eq!(follow.read_dir(&p("l")).unwrap()[0].path, p("l/f"));
+        // ...but never writes through them.
+        let mut input: &[u8] = b"x";
+        let e = follow
+            .write(
+                &p("l/g"),
+                Source::Stream(&mut input),
+                &Meta::default(),
+                WriteMode::Atomic,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(t.stat(&p("real/g")).unwrap().is_none());
+        // A following view of a scan follows links as a source set to follow them.
+        let opts = ScanOptions {
+            symlinks: SymlinkMode::Follow,
+            ..ScanOptions::default()
+        };
+        let l = scan(&follow, &Filter::everything(), &opts).unwrap();
+        assert!(l.get(&p("l/f")).is_some(), "{:?}", l.entries());
+    }
+}

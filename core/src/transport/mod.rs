@@ -17,6 +17,8 @@ pub mod conformance;
 mod faulty;
 mod local;
 mod memory;
+#[cfg(any(test, feature = "test-support"))]
+mod tree;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -30,6 +32,8 @@ pub use faulty::{Call, Fault, Faulty};
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
 pub use memory::MemoryTransport;
+#[cfg(any(test, feature = "test-support"))]
+pub use tree::Tree;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
