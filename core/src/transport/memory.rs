@@ -24,7 +24,9 @@ use crate::path::RelPath;
 /// and owner; folders; symbolic links; each entry with a stable file id.
 ///
 /// Clones share the tree (a test keeps one and hands another to the code under test), and
-/// every call is safe from any number of threads. Nothing is ever written to disk.
+/// every call is safe from any number of threads. Nothing is ever written to disk. Owners
+/// given in a [`Meta`] are stored as given (as by a process that may change owners); new
+/// entries have none.
 ///
 /// Links are stored as written and, as in every transport, never followed to change
 /// anything; reads follow them only in a view made with
@@ -257,7 +259,7 @@ impl MemoryTransport {
             path,
             kind,
             size,
-            mtime_ns: node.mtime_ns,
+            mtime_ns: self.stamp(node.mtime_ns),
             mode: if perms { node.mode } else { 0 },
             owner: if perms { node.owner } else { None },
             file_id: node.id,

@@ -9,6 +9,11 @@
 //! folder is needed fails the call, naming the link; a link as the final name is itself
 //! removed, renamed or replaced. Reads follow links only where the transport was made to
 //! (a source whose profile follows them, [`LocalTransport::following_links`]).
+//!
+//! Backends: [`LocalTransport`] (local and mounted folders) and [`MemoryTransport`] (a tree
+//! in memory, for tests and embedding). With the `test-support` feature, for tests of other
+//! crates too: `Faulty` (fault injection over any transport), `Tree` (trees written as a
+//! few lines of text) and `conformance` (the checks every backend passes).
 
 mod beneath;
 #[cfg(any(test, feature = "test-support"))]
