@@ -715,6 +715,8 @@ pub fn a_rename_that_must_not_replace_never_does(t: &dyn Transport) {
         let result = t.rename_no_replace(&p("a"), &p(to));
         fails_with(result, ErrorKind::AlreadyExists, to, "a taken name");
     }
+    let result = t.rename_no_replace(&p("a"), &p("a"));
+    fails_with(result, ErrorKind::AlreadyExists, "a", "its own name");
     assert_eq!((read(t, "a"), read(t, "b")), (b"a".to_vec(), b"b".to_vec()));
     assert_eq!(kind(t, "d"), Some(EntryKind::Dir));
     t.rename_no_replace(&p("a"), &p("d/c")).unwrap();
