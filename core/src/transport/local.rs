@@ -186,7 +186,12 @@ impl LocalTransport {
         };
         match renameat_with(&a, a_name, &b, b_name, RenameFlags::NOREPLACE) {
             Ok(()) => Ok(()),
-            Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {
+            // No RENAME_NOREPLACE on this file system: a hard link never replaces either.
+            // Folders have no hard links, and EINVAL is also "a folder into itself".
+            Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP)
+                if statat(&a, a_name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) != FileType::Directory) =>
+            {
                 linkat(&a, a_name, &b, b_name, AtFlags::empty()).map_err(taken)?;
                 unlinkat(&a, a_name, AtFlags::empty()).map_err(|e| self.io(from, e.into()))
             }
