@@ -1106,6 +1106,7 @@ fn sql_error(path: &Path, doing: &str, err: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => ErrorKind::Corrupt,
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => ErrorKind::Busy,
+            ErrorCode::DiskFull => ErrorKind::NoSpace,
             ErrorCode::PermissionDenied
             | ErrorCode::ReadOnly
             | ErrorCode::AuthorizationForStatementDenied => ErrorKind::PermissionDenied,
@@ -1116,7 +1117,9 @@ fn sql_error(path: &Path, doing: &str, err: rusqlite::Error) -> Error {
         | rusqlite::Error::IntegralValueOutOfRange(..) => ErrorKind::Corrupt,
         _ => ErrorKind::Io,
     };
-    Error::new(kind, format!("{doing}: {err}")).with_path(path)
+    Error::new(kind, format!("{doing}: {err}"))
+        .with_path(path)
+        .with_source(err)
 }
 
 /// The database file of `profile` under the given `XDG_DATA_HOME` and `HOME` (see
