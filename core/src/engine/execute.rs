@@ -121,6 +121,11 @@ pub(super) fn run_folder(
         profile,
         true,
     ));
+    // Passing failures are tried again in the transports, as the profile says.
+    let (src, dst) = (
+        super::for_run(src, profile, &opts.control),
+        super::for_run(dst, profile, &opts.control),
+    );
     let versions_of = |side: &Arc<dyn Transport>| {
         needs_versions
             .then(|| Versions::new(side.clone(), &profile.versions))
@@ -509,28 +514,17 @@ impl Folder<'_> {
         true
     }
 
-    /// Runs one step with the profile's retries, recording its outcome.
-    fn step(&self, a: &Action, mut op: impl FnMut() -> Result<u64>) -> bool {
-        let retries = self.profile.copy.retries;
-        let mut tries = 0;
-        loop {
-            match op() {
-                Ok(bytes) => {
-                    self.done(a, bytes);
-                    return true;
-                }
-                Err(e)
-                    if e.is_retryable() && tries < retries && !self.opts.control.is_cancelled() =>
-                {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(
-                        self.profile.copy.retry_delay_ms,
-                    ));
-                }
-                Err(e) => {
-                    self.failed(a, &e);
-                    return false;
-                }
+    /// Runs one step, recording its outcome. Passing failures were already tried again by
+    /// the sides' transports ([`super::for_run`]).
+    fn step(&self, a: &Action, op: impl FnOnce() -> Result<u64>) -> bool {
+        match op() {
+            Ok(bytes) => {
+                self.done(a, bytes);
+                true
+            }
+            Err(e) => {
+                self.failed(a, &e);
+                false
             }
         }
     }

@@ -9,9 +9,13 @@
 //! folder is needed fails the call, naming the link; a link as the final name is itself
 //! removed, renamed or replaced. Reads follow links only where the transport was made to
 //! (a source whose profile follows them, [`LocalTransport::following_links`]).
+//!
+//! Decorators wrap a transport and are one themselves: [`Retrying`] tries calls that fail
+//! for a passing reason again, with growing waits.
 
 mod beneath;
 mod local;
+mod retrying;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -22,6 +26,7 @@ use crate::path::RelPath;
 
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
+pub use retrying::{RetryPolicy, Retrying};
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -114,7 +119,8 @@ pub enum WriteMode {
 /// Where the bytes of a written file come from.
 pub enum Source<'a> {
     /// An open local file as its caller saw it (size and modification time): backends may
-    /// copy it with `copy_file_range`/reflink. They copy `size` bytes and then check the
+    /// copy it with `copy_file_range`/reflink. They copy `size` bytes from its start, whatever
+    /// the file's position (so a write can be tried again), and then check the
     /// file again: when its size or time changed meanwhile, the write fails with
     /// [`ErrorKind::Busy`](crate::ErrorKind::Busy), and an atomic write leaves the target as
     /// it was.
