@@ -1273,14 +1273,14 @@ fn same_when_folded(a: &RelPath, b: &RelPath) -> bool {
         == String::from_utf8_lossy(b.as_bytes()).to_lowercase()
 }
 
-/// This machine's name, for conflict copies.
+/// This machine's name, for conflict copies (`uname`'s node name, as `hostname` prints it).
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+    let uname = rustix::system::uname();
+    let name = String::from_utf8_lossy(uname.nodename().to_bytes());
+    match name.trim() {
+        "" => "localhost".into(),
+        name => name.into(),
+    }
 }
 
 /// The side whose version of a conflict is newer (the source on a tie).
@@ -1288,5 +1288,22 @@ fn newer_side(a: &Action) -> Side {
     match Resolution::for_policy(ConflictPolicy::Newer, a.source, a.destination) {
         Resolution::Wins(side) => side,
         _ => Side::Source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 11, item 9: the name conflict copies carry is the machine's, as `uname -n`
+    /// prints it (read through rustix, not from /proc).
+    #[test]
+    fn the_host_name_is_the_machines() {
+        let out = std::process::Command::new("uname")
+            .arg("-n")
+            .output()
+            .unwrap();
+        assert_eq!(
+            super::host_name(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     }
 }
