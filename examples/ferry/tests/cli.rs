@@ -2270,9 +2270,11 @@ fn versioned_backups_run_twice_in_one_second_keep_both_snapshots() {
     );
 }
 
-/// `ferry` with exactly these of the variables that place its files (`None`: unset), run in
-/// `cwd`.
-fn ferry_in_env(cwd: &Path, vars: &[(&str, Option<&str>)], args: &[&str]) -> Output {
+/// Variables and their values (`None`: unset).
+type Vars<'a> = &'a [(&'a str, Option<&'a str>)];
+
+/// `ferry` with exactly these of the variables that place its files, run in `cwd`.
+fn ferry_in_env(cwd: &Path, vars: Vars<'_>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
     command.args(args).current_dir(cwd).env("NO_COLOR", "1");
     for name in ["FERRY_STORE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME"] {
@@ -2297,7 +2299,7 @@ fn the_profile_store_follows_the_documented_order() {
     fs::create_dir_all(&home).unwrap();
     let in_home = home.join(".config/ferrysync/profiles");
     let in_config = config.join("ferrysync/profiles");
-    let cases: [(&[(&str, Option<&str>)], PathBuf); 6] = [
+    let cases: [(Vars<'_>, PathBuf); 6] = [
         (
             &[
                 ("FERRY_STORE", Some("/elsewhere/store")),
@@ -2362,7 +2364,7 @@ fn the_default_state_follows_the_xdg_order() {
     let data = tmp.path().join("data");
     fs::create_dir_all(&home).unwrap();
     let in_home = home.join(".local/share/ferrysync");
-    let cases: [(&[(&str, Option<&str>)], &Path); 4] = [
+    let cases: [(Vars<'_>, &Path); 4] = [
         (
             &[("XDG_DATA_HOME", Some(s(&data))), ("HOME", Some(s(&home)))],
             &data.join("ferrysync"),
