@@ -255,6 +255,15 @@ enum ferry_result
     FERRY_RESULT_CORRUPT = 209,
     // Any other input/output failure.
     FERRY_RESULT_IO = 210,
+    // A server refused the credentials, or wanted some and got none.
+    FERRY_RESULT_UNAUTHENTICATED = 211,
+    // The disk, file system or quota is full.
+    FERRY_RESULT_NO_SPACE = 212,
+    // A server or device did not answer in time; retrying may work (the library's error
+    // kind `timeout`, unlike `FERRY_RESULT_TIMEOUT`: a wait for an event that ran out).
+    FERRY_RESULT_TIMED_OUT = 213,
+    // A connection failed or a server failed to answer; retrying may work.
+    FERRY_RESULT_NETWORK = 214,
     // The library panicked; the call did nothing useful (the handle may be in any state, but
     // freeing it is safe).
     FERRY_RESULT_PANIC = 900,

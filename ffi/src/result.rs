@@ -62,6 +62,15 @@ pub enum ferry_result {
     Corrupt = 209,
     /// Any other input/output failure.
     Io = 210,
+    /// A server refused the credentials, or wanted some and got none.
+    Unauthenticated = 211,
+    /// The disk, file system or quota is full.
+    NoSpace = 212,
+    /// A server or device did not answer in time; retrying may work (the library's error
+    /// kind `timeout`, unlike `FERRY_RESULT_TIMEOUT`: a wait for an event that ran out).
+    TimedOut = 213,
+    /// A connection failed or a server failed to answer; retrying may work.
+    Network = 214,
     /// The library panicked; the call did nothing useful (the handle may be in any state, but
     /// freeing it is safe).
     Panic = 900,
@@ -71,7 +80,7 @@ pub enum ferry_result {
 
 impl ferry_result {
     /// Every code, for `ferry_result_message` and the tests.
-    pub(crate) const ALL: [ferry_result; 23] = [
+    pub(crate) const ALL: [ferry_result; 27] = [
         ferry_result::Ok,
         ferry_result::NullParameter,
         ferry_result::InvalidUtf8,
@@ -93,6 +102,10 @@ impl ferry_result {
         ferry_result::Cancelled,
         ferry_result::Corrupt,
         ferry_result::Io,
+        ferry_result::Unauthenticated,
+        ferry_result::NoSpace,
+        ferry_result::TimedOut,
+        ferry_result::Network,
         ferry_result::Panic,
         ferry_result::Unknown,
     ];
@@ -115,6 +128,10 @@ impl ferry_result {
             ErrorKind::Cancelled => ferry_result::Cancelled,
             ErrorKind::Corrupt => ferry_result::Corrupt,
             ErrorKind::Io => ferry_result::Io,
+            ErrorKind::Unauthenticated => ferry_result::Unauthenticated,
+            ErrorKind::NoSpace => ferry_result::NoSpace,
+            ErrorKind::Timeout => ferry_result::TimedOut,
+            ErrorKind::Network => ferry_result::Network,
             _ => ferry_result::Unknown,
         }
     }
@@ -143,6 +160,10 @@ impl ferry_result {
             ferry_result::Cancelled => "cancelled",
             ferry_result::Corrupt => "data read back differs from what was written",
             ferry_result::Io => "input/output error",
+            ferry_result::Unauthenticated => "the server refused the credentials",
+            ferry_result::NoSpace => "no space left (disk, file system or quota full)",
+            ferry_result::TimedOut => "a server or device did not answer in time",
+            ferry_result::Network => "a connection or server failed",
             ferry_result::Panic => "the library panicked",
             ferry_result::Unknown => "unknown error",
         }

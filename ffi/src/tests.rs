@@ -79,6 +79,30 @@ fn result_codes_are_unique_and_described() {
     );
 }
 
+/// Issue 11, item 4: the kinds remote backends need have codes of their own, new values
+/// after the published ones.
+#[test]
+fn network_error_kinds_have_their_own_codes() {
+    use ferry_core::ErrorKind;
+    let cases = [
+        (
+            ErrorKind::Unauthenticated,
+            ferry_result::Unauthenticated,
+            211,
+        ),
+        (ErrorKind::NoSpace, ferry_result::NoSpace, 212),
+        (ErrorKind::Timeout, ferry_result::TimedOut, 213),
+        (ErrorKind::Network, ferry_result::Network, 214),
+        (ErrorKind::Busy, ferry_result::Busy, 206),
+    ];
+    for (kind, code, value) in cases {
+        assert_eq!(ferry_result::of_kind(kind), code, "{kind}");
+        assert_eq!(code as u32, value, "{kind}");
+    }
+    // The event wait's timeout keeps its value.
+    assert_eq!(ferry_result::Timeout as u32, 103);
+}
+
 #[test]
 fn buffer_too_small_gives_the_length_and_writes_nothing() {
     let mut buf = [b'#' as c_char; 4];

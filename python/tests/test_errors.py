@@ -22,6 +22,11 @@ KINDS = [
     ("cancelled", ferrysync.CancelledError, None),
     ("corrupt", ferrysync.CorruptError, None),
     ("io", ferrysync.IoError, OSError),
+    # Issue 11, item 4: the kinds remote backends need.
+    ("unauthenticated", ferrysync.UnauthenticatedError, PermissionError),
+    ("no-space", ferrysync.NoSpaceError, OSError),
+    ("timeout", ferrysync.TimedOutError, TimeoutError),
+    ("network", ferrysync.NetworkError, ConnectionError),
 ]
 
 

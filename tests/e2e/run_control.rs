@@ -177,3 +177,44 @@ fn a_busy_file_is_retried_then_reported_as_a_warning_and_the_run_goes_on() {
         "fine"
     );
 }
+
+/// Issue 11, item 4: retries wait in the transport, and cancelling the run ends the wait
+/// within a second (the executor used to sleep the whole delay between tries, deaf to it).
+#[test]
+fn cancel_ends_the_wait_before_a_retry() {
+    let p = Pair::new();
+    std::fs::create_dir_all(p.dst()).unwrap();
+    let busy = p.dst().join("prog");
+    std::fs::copy("/bin/sleep", &busy).unwrap();
+    let mut child = std::process::Command::new(&busy).arg("30").spawn().unwrap();
+    tree::write(&p.src(), &[("prog", "a newer program")]);
+    let mut prof = tree::profile(Operation::Copy, &p.src(), &p.dst());
+    prof.copy.copy_directly = true;
+    prof.copy.retries = 3;
+    prof.copy.retry_delay_ms = 20_000;
+    let opts = RunOptions::default();
+    let control = opts.control.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        control.cancel();
+    });
+    let started = std::time::Instant::now();
+    let report = Engine::new().run(&prof, &opts).unwrap();
+    let took = started.elapsed();
+    canceller.join().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(report.warnings[0].kind, "busy");
+    assert!(
+        report.warnings[0].message.contains("cancelled"),
+        "{:?}",
+        report.warnings[0]
+    );
+    assert_eq!(
+        std::fs::read(&busy).unwrap(),
+        std::fs::read("/bin/sleep").unwrap()
+    );
+}

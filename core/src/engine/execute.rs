@@ -121,6 +121,11 @@ pub(super) fn run_folder(
         profile,
         true,
     ));
+    // Passing failures are tried again in the transports, as the profile says.
+    let (src, dst) = (
+        super::for_run(src, profile, &opts.control),
+        super::for_run(dst, profile, &opts.control),
+    );
     let versions_of = |side: &Arc<dyn Transport>| {
         needs_versions
             .then(|| Versions::new(side.clone(), &profile.versions))
@@ -509,28 +514,17 @@ impl Folder<'_> {
         true
     }
 
-    /// Runs one step with the profile's retries, recording its outcome.
-    fn step(&self, a: &Action, mut op: impl FnMut() -> Result<u64>) -> bool {
-        let retries = self.profile.copy.retries;
-        let mut tries = 0;
-        loop {
-            match op() {
-                Ok(bytes) => {
-                    self.done(a, bytes);
-                    return true;
-                }
-                Err(e)
-                    if e.is_retryable() && tries < retries && !self.opts.control.is_cancelled() =>
-                {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(
-                        self.profile.copy.retry_delay_ms,
-                    ));
-                }
-                Err(e) => {
-                    self.failed(a, &e);
-                    return false;
-                }
+    /// Runs one step, recording its outcome. Passing failures were already tried again by
+    /// the sides' transports ([`super::for_run`]).
+    fn step(&self, a: &Action, op: impl FnOnce() -> Result<u64>) -> bool {
+        match op() {
+            Ok(bytes) => {
+                self.done(a, bytes);
+                true
+            }
+            Err(e) => {
+                self.failed(a, &e);
+                false
             }
         }
     }
@@ -1279,14 +1273,14 @@ fn same_when_folded(a: &RelPath, b: &RelPath) -> bool {
         == String::from_utf8_lossy(b.as_bytes()).to_lowercase()
 }
 
-/// This machine's name, for conflict copies.
+/// This machine's name, for conflict copies (`uname`'s node name, as `hostname` prints it).
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+    let uname = rustix::system::uname();
+    let name = String::from_utf8_lossy(uname.nodename().to_bytes());
+    match name.trim() {
+        "" => "localhost".into(),
+        name => name.into(),
+    }
 }
 
 /// The side whose version of a conflict is newer (the source on a tie).
@@ -1294,5 +1288,22 @@ fn newer_side(a: &Action) -> Side {
     match Resolution::for_policy(ConflictPolicy::Newer, a.source, a.destination) {
         Resolution::Wins(side) => side,
         _ => Side::Source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 11, item 9: the name conflict copies carry is the machine's, as `uname -n`
+    /// prints it (read through rustix, not from /proc).
+    #[test]
+    fn the_host_name_is_the_machines() {
+        let out = std::process::Command::new("uname")
+            .arg("-n")
+            .output()
+            .unwrap();
+        assert_eq!(
+            super::host_name(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
     }
 }

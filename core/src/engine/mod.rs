@@ -26,7 +26,7 @@ use crate::profile::{
     DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile, SymlinkMode,
 };
 use crate::scan::{scan, Listing, ScanOptions};
-use crate::transport::{EntryKind, LocalTransport, Transport};
+use crate::transport::{EntryKind, LocalTransport, RetryPolicy, Retrying, Transport};
 use crate::versions::Versions;
 
 /// Runs profiles. Cheap to create; one engine may run several profiles at once from
@@ -595,6 +595,21 @@ pub(crate) fn side_transport(
     } else {
         LocalTransport::new(root)
     }
+}
+
+/// A side's transport as a run uses it: calls that fail for a passing reason are tried
+/// again with the profile's `copy.retries` and a growing wait from `copy.retry-delay-ms`
+/// ([`Retrying`]); cancelling the run ends the waiting.
+pub(crate) fn for_run(
+    transport: Arc<dyn Transport>,
+    profile: &Profile,
+    control: &RunControl,
+) -> Arc<dyn Transport> {
+    let policy = RetryPolicy::new(
+        profile.copy.retries,
+        std::time::Duration::from_millis(profile.copy.retry_delay_ms),
+    );
+    Arc::new(Retrying::new(transport, policy, control.clone()))
 }
 
 pub(crate) fn now_ns() -> i64 {

@@ -7,7 +7,6 @@
 //! transactions, so a killed process leaves a consistent database holding every committed
 //! batch. [`PairLock`] keeps two runs, also of two processes, off the same pair.
 
-use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -244,18 +243,16 @@ impl StateDb {
         })
     }
 
-    /// The per-user database of `profile`: `$XDG_DATA_HOME/ferrysync/<profile>.sqlite`, else
-    /// `$HOME/.local/share/ferrysync/<profile>.sqlite`, with `/`, `\`, NUL and control
-    /// characters of the profile name replaced by `_`.
+    /// The per-user database of `profile`: `$XDG_DATA_HOME/ferrysync/<profile>.sqlite` (a
+    /// relative `XDG_DATA_HOME` is ignored, as the XDG specification says), else
+    /// `$HOME/.local/share/ferrysync/<profile>.sqlite` (the home folder of the user database
+    /// when `HOME` is unset or empty), with `/`, `\`, NUL and control characters of the
+    /// profile name replaced by `_`.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`] when neither an absolute `XDG_DATA_HOME` nor `HOME` is set.
+    /// [`ErrorKind::NotFound`] when there is no absolute `XDG_DATA_HOME` and no home folder.
     pub fn default_path(profile: &str) -> Result<PathBuf> {
-        default_path_from(
-            std::env::var_os("XDG_DATA_HOME").as_deref(),
-            std::env::var_os("HOME").as_deref(),
-            profile,
-        )
+        default_path_in(dirs::data_dir(), profile)
     }
 
     /// The database file.
@@ -1106,6 +1103,7 @@ fn sql_error(path: &Path, doing: &str, err: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => ErrorKind::Corrupt,
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => ErrorKind::Busy,
+            ErrorCode::DiskFull => ErrorKind::NoSpace,
             ErrorCode::PermissionDenied
             | ErrorCode::ReadOnly
             | ErrorCode::AuthorizationForStatementDenied => ErrorKind::PermissionDenied,
@@ -1116,29 +1114,20 @@ fn sql_error(path: &Path, doing: &str, err: rusqlite::Error) -> Error {
         | rusqlite::Error::IntegralValueOutOfRange(..) => ErrorKind::Corrupt,
         _ => ErrorKind::Io,
     };
-    Error::new(kind, format!("{doing}: {err}")).with_path(path)
+    Error::new(kind, format!("{doing}: {err}"))
+        .with_path(path)
+        .with_source(err)
 }
 
-/// The database file of `profile` under the given `XDG_DATA_HOME` and `HOME` (see
+/// The database file of `profile` in the per-user data folder `data` (see
 /// [`StateDb::default_path`]).
-fn default_path_from(
-    xdg_data_home: Option<&OsStr>,
-    home: Option<&OsStr>,
-    profile: &str,
-) -> Result<PathBuf> {
-    // The XDG base directory specification: a relative XDG_DATA_HOME is ignored.
-    let data = match xdg_data_home.map(Path::new).filter(|p| p.is_absolute()) {
-        Some(xdg) => xdg.to_path_buf(),
-        None => match home.filter(|h| !h.is_empty()) {
-            Some(home) => Path::new(home).join(".local/share"),
-            None => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    "no folder for the state database: neither XDG_DATA_HOME nor HOME is set",
-                ))
-            }
-        },
-    };
+fn default_path_in(data: Option<PathBuf>, profile: &str) -> Result<PathBuf> {
+    let data = data.ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            "no folder for the state database: neither XDG_DATA_HOME nor a home folder is known",
+        )
+    })?;
     Ok(data
         .join("ferrysync")
         .join(format!("{}.sqlite", file_name_of(profile))))
@@ -1606,30 +1595,27 @@ mod tests {
     }
 
     #[test]
-    fn default_path_honours_xdg_data_home_then_home() {
-        let os = |s: &'static str| Some(OsStr::new(s));
+    fn default_path_is_in_the_data_folder_with_a_safe_name() {
+        let data = || Some(PathBuf::from("/xdg"));
         assert_eq!(
-            default_path_from(os("/xdg"), os("/home/u"), "work").unwrap(),
+            default_path_in(data(), "work").unwrap(),
             Path::new("/xdg/ferrysync/work.sqlite")
         );
         assert_eq!(
-            default_path_from(None, os("/home/u"), "work").unwrap(),
-            Path::new("/home/u/.local/share/ferrysync/work.sqlite")
-        );
-        // A relative XDG_DATA_HOME is ignored, as the specification says.
-        assert_eq!(
-            default_path_from(os("rel"), os("/home/u"), "work").unwrap(),
-            Path::new("/home/u/.local/share/ferrysync/work.sqlite")
-        );
-        assert_eq!(
-            default_path_from(os("/xdg"), None, "a/b\\c\0d\ne\u{7f}f g").unwrap(),
+            default_path_in(data(), "a/b\\c\0d\ne\u{7f}f g").unwrap(),
             Path::new("/xdg/ferrysync/a_b_c_d_e_f g.sqlite")
         );
         assert_eq!(
-            default_path_from(os("/xdg"), None, "").unwrap(),
+            default_path_in(data(), "").unwrap(),
             Path::new("/xdg/ferrysync/_.sqlite")
         );
-        let err = default_path_from(None, None, "work").unwrap_err();
+        let err = default_path_in(None, "work").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
+        // Where it is looked up, the CLI's tests check with real environments.
+        let found = StateDb::default_path("work").unwrap();
+        assert_eq!(
+            Some(found),
+            dirs::data_dir().map(|d| d.join("ferrysync/work.sqlite"))
+        );
     }
 }

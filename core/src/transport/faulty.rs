@@ -950,11 +950,12 @@ mod tests {
             put(&t, "f", b"new").unwrap_err()
         };
         let reset = fail(Fault::on(Call::Write).reset());
-        assert_eq!(reset.kind(), ErrorKind::Io);
+        assert_eq!(reset.kind(), ErrorKind::Network);
         assert!(reset.is_retryable(), "{reset}");
         assert!(reset.message().contains("connection reset"), "{reset}");
         assert!(names(&reset, "f"));
         let full = fail(Fault::on(Call::Write).disk_full());
+        assert_eq!(full.kind(), ErrorKind::NoSpace);
         assert!(!full.is_retryable(), "{full}");
         assert!(full.message().contains("No space left"), "{full}");
         assert!(names(&full, "f"));

@@ -672,10 +672,13 @@ fn chmod_at(dir: BorrowedFd<'_>, name: &[u8], mode: u32) -> std::result::Result<
 
 impl LocalTransport {
     /// An I/O error writing `path`: [`ErrorKind::Busy`] when it says the source changed
-    /// meanwhile, the link message when a link stood in the way.
+    /// meanwhile (not retryable: the same write fails alike), the link message when a link
+    /// stood in the way.
     fn write_error(&self, path: &RelPath, e: io::Error) -> Error {
         if e.get_ref().is_some_and(|inner| inner.is::<SourceChanged>()) {
-            Error::new(ErrorKind::Busy, e.to_string()).with_path(self.full(path))
+            Error::new(ErrorKind::Busy, e.to_string())
+                .with_path(self.full(path))
+                .retryable(false)
         } else if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) {
             self.link_error(path, Access::Write)
         } else {

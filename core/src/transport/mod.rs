@@ -14,6 +14,9 @@
 //! in memory, for tests and embedding). With the `test-support` feature, for tests of other
 //! crates too: `Faulty` (fault injection over any transport), `Tree` (trees written as a
 //! few lines of text) and `conformance` (the checks every backend passes).
+//!
+//! Decorators wrap a transport and are one themselves: [`Retrying`] tries calls that fail
+//! for a passing reason again, with growing waits.
 
 mod beneath;
 #[cfg(any(test, feature = "test-support"))]
@@ -22,6 +25,7 @@ pub mod conformance;
 mod faulty;
 mod local;
 mod memory;
+mod retrying;
 #[cfg(any(test, feature = "test-support"))]
 mod tree;
 
@@ -37,6 +41,7 @@ pub use faulty::{Call, Fault, Faulty};
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
 pub use memory::MemoryTransport;
+pub use retrying::{RetryPolicy, Retrying};
 #[cfg(any(test, feature = "test-support"))]
 pub use tree::Tree;
 
@@ -131,7 +136,8 @@ pub enum WriteMode {
 /// Where the bytes of a written file come from.
 pub enum Source<'a> {
     /// An open local file as its caller saw it (size and modification time): backends may
-    /// copy it with `copy_file_range`/reflink. They copy `size` bytes and then check the
+    /// copy it with `copy_file_range`/reflink. They copy `size` bytes from its start, whatever
+    /// the file's position (so a write can be tried again), and then check the
     /// file again: when its size or time changed meanwhile, the write fails with
     /// [`ErrorKind::Busy`](crate::ErrorKind::Busy), and an atomic write leaves the target as
     /// it was.

@@ -13,10 +13,10 @@
 //! | ---- | ------- |
 //! | 0    | done (or nothing to do); folders skipped under the "info" policy are listed |
 //! | 1    | finished, but some files failed (see the report) |
-//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a SRC (or PATH1) that is missing or not a folder, a profile that already exists, a disabled profile (without --force); nothing was run |
+//! | 2    | bad input: a malformed profile or argument, an unsupported option, a missing profile, folder, path or version, a SRC (or PATH1) that is missing or not a folder, a profile that already exists, a disabled profile (without --force), credentials a server refuses; nothing was run |
 //! | 3    | aborted by a guard (too many deletions, an empty source; two-way: a side that looks unmounted, every file of a side changed) or an unavailable folder whose policy is "abort"; nothing was changed |
 //! | 4    | incomplete: a folder of the profile was skipped as unavailable (its policy is "warning", the default); the other folders ran |
-//! | 5    | busy: another run holds a two-way folder pair (or synchronized it since the plan was made); nothing was run, try again later |
+//! | 5    | busy: another run holds a two-way folder pair (or synchronized it since the plan was made), or a server timed out or dropped the connection; nothing was run, try again later |
 //! | 130  | cancelled (Ctrl-C) |
 
 mod cancel;
@@ -46,15 +46,16 @@ Exit codes:
   1    finished, but some files failed (see the report)
   2    bad input: a malformed profile or argument, an unsupported option, a missing
        profile, folder, path or version, a SRC (or PATH1) that is missing or not a
-       folder, a profile that already exists, a disabled profile (without --force);
-       nothing was run
+       folder, a profile that already exists, a disabled profile (without --force),
+       credentials a server refuses; nothing was run
   3    aborted by a guard (too many deletions, an empty source; two-way: a side that
        looks unmounted, every file of a side changed) or an unavailable folder whose
        policy is \"abort\"; nothing was changed
   4    incomplete: a folder of the profile was skipped as unavailable (its policy is
        \"warning\", the default); the other folders ran
   5    busy: another run holds a two-way folder pair (or synchronized it since the
-       plan was made); nothing was run, try again later
+       plan was made), or a server timed out or dropped the connection; nothing
+       was run, try again later
   130  cancelled (Ctrl-C)";
 
 /// The example command-line front end of ferrysync.
@@ -220,9 +221,10 @@ fn exit_code(err: &Error) -> u8 {
         ErrorKind::InvalidInput
         | ErrorKind::NotSupported
         | ErrorKind::NotFound
-        | ErrorKind::AlreadyExists => 2,
+        | ErrorKind::AlreadyExists
+        | ErrorKind::Unauthenticated => 2,
         ErrorKind::Guard | ErrorKind::Unavailable => 3,
-        ErrorKind::Busy => 5,
+        ErrorKind::Busy | ErrorKind::Timeout | ErrorKind::Network => 5,
         ErrorKind::Cancelled => 130,
         _ => 1,
     }
@@ -284,5 +286,16 @@ mod tests {
         assert_eq!(code(ErrorKind::Busy), 5);
         assert_eq!(code(ErrorKind::Cancelled), 130);
         assert_eq!(code(ErrorKind::Io), 1);
+    }
+
+    /// Issue 11, item 4: the kinds of remote failures: credentials to fix (bad input), a
+    /// server to try again later (as a busy pair), a full disk (failed).
+    #[test]
+    fn network_errors_map_onto_exit_codes() {
+        let code = |k| exit_code(&Error::new(k, "x"));
+        assert_eq!(code(ErrorKind::Unauthenticated), 2);
+        assert_eq!(code(ErrorKind::Timeout), 5);
+        assert_eq!(code(ErrorKind::Network), 5);
+        assert_eq!(code(ErrorKind::NoSpace), 1);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Effects, Style};
 use ferrysync::transport::EntryKind;
 use ferrysync::{
     Action, ActionKind, ConflictKind, ConflictOutcome, Difference, FolderPlan, Group, Operation,
@@ -12,15 +13,14 @@ use indicatif::HumanBytes;
 use crate::escape::escape;
 use crate::prompt::{newer_side, stamp_text};
 
-const RESET: &str = "\x1b[0m";
-const BLUE: &str = "\x1b[34m";
-const GREEN: &str = "\x1b[32m";
-const STRUCK: &str = "\x1b[9m";
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
+const BLUE: Style = AnsiColor::Blue.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const STRUCK: Style = Style::new().effects(Effects::STRIKETHROUGH);
+const RED: Style = AnsiColor::Red.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
 
 /// The groups of the preview, in order: title and ANSI style.
-const GROUPS: [(Group, &str, &str); 4] = [
+const GROUPS: [(Group, &str, Style); 4] = [
     (Group::New, "New", BLUE),
     (Group::Modified, "Modified", GREEN),
     (Group::Deleted, "Deleted", STRUCK),
@@ -79,7 +79,7 @@ pub fn plan(plan: &Plan, color: bool) -> String {
             for a in actions {
                 let line = format!("{:<width$}  {:>10}  {}", path(a), size(a), reason(a));
                 if color {
-                    let _ = writeln!(out, "    {style}{line}{RESET}");
+                    let _ = writeln!(out, "    {style}{line}{style:#}");
                 } else {
                     let _ = writeln!(out, "    {line}");
                 }
@@ -108,9 +108,9 @@ fn two_way_folder(out: &mut String, folder: &FolderPlan, width: usize, color: bo
             "  first run: a union of both sides; nothing is deleted"
         );
     }
-    let line = |out: &mut String, style: &str, text: String| {
+    let line = |out: &mut String, style: Style, text: String| {
         if color {
-            let _ = writeln!(out, "    {style}{text}{RESET}");
+            let _ = writeln!(out, "    {style}{text}{style:#}");
         } else {
             let _ = writeln!(out, "    {text}");
         }
@@ -537,11 +537,51 @@ mod tests {
         let text = plan(&sample(), true);
         let line = text.lines().find(|l| l.contains("c.txt")).unwrap();
         assert!(
-            line.contains("\x1b[9m") && line.ends_with(RESET),
+            line.contains("\x1b[9m") && line.ends_with("\x1b[0m"),
             "{line:?}"
         );
         let line = text.lines().find(|l| l.contains("a.txt")).unwrap();
         assert!(line.contains("\x1b[34m"));
+    }
+
+    /// Issue 11, item 9: the styles (anstyle's now) are the ANSI codes the hand-written
+    /// constants were, around the same lines, and nothing else changes.
+    #[test]
+    fn each_group_has_its_ansi_colour_and_nothing_else_changes() {
+        let check = |p: &Plan, styled: &[(&str, &str)]| {
+            let (colored, plain) = (plan(p, true), plan(p, false));
+            for (needle, code) in styled {
+                let line = colored.lines().find(|l| l.contains(needle)).unwrap();
+                let bare = plain.lines().find(|l| l.contains(needle)).unwrap();
+                let text = bare.strip_prefix("    ").unwrap();
+                assert_eq!(line, format!("    {code}{text}\x1b[0m"), "{needle}");
+            }
+            let mut stripped = colored.clone();
+            for code in [
+                "\x1b[0m", "\x1b[9m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m",
+            ] {
+                stripped = stripped.replace(code, "");
+            }
+            assert_eq!(stripped, plain);
+        };
+        check(
+            &sample(),
+            &[
+                ("a.txt", "\x1b[34m"),
+                ("b.txt", "\x1b[32m"),
+                ("c.txt", "\x1b[9m"),
+                ("a folder on one side", "\x1b[31m"),
+            ],
+        );
+        check(
+            &two_way_sample(),
+            &[
+                ("a.txt", "\x1b[34m"),
+                ("gone-left.txt", "\x1b[9m"),
+                ("old.txt -> new.txt", "\x1b[33m"),
+                ("both.txt", "\x1b[31m"),
+            ],
+        );
     }
 
     #[test]

@@ -10,23 +10,21 @@ use crate::escape::escape;
 use crate::say;
 
 /// The profile store's folder: `--store`, else `$FERRY_STORE`, else
-/// `$XDG_CONFIG_HOME/ferrysync/profiles`, else `~/.config/ferrysync/profiles`.
+/// `$XDG_CONFIG_HOME/ferrysync/profiles` (an absolute `XDG_CONFIG_HOME`, as the XDG
+/// specification says), else `~/.config/ferrysync/profiles` (`HOME`, else the home folder of
+/// the user database).
 ///
 /// # Errors
-/// [`ErrorKind::InvalidInput`] when none of these is set (no `HOME`).
+/// [`ErrorKind::InvalidInput`] when none of these is known.
 pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(dir) = flag {
         return Ok(dir.to_path_buf());
     }
-    if let Some(dir) = var("FERRY_STORE") {
+    if let Some(dir) = std::env::var_os("FERRY_STORE").filter(|v| !v.is_empty()) {
         return Ok(dir.into());
     }
-    if let Some(config) = var("XDG_CONFIG_HOME") {
-        return Ok(PathBuf::from(config).join("ferrysync/profiles"));
-    }
-    match var("HOME") {
-        Some(home) => Ok(PathBuf::from(home).join(".config/ferrysync/profiles")),
+    match dirs::config_dir() {
+        Some(config) => Ok(config.join("ferrysync/profiles")),
         None => Err(Error::invalid(
             "no profile store: set --store, FERRY_STORE, XDG_CONFIG_HOME or HOME",
         )),

@@ -1,42 +1,15 @@
 //! Times on the command line, in UTC: `2024-05-01`, `2024-05-01T12:30[:00]` (or with a
 //! space), or `@SECONDS` since the epoch.
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+
 const NS: i64 = 1_000_000_000;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ns since the epoch.
 pub fn format_ns(ns: i64) -> String {
-    let secs = ns.div_euclid(NS);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    DateTime::from_timestamp_nanos(ns)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// Parses a time (UTC) into ns since the epoch.
@@ -50,26 +23,20 @@ pub fn parse(text: &str) -> Result<i64, String> {
         return secs.checked_mul(NS).ok_or_else(bad);
     }
     let (date, clock) = match text.split_once(['T', ' ']) {
-        Some((d, c)) => (d, c),
-        None => (text, "00:00"),
+        Some((d, c)) => (d, Some(c)),
+        None => (text, None),
     };
-    let nums = |s: &str, sep: char| -> Result<Vec<i64>, String> {
-        s.split(sep).map(|n| n.parse().map_err(|_| bad())).collect()
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
+    let clock = match clock {
+        None => NaiveTime::MIN,
+        Some(c) => NaiveTime::parse_from_str(c, "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(c, "%H:%M"))
+            .map_err(|_| bad())?,
     };
-    let (d, c) = (nums(date, '-')?, nums(clock, ':')?);
-    let [y, mo, da] = d[..] else {
-        return Err(bad());
-    };
-    let (h, mi, s) = match c[..] {
-        [h, mi] => (h, mi, 0),
-        [h, mi, s] => (h, mi, s),
-        _ => return Err(bad()),
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
-        return Err(bad());
-    }
-    let secs = days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + s;
-    secs.checked_mul(NS).ok_or_else(bad)
+    NaiveDateTime::new(date, clock)
+        .and_utc()
+        .timestamp_nanos_opt()
+        .ok_or_else(bad)
 }
 
 /// Now, in ns since the epoch.
@@ -93,16 +60,67 @@ mod tests {
         assert_eq!(format_ns(-1), "1969-12-31 23:59:59");
     }
 
+    /// Issue 11, item 9: every form the hand-written parser took is still taken, as the same
+    /// time.
+    #[test]
+    fn every_accepted_form_gives_the_same_time() {
+        let noon = 1_714_565_400 * NS; // 2024-05-01 12:10:00 UTC
+        for (text, ns) in [
+            ("2024-05-01", 1_714_521_600 * NS),
+            ("2024-5-1", 1_714_521_600 * NS),
+            (" 2024-05-01\n", 1_714_521_600 * NS),
+            ("2024-05-01T12:10", noon),
+            ("2024-05-01T12:10:00", noon),
+            ("2024-05-01 12:10", noon),
+            ("2024-05-01 12:10:07", noon + 7 * NS),
+            ("2024-05-01T12:10:7", noon + 7 * NS),
+            ("2024-05-01T9:05", 1_714_554_300 * NS),
+            ("2024-05-01T23:59:60", 1_714_608_000 * NS), // a leap second: the next minute
+            ("1969-12-31T23:59:59", -NS),
+            ("1900-01-01", -2_208_988_800 * NS),
+            ("@0", 0),
+            ("@-5", -5 * NS),
+            ("@+5", 5 * NS),
+            ("@1714521600", 1_714_521_600 * NS),
+        ] {
+            assert_eq!(parse(text), Ok(ns), "{text:?}");
+        }
+        assert_eq!(format_ns(noon + 7 * NS + 999), "2024-05-01 12:10:07");
+        assert_eq!(format_ns(-2_208_988_800 * NS), "1900-01-01 00:00:00");
+        assert_eq!(format_ns(i64::MAX), "2262-04-11 23:47:16");
+    }
+
     #[test]
     fn nonsense_is_rejected() {
         for bad in [
             "yesterday",
             "2024-13-01",
             "2024-01-01T25:00",
+            "2024-01-01T12:60",
+            "2024-01-01T12",
+            "2024-01-01T12:00:00:00",
+            "2024-01-01T",
             "2024-01",
+            "2024-01-01-02",
+            "2024-01-32",
+            "2024-00-10",
             "@x",
+            "@",
+            "@9223372036854775807",
+            "",
+            "3000-01-01",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        assert!(parse("2024-01").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    /// The hand-written parser took any day up to 31 and rolled `2024-02-30` into March.
+    #[test]
+    fn days_a_month_does_not_have_are_rejected() {
+        for bad in ["2024-02-30", "2023-02-29", "2024-04-31"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse("2024-02-29").is_ok());
     }
 }

@@ -2269,3 +2269,138 @@ fn versioned_backups_run_twice_in_one_second_keep_both_snapshots() {
         ("ORIGINAL\n".into(), "CHANGED, longer\n".into())
     );
 }
+
+/// Variables and their values (`None`: unset).
+type Vars<'a> = &'a [(&'a str, Option<&'a str>)];
+
+/// `ferry` with exactly these of the variables that place its files, run in `cwd`.
+fn ferry_in_env(cwd: &Path, vars: Vars<'_>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for name in ["FERRY_STORE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "HOME"] {
+        command.env_remove(name);
+    }
+    for (name, value) in vars {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+    }
+    command.output().expect("ferry runs")
+}
+
+/// Issue 11, item 9: the profile store is `--store`, `$FERRY_STORE`, an absolute
+/// `$XDG_CONFIG_HOME/ferrysync/profiles`, else `$HOME/.config/ferrysync/profiles`; empty
+/// variables count as unset, a relative `XDG_CONFIG_HOME` is ignored (the XDG rule).
+#[test]
+fn the_profile_store_follows_the_documented_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let config = tmp.path().join("config");
+    fs::create_dir_all(&home).unwrap();
+    let in_home = home.join(".config/ferrysync/profiles");
+    let in_config = config.join("ferrysync/profiles");
+    let cases: [(Vars<'_>, PathBuf); 6] = [
+        (
+            &[
+                ("FERRY_STORE", Some("/elsewhere/store")),
+                ("XDG_CONFIG_HOME", Some(s(&config))),
+                ("HOME", Some(s(&home))),
+            ],
+            PathBuf::from("/elsewhere/store"),
+        ),
+        (
+            &[
+                ("XDG_CONFIG_HOME", Some(s(&config))),
+                ("HOME", Some(s(&home))),
+            ],
+            in_config.clone(),
+        ),
+        (
+            &[
+                ("FERRY_STORE", Some("")),
+                ("XDG_CONFIG_HOME", Some(s(&config))),
+            ],
+            in_config,
+        ),
+        (&[("HOME", Some(s(&home)))], in_home.clone()),
+        (
+            &[("XDG_CONFIG_HOME", Some("")), ("HOME", Some(s(&home)))],
+            in_home.clone(),
+        ),
+        (
+            &[
+                ("XDG_CONFIG_HOME", Some("relative/config")),
+                ("HOME", Some(s(&home))),
+            ],
+            in_home,
+        ),
+    ];
+    for (vars, store) in cases {
+        let out = ferry_in_env(tmp.path(), vars, &["profile", "list"]);
+        assert_eq!(code(&out), 0, "{vars:?}: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            format!(
+                "No profiles in {} (`ferry profile new` makes one)\n",
+                store.display()
+            ),
+            "{vars:?}"
+        );
+    }
+    let out = ferry_in_env(
+        tmp.path(),
+        &[("HOME", Some(s(&home)))],
+        &["--store", "/flag/store", "profile", "list"],
+    );
+    assert!(stdout(&out).contains("/flag/store"), "{}", stdout(&out));
+}
+
+/// Issue 11, item 9: a two-way pair's default state is under an absolute `$XDG_DATA_HOME`,
+/// else under `$HOME/.local/share` (an empty or relative `XDG_DATA_HOME` is ignored).
+#[test]
+fn the_default_state_follows_the_xdg_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let data = tmp.path().join("data");
+    fs::create_dir_all(&home).unwrap();
+    let in_home = home.join(".local/share/ferrysync");
+    let cases: [(Vars<'_>, &Path); 4] = [
+        (
+            &[("XDG_DATA_HOME", Some(s(&data))), ("HOME", Some(s(&home)))],
+            &data.join("ferrysync"),
+        ),
+        (&[("HOME", Some(s(&home)))], &in_home),
+        (
+            &[("XDG_DATA_HOME", Some("")), ("HOME", Some(s(&home)))],
+            &in_home,
+        ),
+        (
+            &[
+                ("XDG_DATA_HOME", Some("rel-data")),
+                ("HOME", Some(s(&home))),
+            ],
+            &in_home,
+        ),
+    ];
+    for (i, (vars, folder)) in cases.into_iter().enumerate() {
+        let (a, b) = (
+            tmp.path().join(format!("a{i}")),
+            tmp.path().join(format!("b{i}")),
+        );
+        put(&a, "f.txt", "f", Duration::from_secs(60));
+        fs::create_dir_all(&b).unwrap();
+        let out = ferry_in_env(tmp.path(), vars, &["sync", s(&a), s(&b)]);
+        assert_eq!(code(&out), 0, "{vars:?}: {}", stderr(&out));
+        let databases = fs::read_dir(folder)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".sqlite"))
+                    .count()
+            })
+            .unwrap_or(0);
+        // One database per pair: the later cases add theirs to the same folder.
+        let expected = if i == 0 { 1 } else { i };
+        assert_eq!(databases, expected, "{vars:?}");
+    }
+    assert!(!tmp.path().join("rel-data").exists());
+}

@@ -90,6 +90,31 @@ class IoError(SyncError, OSError):
     kind = "io"
 
 
+class UnauthenticatedError(SyncError, PermissionError):
+    """A server refused the credentials, or wanted some and got none."""
+
+    kind = "unauthenticated"
+
+
+class NoSpaceError(SyncError, OSError):
+    """The disk, file system or quota is full."""
+
+    kind = "no-space"
+
+
+class TimedOutError(SyncError, TimeoutError):
+    """A server or device did not answer in time; retrying later may work."""
+
+    kind = "timeout"
+
+
+class NetworkError(SyncError, ConnectionError):
+    """A connection failed (reset, refused, broken) or a server failed to answer; retrying
+    later may work."""
+
+    kind = "network"
+
+
 _BY_KIND: Dict[str, Type[SyncError]] = {
     cls.kind: cls
     for cls in (
@@ -104,6 +129,10 @@ _BY_KIND: Dict[str, Type[SyncError]] = {
         CancelledError,
         CorruptError,
         IoError,
+        UnauthenticatedError,
+        NoSpaceError,
+        TimedOutError,
+        NetworkError,
     )
 }
 
