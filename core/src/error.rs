@@ -35,6 +35,9 @@ pub enum ErrorKind {
     Corrupt,
     /// Any other input/output failure.
     Io,
+    /// A bug in ferrysync: a run's thread panicked (the run stopped where it was; see
+    /// [`Run::wait`](crate::Run::wait)).
+    Internal,
 }
 
 impl ErrorKind {
@@ -52,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Corrupt => "corrupt",
             ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
         }
     }
 
