@@ -115,6 +115,8 @@ impl ferry_result {
             ErrorKind::Cancelled => ferry_result::Cancelled,
             ErrorKind::Corrupt => ferry_result::Corrupt,
             ErrorKind::Io => ferry_result::Io,
+            // A bug: the library panicked (on a run's thread).
+            ErrorKind::Internal => ferry_result::Panic,
             _ => ferry_result::Unknown,
         }
     }
