@@ -46,7 +46,7 @@ impl Plan {
                 map.remove("actions");
                 map.entry("skipped").or_insert(Value::Null);
             }
-            list.append(convert::to_py(py, &json)?)?;
+            list.append(convert::to_py(py, json)?)?;
         }
         Ok(list)
     }

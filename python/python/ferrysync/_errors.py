@@ -90,6 +90,12 @@ class IoError(SyncError, OSError):
     kind = "io"
 
 
+class InternalError(SyncError):
+    """A bug in ferrysync: the run's thread panicked and the run stopped where it was."""
+
+    kind = "internal"
+
+
 _BY_KIND: Dict[str, Type[SyncError]] = {
     cls.kind: cls
     for cls in (
@@ -104,6 +110,7 @@ _BY_KIND: Dict[str, Type[SyncError]] = {
         CancelledError,
         CorruptError,
         IoError,
+        InternalError,
     )
 }
 
