@@ -164,7 +164,7 @@ enum ferry_event_kind
     FERRY_EVENT_KIND_ERROR = 6,
     // The run asks whether to delete unmatched destination entries of a folder (profile
     // option `copy.confirm-deletes`). Answer with `ferry_run_answer(run,
-    // ferry_event_prompt_id(ev), yes)`.
+    // ferry_event_prompt_id(ev), yes)`; unanswered, the entries are kept.
     FERRY_EVENT_KIND_CONFIRM_DELETES = 7,
     // The run ended; the last event.
     FERRY_EVENT_KIND_FINISHED = 8,
@@ -347,16 +347,27 @@ typedef struct ferry_store ferry_store;
 // for the duration of the call only (do not free it, do not keep it).
 typedef void (*ferry_event_callback)(void *userdata, const struct ferry_event *event);
 
-// How a run goes. Zero-initialize it (`ferry_run_options opts = {0};`) or fill it with
-// `ferry_run_options_init`, then set what you need. Passing NULL instead means the defaults.
+// How a run goes. Fill it with `ferry_run_options_init(&opts, sizeof opts)`, or
+// zero-initialize it (`ferry_run_options opts = {0};`), then set what you need. Passing NULL
+// instead means the defaults. Every field's zero value means its default.
+//
+// The struct only grows, at its end (see the ABI policy in the README): `struct_size` says
+// which layout the caller has.
 typedef struct ferry_run_options {
+    // `sizeof(ferry_run_options)` as the caller's header declares it
+    // (`ferry_run_options_init` sets it). 0 means the first published layout, this one:
+    // a zeroed struct stays valid. Fields a later layout adds are read only when
+    // `struct_size` covers them; a struct larger than this library knows is accepted when
+    // the fields it does not know are zero (their defaults), else the call fails with
+    // `FERRY_RESULT_NOT_SUPPORTED`.
+    size_t struct_size;
     // Plan and report, change nothing.
     bool dry_run;
     // Go ahead although a guard (mass delete) objects.
     bool force;
     // How long a prompt waits for its answer before the run takes the default: for
-    // CONFIRM_DELETES yes (delete, as the profile asked), for CONFLICT_PROMPT keep both.
-    // 0 means the default, 30000 ms.
+    // CONFIRM_DELETES no (the destination keeps its files), for CONFLICT_PROMPT keep both.
+    // 0 means the default, 60000 ms.
     uint32_t prompt_timeout_ms;
     // The shortest time between two progress events; 0 means the default, 200 ms.
     uint32_t progress_interval_ms;
@@ -603,8 +614,10 @@ ferry_result ferry_last_error_kind(void);
 // ...). NULL is a no-op.
 void ferry_string_free(char *s);
 
-// Fills `*out` with the default options.
-ferry_result ferry_run_options_init(struct ferry_run_options *out);
+// Fills `*out` with the default options, for a struct of `size` bytes (pass `sizeof *out`):
+// every byte zero, then `struct_size = size`. `FERRY_RESULT_INVALID_INPUT` (nothing written)
+// when `size` is smaller than the first published layout.
+ferry_result ferry_run_options_init(struct ferry_run_options *out, size_t size);
 
 // Starts running `profile` on a new thread and gives the run in `*out`. `opts` may be NULL
 // (defaults). Read its events with `ferry_run_next_event` (or receive them through
@@ -617,8 +630,9 @@ ferry_result ferry_engine_run_start(const struct ferry_engine *engine,
                                     struct ferry_run **out);
 
 // Runs `profile` to the end on the calling thread's behalf and gives the report in `*out`.
-// `opts` may be NULL. Without a callback, events are discarded and prompts take the
-// default at once.
+// `opts` may be NULL. Prompts take their default at once (nobody can answer them: the
+// entries are kept, conflicts keep both versions); without a callback, events are
+// discarded.
 //
 // Errors: an invalid profile, an unavailable folder whose policy is "abort", or
 // `FERRY_RESULT_GUARD` when a guard stopped the run before anything changed. Per-file
@@ -672,7 +686,8 @@ ferry_result ferry_run_resume(const struct ferry_run *run);
 // `ferry_report_free`). Events not yet taken are discarded and prompts take their default at
 // once. May be called again: each call gives a new copy of the report (or the same error).
 //
-// Errors: those of `ferry_engine_run`.
+// Errors: those of `ferry_engine_run`, and `FERRY_RESULT_PANIC` when the run's thread
+// panicked (a bug: the run stopped where it was).
 ferry_result ferry_run_wait(struct ferry_run *run, struct ferry_report **out);
 
 // Releases a run. A run still going is cancelled and waited for first. NULL is a no-op.
@@ -704,10 +719,10 @@ ferry_result ferry_event_message(const struct ferry_event *event,
                                  size_t *out_n);
 
 // The event as one line of JSON (`{"event": "progress", ...}`; the CONFIRM_DELETES prompt
-// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`, the
-// CONFLICT_PROMPT `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action":
-// {the conflict action as in the plan's JSON}}`) into `*out`; release it with
-// `ferry_string_free`.
+// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "destination": ...,
+// "deletions": 2, "bytes-to-delete": ..., "paths": [...]}`, the CONFLICT_PROMPT
+// `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action": {the conflict
+// action as in the plan's JSON}}`) into `*out`; release it with `ferry_string_free`.
 ferry_result ferry_event_to_json(const struct ferry_event *event, char **out);
 
 // Releases an event from `ferry_run_next_event`. NULL is a no-op. Never pass an event lent

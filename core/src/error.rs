@@ -48,6 +48,9 @@ pub enum ErrorKind {
     /// A connection failed (reset, aborted, refused, a broken pipe, an unreachable network)
     /// or a server failed to answer (an HTTP 5xx status); retrying may work.
     Network,
+    /// A bug in ferrysync: a run's thread panicked (the run stopped where it was; see
+    /// [`Run::wait`](crate::Run::wait)).
+    Internal,
 }
 
 impl ErrorKind {
@@ -69,6 +72,7 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no-space",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Network => "network",
+            ErrorKind::Internal => "internal",
         }
     }
 

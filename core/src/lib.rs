@@ -18,6 +18,39 @@
 //! assert!(report.errors.is_empty());
 //! # Ok::<(), ferrysync::Error>(())
 //! ```
+//!
+//! ## A run on its own thread
+//!
+//! [`Engine::start`] runs a profile on its own thread and returns a [`Run`]: pull its
+//! [`Event`]s with a timeout, answer its questions by id (whether deletions may go ahead,
+//! how to resolve a two-way conflict), pause, resume or cancel it, and wait for the report.
+//! A question left unanswered past [`StartOptions::prompt_timeout`] takes the safe default:
+//! deletions are declined, a conflict keeps both versions. The C ABI and the Python module
+//! are thin translations of this handle.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ferrysync::{Answer, Engine, Event, Next, Profile, StartOptions};
+//!
+//! # fn main() -> ferrysync::Result<()> {
+//! # let profile: Profile = unimplemented!();
+//! let run = Engine::new().start(&profile, StartOptions::default())?;
+//! loop {
+//!     match run.next_event(Duration::from_millis(100)) {
+//!         Next::Event(Event::ConfirmDeletes(q)) => {
+//!             // NotFound when the question timed out meanwhile.
+//!             let _ = run.answer(q.prompt_id, Answer::Deletes(q.deletions < 10));
+//!         }
+//!         Next::Event(e) => println!("{}", e.name()),
+//!         Next::Empty => {}
+//!         Next::Finished => break,
+//!     }
+//! }
+//! let report = run.wait()?;
+//! println!("{}", report.status.name());
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod compare;
@@ -37,8 +70,9 @@ pub use compare::{
     blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
 };
 pub use engine::{
-    ActionOutcome, ConflictOutcome, Engine, Event, EventSink, Problem, Progress, Prompt, Report,
-    RunControl, RunOptions, RunStatus,
+    ActionOutcome, Answer, ConflictOutcome, ConflictQuestion, DeletesQuestion, Engine, Event,
+    EventSink, Next, Problem, Progress, Prompt, Question, Report, Run, RunControl, RunOptions,
+    RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{

@@ -134,6 +134,18 @@ pub enum ConflictKind {
     KindChanged,
 }
 
+impl ConflictKind {
+    /// The kebab-case name used in JSON (an action's `detail`) and by the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictKind::BothChanged => "both-changed",
+            ConflictKind::BothCreated => "both-created",
+            ConflictKind::ChangedDeleted => "changed-deleted",
+            ConflictKind::KindChanged => "kind-changed",
+        }
+    }
+}
+
 /// What a two-way run does about a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "resolution", content = "side")]
@@ -1067,6 +1079,17 @@ mod name_tests {
             EntryKind::Special,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+        // Issue 11, item 6: the bindings name conflicts with this, not by a JSON round trip.
+        for kind in [
+            ConflictKind::BothChanged,
+            ConflictKind::BothCreated,
+            ConflictKind::ChangedDeleted,
+            ConflictKind::KindChanged,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            let reason = serde_json::to_value(Reason::Conflict(kind)).unwrap();
+            assert_eq!(reason["detail"], kind.name());
         }
     }
 }

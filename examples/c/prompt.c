@@ -22,8 +22,8 @@ int main(int argc, char **argv) {
     }
     bool yes = argc < 4 || strcmp(argv[3], "no") != 0;
     ferry_run_options opts;
-    ferry_run_options_init(&opts);
-    opts.prompt_timeout_ms = 10000; /* after 10 s unanswered, the run deletes (the default) */
+    ferry_run_options_init(&opts, sizeof opts);
+    opts.prompt_timeout_ms = 10000; /* after 10 s unanswered, the run keeps the entries (the default) */
 
     if ((rc = mirror_profile(argv[1], argv[2], "{\"confirm-deletes\": true}", &profile)) != FERRY_RESULT_OK) {
         print_failure("profile", rc);

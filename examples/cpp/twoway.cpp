@@ -66,7 +66,7 @@ int sync(const std::string &left, const std::string &right, const std::string &s
     }
 
     ferry_run_options opts{};
-    ferry::check(ferry_run_options_init(&opts), "options");
+    ferry::check(ferry_run_options_init(&opts, sizeof opts), "options");
     opts.event_callback = on_event;
     opts.userdata = &state;
     ferry::check(ferry_engine_run_start(e, p, &opts, &state.run), "start");

@@ -117,6 +117,8 @@ pub extern "C" fn ferry_version() -> *const c_char {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_abi;
+#[cfg(test)]
 mod tests_store;
 #[cfg(test)]
 mod tests_support;

@@ -284,7 +284,7 @@ pub extern "C" fn ferry_engine_plan_with(
         let profile = deref(profile, "profile")?;
         let out = out_ptr(out, "out")?;
         let run_opts = ferry_core::RunOptions {
-            resync: options(opts).resync,
+            resync: options(opts)?.resync,
             ..ferry_core::RunOptions::default()
         };
         let plan = engine.engine.plan_with(&profile.profile, &run_opts)?;

@@ -132,6 +132,8 @@ impl ferry_result {
             ErrorKind::NoSpace => ferry_result::NoSpace,
             ErrorKind::Timeout => ferry_result::TimedOut,
             ErrorKind::Network => ferry_result::Network,
+            // A bug: the library panicked (on a run's thread).
+            ErrorKind::Internal => ferry_result::Panic,
             _ => ferry_result::Unknown,
         }
     }

@@ -1,17 +1,17 @@
-//! `ferry_run`: a run on its own thread, its events (pulled, or pushed to a callback), its
-//! prompts (confirm deletes, resolve a two-way conflict), and the `ferry_report` it ends with.
+//! `ferry_run`: the core's run handle ([`ferry_core::Run`]) in C: its events (pulled, or
+//! pushed to a callback), its prompts (confirm deletes, resolve a two-way conflict), and the
+//! `ferry_report` it ends with. The run thread, the queue, prompt ids, timeouts and the
+//! defaults of unanswered prompts are the core's; this file only translates.
 
-use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::mem::{offset_of, size_of, MaybeUninit};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use ferry_core::{
-    Action, ActionOutcome, ConflictPolicy, Event, EventSink, FolderPlan, Prompt, Reason, Report,
-    RunControl, RunOptions, RunStatus,
+    Answer, ErrorKind, Event, EventSink, Next, Question, Reason, Report, Run, RunOptions,
+    RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT,
 };
 
 use crate::plan::{c_string, ferry_engine, ferry_entry_kind, ferry_summary};
@@ -22,30 +22,34 @@ use crate::result::{
 };
 use crate::two_way::{ferry_conflict_kind, ferry_conflict_policy, ferry_stamp};
 
-/// How long a prompt waits for an answer when the options do not say.
-const DEFAULT_PROMPT_TIMEOUT_MS: u32 = 30_000;
-
-/// Events a run may queue before the engine waits for the caller to take some (progress
-/// events are dropped instead of waiting).
-const QUEUE: usize = 256;
-
 /// Receives each event of a run on an engine thread. `userdata` first; `event` is borrowed
 /// for the duration of the call only (do not free it, do not keep it).
 pub type ferry_event_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, event: *const ferry_event)>;
 
-/// How a run goes. Zero-initialize it (`ferry_run_options opts = {0};`) or fill it with
-/// `ferry_run_options_init`, then set what you need. Passing NULL instead means the defaults.
+/// How a run goes. Fill it with `ferry_run_options_init(&opts, sizeof opts)`, or
+/// zero-initialize it (`ferry_run_options opts = {0};`), then set what you need. Passing NULL
+/// instead means the defaults. Every field's zero value means its default.
+///
+/// The struct only grows, at its end (see the ABI policy in the README): `struct_size` says
+/// which layout the caller has.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ferry_run_options {
+    /// `sizeof(ferry_run_options)` as the caller's header declares it
+    /// (`ferry_run_options_init` sets it). 0 means the first published layout, this one:
+    /// a zeroed struct stays valid. Fields a later layout adds are read only when
+    /// `struct_size` covers them; a struct larger than this library knows is accepted when
+    /// the fields it does not know are zero (their defaults), else the call fails with
+    /// `FERRY_RESULT_NOT_SUPPORTED`.
+    pub struct_size: usize,
     /// Plan and report, change nothing.
     pub dry_run: bool,
     /// Go ahead although a guard (mass delete) objects.
     pub force: bool,
     /// How long a prompt waits for its answer before the run takes the default: for
-    /// CONFIRM_DELETES yes (delete, as the profile asked), for CONFLICT_PROMPT keep both.
-    /// 0 means the default, 30000 ms.
+    /// CONFIRM_DELETES no (the destination keeps its files), for CONFLICT_PROMPT keep both.
+    /// 0 means the default, 60000 ms.
     pub prompt_timeout_ms: u32,
     /// The shortest time between two progress events; 0 means the default, 200 ms.
     pub progress_interval_ms: u32,
@@ -62,13 +66,18 @@ pub struct ferry_run_options {
     pub resync: bool,
 }
 
+/// The size of the first published layout of `ferry_run_options`: where its last field ends.
+/// Fixed for ever; fields added later lie beyond it.
+const FIRST_LAYOUT: usize = offset_of!(ferry_run_options, resync) + size_of::<bool>();
+
 impl Default for ferry_run_options {
     fn default() -> Self {
         ferry_run_options {
+            struct_size: size_of::<ferry_run_options>(),
             dry_run: false,
             force: false,
-            prompt_timeout_ms: DEFAULT_PROMPT_TIMEOUT_MS,
-            progress_interval_ms: 200,
+            prompt_timeout_ms: 0,
+            progress_interval_ms: 0,
             event_callback: None,
             userdata: std::ptr::null_mut(),
             resync: false,
@@ -76,14 +85,113 @@ impl Default for ferry_run_options {
     }
 }
 
-/// Fills `*out` with the default options.
+impl ferry_run_options {
+    /// Every field zero: the defaults, in the first layout.
+    fn zeroed() -> ferry_run_options {
+        // SAFETY: every field is an integer, a bool, a nullable pointer or an `Option` of a
+        // function pointer, for all of which zero bytes are a valid value.
+        unsafe { MaybeUninit::<ferry_run_options>::zeroed().assume_init() }
+    }
+
+    /// The core's options for a run going as these say.
+    fn start_options(&self) -> StartOptions {
+        let defaults = RunOptions::default();
+        let run = RunOptions {
+            dry_run: self.dry_run,
+            force: self.force,
+            resync: self.resync,
+            progress_interval: match self.progress_interval_ms {
+                0 => defaults.progress_interval,
+                ms => Duration::from_millis(u64::from(ms)),
+            },
+            ..defaults
+        };
+        StartOptions {
+            prompt_timeout: Some(match self.prompt_timeout_ms {
+                0 => DEFAULT_PROMPT_TIMEOUT,
+                ms => Duration::from_millis(u64::from(ms)),
+            }),
+            ..StartOptions::new(run)
+        }
+    }
+}
+
+/// Fills `*out` with the default options, for a struct of `size` bytes (pass `sizeof *out`):
+/// every byte zero, then `struct_size = size`. `FERRY_RESULT_INVALID_INPUT` (nothing written)
+/// when `size` is smaller than the first published layout.
 #[no_mangle]
-pub extern "C" fn ferry_run_options_init(out: *mut ferry_run_options) -> ferry_result {
+pub extern "C" fn ferry_run_options_init(out: *mut ferry_run_options, size: usize) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
-        write_out(out, ferry_run_options::default());
+        check_size(size)?;
+        let known = size_of::<ferry_run_options>();
+        let mut opts = ferry_run_options::zeroed();
+        opts.struct_size = size;
+        // SAFETY: `out` points to `size` writable bytes (C contract); the first
+        // `min(size, known)` come from `opts`, the rest are zeroed.
+        unsafe {
+            let bytes = out.cast::<u8>();
+            std::ptr::copy_nonoverlapping(
+                (&opts as *const ferry_run_options).cast::<u8>(),
+                bytes,
+                size.min(known),
+            );
+            if size > known {
+                std::ptr::write_bytes(bytes.add(known), 0, size - known);
+            }
+        }
         Ok(())
     })
+}
+
+fn check_size(size: usize) -> Result<(), Failure> {
+    if size < FIRST_LAYOUT {
+        return Err(ferry_core::Error::invalid(format!(
+            "ferry_run_options of {size} bytes is smaller than its first layout \
+             ({FIRST_LAYOUT} bytes): pass sizeof(ferry_run_options)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The caller's options: NULL means the defaults; `struct_size` says how much of the struct
+/// the caller has (0: the first layout).
+pub(crate) fn options(opts: *const ferry_run_options) -> Result<ferry_run_options, Failure> {
+    if opts.is_null() {
+        return Ok(ferry_run_options::default());
+    }
+    // SAFETY: a pointer to a ferry_run_options (C contract), whose first field is its size.
+    let declared = unsafe { std::ptr::addr_of!((*opts).struct_size).read() };
+    let size = if declared == 0 {
+        FIRST_LAYOUT
+    } else {
+        declared
+    };
+    check_size(size)?;
+    let known = size_of::<ferry_run_options>();
+    let bytes = opts.cast::<u8>();
+    if size > known {
+        // SAFETY: the caller's struct holds `size` bytes, as its `struct_size` says.
+        let unknown = unsafe { std::slice::from_raw_parts(bytes.add(known), size - known) };
+        if unknown.iter().any(|b| *b != 0) {
+            return Err(ferry_core::Error::not_supported(format!(
+                "options of a later ferrysync (ferry_run_options of {size} bytes, this library \
+                 knows {known})"
+            ))
+            .into());
+        }
+    }
+    let mut read = ferry_run_options::zeroed();
+    // SAFETY: the caller's struct holds at least `min(size, known)` bytes; `read` has `known`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            bytes,
+            (&mut read as *mut ferry_run_options).cast::<u8>(),
+            size.min(known),
+        );
+    }
+    Ok(read)
 }
 
 /// What an event is about.
@@ -106,7 +214,7 @@ pub enum ferry_event_kind {
     Error = 6,
     /// The run asks whether to delete unmatched destination entries of a folder (profile
     /// option `copy.confirm-deletes`). Answer with `ferry_run_answer(run,
-    /// ferry_event_prompt_id(ev), yes)`.
+    /// ferry_event_prompt_id(ev), yes)`; unanswered, the entries are kept.
     ConfirmDeletes = 7,
     /// The run ended; the last event.
     Finished = 8,
@@ -130,41 +238,6 @@ pub struct ferry_progress {
     pub bytes_total: u64,
 }
 
-/// The question of a CONFIRM_DELETES event.
-#[derive(Debug, Clone)]
-struct ConfirmDeletes {
-    id: u64,
-    folder: String,
-    destination: String,
-    deletions: u64,
-    bytes: u64,
-}
-
-/// The question of a CONFLICT_PROMPT event, with the strings it lends.
-#[derive(Debug, Clone)]
-struct ConflictPrompt {
-    id: u64,
-    folder: CString,
-    path: CString,
-    action: Action,
-}
-
-impl ConflictPrompt {
-    fn kind(&self) -> ferry_conflict_kind {
-        match self.action.reason {
-            Reason::Conflict(kind) => kind.into(),
-            _ => ferry_conflict_kind::None,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-enum EventData {
-    Core(Event),
-    ConfirmDeletes(ConfirmDeletes),
-    ConflictPrompt(ConflictPrompt),
-}
-
 /// What one side of a conflict looks like in a message.
 fn side_text(stamp: Option<ferry_core::Stamp>) -> String {
     match stamp {
@@ -177,120 +250,85 @@ fn side_text(stamp: Option<ferry_core::Stamp>) -> String {
 /// to an `event_callback` for the duration of the call.
 #[derive(Debug, Clone)]
 pub struct ferry_event {
-    data: EventData,
+    event: Event,
+    /// A conflict prompt's folder and path, lent by `ferry_event_conflict`.
+    conflict: Option<(CString, CString)>,
 }
 
 impl ferry_event {
+    fn new(event: Event) -> ferry_event {
+        let conflict = match &event {
+            Event::ConflictPrompt(q) => Some((
+                c_string(q.folder.as_bytes()),
+                c_string(q.action.path.as_bytes()),
+            )),
+            _ => None,
+        };
+        ferry_event { event, conflict }
+    }
+
     fn kind(&self) -> ferry_event_kind {
-        match &self.data {
-            EventData::ConfirmDeletes(_) => ferry_event_kind::ConfirmDeletes,
-            EventData::ConflictPrompt(_) => ferry_event_kind::ConflictPrompt,
-            EventData::Core(e) => match e {
-                Event::Started { .. } => ferry_event_kind::Started,
-                Event::FolderStarted { .. } => ferry_event_kind::FolderStarted,
-                Event::Progress(_) => ferry_event_kind::Progress,
-                Event::ActionDone { .. } => ferry_event_kind::Action,
-                Event::Warning(_) => ferry_event_kind::Warning,
-                Event::Error(_) => ferry_event_kind::Error,
-                Event::Finished(_) => ferry_event_kind::Finished,
-            },
+        match &self.event {
+            Event::Started { .. } => ferry_event_kind::Started,
+            Event::FolderStarted { .. } => ferry_event_kind::FolderStarted,
+            Event::Progress(_) => ferry_event_kind::Progress,
+            Event::ActionDone { .. } => ferry_event_kind::Action,
+            Event::Warning(_) => ferry_event_kind::Warning,
+            Event::Error(_) => ferry_event_kind::Error,
+            Event::Finished(_) => ferry_event_kind::Finished,
+            Event::ConfirmDeletes(_) => ferry_event_kind::ConfirmDeletes,
+            Event::ConflictPrompt(_) => ferry_event_kind::ConflictPrompt,
         }
     }
 
     fn message(&self) -> String {
-        match &self.data {
-            EventData::ConfirmDeletes(c) => format!(
+        match &self.event {
+            Event::ConfirmDeletes(q) => format!(
                 "[{}] delete {} unmatched entries ({} bytes) in {}?",
-                c.folder, c.deletions, c.bytes, c.destination
+                q.folder, q.deletions, q.bytes_to_delete, q.destination
             ),
-            EventData::ConflictPrompt(c) => format!(
+            Event::ConflictPrompt(q) => format!(
                 "[{}] conflict ({}) at {}: source {}, destination {}",
-                c.folder.to_string_lossy(),
-                conflict_kind_name(&c.action),
-                c.action.path,
-                side_text(c.action.source),
-                side_text(c.action.destination),
+                q.folder,
+                match q.action.reason {
+                    Reason::Conflict(kind) => kind.name(),
+                    _ => "conflict",
+                },
+                q.action.path,
+                side_text(q.action.source),
+                side_text(q.action.destination),
             ),
-            EventData::Core(e) => match e {
-                Event::Started { profile, summary } => format!(
-                    "profile {profile}: {} new, {} modified, {} to delete",
-                    summary.new_files + summary.new_dirs,
-                    summary.modified_files,
-                    summary.deletions
-                ),
-                Event::FolderStarted { folder } => format!("[{folder}] started"),
-                Event::Progress(p) => p.current.clone().unwrap_or_default(),
-                Event::ActionDone {
-                    folder,
-                    action,
-                    outcome,
-                } => {
-                    let kind = serde_json::to_value(action.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    let outcome = match outcome {
-                        ActionOutcome::Done => "done",
-                        ActionOutcome::Skipped => "skipped",
-                        ActionOutcome::Failed => "failed",
-                    };
-                    format!("[{folder}] {kind} {}: {outcome}", action.path)
-                }
-                Event::Warning(p) | Event::Error(p) => p.to_string(),
-                Event::Finished(r) => format!("profile {}: {}", r.profile, status_name(r.status)),
-            },
+            Event::Started { profile, summary } => format!(
+                "profile {profile}: {} new, {} modified, {} to delete",
+                summary.new_files + summary.new_dirs,
+                summary.modified_files,
+                summary.deletions
+            ),
+            Event::FolderStarted { folder } => format!("[{folder}] started"),
+            Event::Progress(p) => p.current.clone().unwrap_or_default(),
+            Event::ActionDone {
+                folder,
+                action,
+                outcome,
+            } => format!(
+                "[{folder}] {} {}: {}",
+                action.kind.name(),
+                action.path,
+                outcome.name()
+            ),
+            Event::Warning(p) | Event::Error(p) => p.to_string(),
+            Event::Finished(r) => format!("profile {}: {}", r.profile, r.status.name()),
         }
     }
 
     fn to_json(&self) -> String {
-        match &self.data {
-            EventData::Core(e) => serde_json::to_string(e).unwrap_or_else(|e| {
-                serde_json::json!({"event": "error", "message": e.to_string()}).to_string()
-            }),
-            EventData::ConfirmDeletes(c) => serde_json::json!({
-                "event": "confirm-deletes",
-                "prompt-id": c.id,
-                "folder": c.folder,
-                "destination": c.destination,
-                "deletions": c.deletions,
-                "bytes-to-delete": c.bytes,
-            })
-            .to_string(),
-            EventData::ConflictPrompt(c) => serde_json::json!({
-                "event": "conflict-prompt",
-                "prompt-id": c.id,
-                "folder": c.folder.to_string_lossy(),
-                "action": c.action,
-            })
-            .to_string(),
-        }
+        serde_json::to_string(&self.event).unwrap_or_else(|e| {
+            serde_json::json!({"event": "error", "message": e.to_string()}).to_string()
+        })
     }
 }
 
-/// `both-changed`, ... for a two-way conflict action.
-fn conflict_kind_name(action: &Action) -> String {
-    serde_json::to_value(action.reason)
-        .ok()
-        .and_then(|v| v.get("detail")?.as_str().map(str::to_string))
-        .unwrap_or_else(|| "conflict".to_string())
-}
-
-fn status_name(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Ok => "ok",
-        RunStatus::Errors => "errors",
-        RunStatus::Incomplete => "incomplete",
-        RunStatus::Cancelled => "cancelled",
-    }
-}
-
-/// Where events go: the queue, or the caller's callback.
-#[derive(Clone)]
-enum Delivery {
-    Queue(Sender<ferry_event>),
-    Callback(Callback),
-}
-
+/// The caller's event callback.
 #[derive(Clone, Copy)]
 struct Callback {
     func: unsafe extern "C" fn(*mut c_void, *const ferry_event),
@@ -303,325 +341,65 @@ unsafe impl Send for Callback {}
 // SAFETY: as above.
 unsafe impl Sync for Callback {}
 
-impl Delivery {
-    fn deliver(&self, event: ferry_event) {
-        match self {
-            Delivery::Queue(tx) => {
-                if matches!(&event.data, EventData::Core(Event::Progress(_))) {
-                    // Progress is throttled and superseded by the next one: never wait for it.
-                    let _ = tx.try_send(event);
-                } else {
-                    let _ = tx.send(event);
-                }
-            }
-            Delivery::Callback(cb) => {
-                // SAFETY: a function pointer the caller registered, with its own userdata;
-                // the event outlives the call.
-                unsafe { (cb.func)(cb.userdata, &event) }
-            }
-        }
-    }
-}
-
-/// What a prompt asks, and so which answer it takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Question {
-    ConfirmDeletes,
-    Conflict,
-}
-
-/// An answer from `ferry_run_answer` or `ferry_run_answer_conflict`.
-#[derive(Debug, Clone, Copy)]
-enum Answer {
-    Yes(bool),
-    Policy(ConflictPolicy),
-}
-
-/// How a wait for an answer ended.
-enum Waited {
-    Answered(Answer),
-    /// Unanswered in time, or nobody will answer any more (wait, free).
-    Default,
-    Cancelled,
-}
-
-/// A prompt asked and not yet taken back by the asking thread.
-struct Pending {
-    question: Question,
-    answer: Option<Answer>,
-}
-
-/// Prompts waiting for `ferry_run_answer` / `ferry_run_answer_conflict`.
+/// Holds a callback's first event until the caller has the run's handle in `*out`.
 #[derive(Default)]
-struct Prompts {
-    next_id: AtomicU64,
-    pending: Mutex<HashMap<u64, Pending>>,
-    wake: Condvar,
-    /// Set when nobody will answer any more (wait, free): prompts take the default at once.
-    closed: AtomicBool,
+struct Gate {
+    open: AtomicBool,
+    held: Mutex<()>,
 }
 
-impl Prompts {
-    /// A new prompt id, waiting for its answer.
-    fn ask(&self, question: Question) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                id,
-                Pending {
-                    question,
-                    answer: None,
-                },
-            );
-        id
+impl Gate {
+    fn hold(&self) -> MutexGuard<'_, ()> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn answer(&self, id: u64, answer: Answer) -> Result<(), Failure> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = match pending.get_mut(&id) {
-            Some(p) if p.answer.is_none() => p,
-            _ => {
-                return Err(Failure::new(
-                    ferry_result::UnknownPrompt,
-                    format!("prompt {id} is not waiting for an answer"),
-                ))
-            }
-        };
-        match (slot.question, answer) {
-            (Question::ConfirmDeletes, Answer::Yes(_))
-            | (Question::Conflict, Answer::Policy(_)) => {}
-            (Question::ConfirmDeletes, Answer::Policy(_)) => {
-                return Err(Failure::new(
-                    ferry_result::WrongEventKind,
-                    format!("prompt {id} confirms deletions: answer it with ferry_run_answer"),
-                ))
-            }
-            (Question::Conflict, Answer::Yes(_)) => {
-                return Err(Failure::new(
-                    ferry_result::WrongEventKind,
-                    format!("prompt {id} is a conflict: answer it with ferry_run_answer_conflict"),
-                ))
-            }
-        }
-        slot.answer = Some(answer);
-        self.wake.notify_all();
-        Ok(())
-    }
-
-    /// Waits for the answer to prompt `id` until `timeout`, and forgets the prompt.
-    fn wait(&self, id: u64, timeout: Duration, control: &RunControl) -> Waited {
-        let deadline = Instant::now() + timeout;
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(Pending {
-                answer: Some(answer),
-                ..
-            }) = pending.get(&id)
-            {
-                let answer = *answer;
-                pending.remove(&id);
-                return Waited::Answered(answer);
-            }
-            let now = Instant::now();
-            if control.is_cancelled() {
-                pending.remove(&id);
-                return Waited::Cancelled;
-            }
-            if now >= deadline || self.closed.load(Ordering::SeqCst) {
-                pending.remove(&id);
-                return Waited::Default;
-            }
-            // Short slices so a cancel is noticed promptly.
-            let slice = (deadline - now).min(Duration::from_millis(100));
-            pending = self
-                .wake
-                .wait_timeout(pending, slice)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        let _guard = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        self.wake.notify_all();
-    }
-}
-
-/// The run's answers to the engine's questions: ask the caller through an event, wait for
-/// the answer or the timeout.
-struct EventPrompt {
-    prompts: Arc<Prompts>,
-    delivery: Delivery,
-    timeout: Duration,
-    control: RunControl,
-}
-
-impl Prompt for EventPrompt {
-    fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
-        let id = self.prompts.ask(Question::ConfirmDeletes);
-        self.delivery.deliver(ferry_event {
-            data: EventData::ConfirmDeletes(ConfirmDeletes {
-                id,
-                folder: plan.folder.clone(),
-                destination: plan.destination.clone(),
-                deletions: plan.summary.deletions,
-                bytes: plan.summary.bytes_to_delete,
-            }),
-        });
-        match self.prompts.wait(id, self.timeout, &self.control) {
-            Waited::Answered(Answer::Yes(yes)) => yes,
-            // The profile asked for deletions; without an answer they go ahead.
-            Waited::Answered(Answer::Policy(_)) | Waited::Default => true,
-            // Nothing more should change in a cancelled run.
-            Waited::Cancelled => false,
-        }
-    }
-
-    fn resolve_conflict(&self, folder: &str, action: &Action) -> Option<ConflictPolicy> {
-        let id = self.prompts.ask(Question::Conflict);
-        self.delivery.deliver(ferry_event {
-            data: EventData::ConflictPrompt(ConflictPrompt {
-                id,
-                folder: c_string(folder.as_bytes()),
-                path: c_string(action.path.as_bytes()),
-                action: action.clone(),
-            }),
-        });
-        match self.prompts.wait(id, self.timeout, &self.control) {
-            Waited::Answered(Answer::Policy(policy)) => Some(policy),
-            // Unanswered: keep both, which loses nothing.
-            Waited::Answered(Answer::Yes(_)) | Waited::Default => None,
-            Waited::Cancelled => Some(ConflictPolicy::Skip),
+    fn pass(&self) {
+        if !self.open.load(Ordering::Acquire) {
+            drop(self.hold());
+            self.open.store(true, Ordering::Release);
         }
     }
 }
 
-type Outcome = Result<Report, Failure>;
+/// The sink that hands every event to `cb`, once `gate` opens.
+fn callback_sink(cb: Callback, gate: Arc<Gate>) -> EventSink {
+    Arc::new(move |e: &Event| {
+        gate.pass();
+        cb.call(&ferry_event::new(e.clone()));
+    })
+}
+
+impl Callback {
+    fn call(&self, event: &ferry_event) {
+        // SAFETY: a function pointer the caller registered, with its own userdata; the event
+        // outlives the call.
+        unsafe { (self.func)(self.userdata, event) }
+    }
+}
 
 /// A run in progress on its own thread. Made by `ferry_engine_run_start`, released by
 /// `ferry_run_free`.
 pub struct ferry_run {
-    events: Receiver<ferry_event>,
-    control: RunControl,
-    prompts: Arc<Prompts>,
-    /// Every call takes the run by shared reference: a callback may use it from an engine
-    /// thread while the caller waits.
-    thread: Mutex<Option<JoinHandle<Outcome>>>,
-    outcome: Mutex<Option<Outcome>>,
+    run: Run,
 }
 
-impl ferry_run {
-    /// Starts `profile` on a thread. The thread waits for `go` before its first event, so the
-    /// caller can publish the handle first.
-    fn start(
-        engine: &ferry_engine,
-        profile: &ferry_profile,
-        opts: &ferry_run_options,
-    ) -> Result<(ferry_run, Sender<()>), Failure> {
-        let (tx, rx) = crossbeam_channel::bounded::<ferry_event>(QUEUE);
-        let delivery = match opts.event_callback {
-            Some(func) => Delivery::Callback(Callback {
-                func,
-                userdata: opts.userdata,
-            }),
-            None => Delivery::Queue(tx.clone()),
+/// Starts `profile` as `opts` say. With a callback, its events wait behind `gate`.
+fn start(
+    engine: &ferry_engine,
+    profile: &ferry_profile,
+    opts: &ferry_run_options,
+    gate: &Arc<Gate>,
+) -> Result<ferry_run, Failure> {
+    let mut start = opts.start_options();
+    if let Some(func) = opts.event_callback {
+        let cb = Callback {
+            func,
+            userdata: opts.userdata,
         };
-        let control = RunControl::new();
-        let prompts = Arc::new(Prompts::default());
-        let timeout_ms = match opts.prompt_timeout_ms {
-            0 => DEFAULT_PROMPT_TIMEOUT_MS,
-            n => n,
-        };
-        let interval_ms = match opts.progress_interval_ms {
-            0 => 200,
-            n => n,
-        };
-        let sink_delivery = delivery.clone();
-        let sink: EventSink = Arc::new(move |e: &Event| {
-            sink_delivery.deliver(ferry_event {
-                data: EventData::Core(e.clone()),
-            })
-        });
-        let run_opts = RunOptions {
-            dry_run: opts.dry_run,
-            force: opts.force,
-            folders: Vec::new(),
-            control: control.clone(),
-            events: Some(sink),
-            prompt: Some(Arc::new(EventPrompt {
-                prompts: Arc::clone(&prompts),
-                delivery,
-                timeout: Duration::from_millis(u64::from(timeout_ms)),
-                control: control.clone(),
-            })),
-            progress_interval: Duration::from_millis(u64::from(interval_ms)),
-            resync: opts.resync,
-        };
-        let engine = engine.engine.clone();
-        let profile = profile.profile.clone();
-        let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("ferry-run".to_string())
-            .spawn(move || {
-                // `tx` lives as long as the run: its drop tells the reader the run ended.
-                let _end = tx;
-                let _ = go_rx.recv();
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    engine.run(&profile, &run_opts)
-                })) {
-                    Ok(r) => r.map_err(Failure::from),
-                    Err(_) => Err(Failure::new(ferry_result::Panic, "panic: the run panicked")),
-                }
-            })
-            .map_err(|e| Failure::new(ferry_result::Io, format!("cannot start a thread: {e}")))?;
-        Ok((
-            ferry_run {
-                events: rx,
-                control,
-                prompts,
-                thread: Mutex::new(Some(thread)),
-                outcome: Mutex::new(None),
-            },
-            go_tx,
-        ))
+        start.run.events = Some(callback_sink(cb, Arc::clone(gate)));
     }
-
-    /// Takes every event left (prompts in them take the default at once) and joins the
-    /// thread.
-    fn finish(&self) -> Outcome {
-        let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
-        if outcome.is_none() {
-            self.prompts.close();
-            // Events no one will read: drained so the engine never waits on a full queue.
-            while self.events.recv().is_ok() {}
-            let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-            *outcome = Some(match thread.map(JoinHandle::join) {
-                Some(Ok(o)) => o,
-                Some(Err(_)) | None => {
-                    Err(Failure::new(ferry_result::Panic, "panic: the run panicked"))
-                }
-            });
-        }
-        outcome.clone().expect("set above")
-    }
-
-    fn finished(&self) -> bool {
-        self.outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
-    }
-}
-
-pub(crate) fn options(opts: *const ferry_run_options) -> ferry_run_options {
-    // SAFETY: NULL or a pointer to an initialized ferry_run_options (C contract).
-    match unsafe { opts.as_ref() } {
-        Some(o) => *o,
-        None => ferry_run_options::default(),
-    }
+    let run = engine.engine.start(&profile.profile, start)?;
+    Ok(ferry_run { run })
 }
 
 /// Starts running `profile` on a new thread and gives the run in `*out`. `opts` may be NULL
@@ -640,16 +418,20 @@ pub extern "C" fn ferry_engine_run_start(
         let engine = deref(engine, "engine")?;
         let profile = deref(profile, "profile")?;
         let out = out_ptr(out, "out")?;
-        let (run, go) = ferry_run::start(engine, profile, &options(opts))?;
+        let opts = options(opts)?;
+        let gate = Arc::new(Gate::default());
+        let held = gate.hold();
+        let run = start(engine, profile, &opts, &gate)?;
         write_out(out, Box::into_raw(Box::new(run)));
-        let _ = go.send(());
+        drop(held);
         Ok(())
     })
 }
 
 /// Runs `profile` to the end on the calling thread's behalf and gives the report in `*out`.
-/// `opts` may be NULL. Without a callback, events are discarded and prompts take the
-/// default at once.
+/// `opts` may be NULL. Prompts take their default at once (nobody can answer them: the
+/// entries are kept, conflicts keep both versions); without a callback, events are
+/// discarded.
 ///
 /// Errors: an invalid profile, an unavailable folder whose policy is "abort", or
 /// `FERRY_RESULT_GUARD` when a guard stopped the run before anything changed. Per-file
@@ -665,12 +447,25 @@ pub extern "C" fn ferry_engine_run(
         let engine = deref(engine, "engine")?;
         let profile = deref(profile, "profile")?;
         let out = out_ptr(out, "out")?;
-        let (run, go) = ferry_run::start(engine, profile, &options(opts))?;
-        let _ = go.send(());
-        let report = run.finish()?;
+        let opts = options(opts)?;
+        let gate = Arc::new(Gate::default());
+        let run = start(engine, profile, &opts, &gate)?;
+        let report = run.run.wait()?;
         write_out(out, Box::into_raw(Box::new(ferry_report { report })));
         Ok(())
     })
+}
+
+/// An event for `*out`, or the failure that says why there is none.
+fn pulled(next: Next, none: Failure) -> Result<*mut ferry_event, Failure> {
+    match next {
+        Next::Event(e) => Ok(Box::into_raw(Box::new(ferry_event::new(e)))),
+        Next::Empty => Err(none),
+        Next::Finished => Err(Failure::new(
+            ferry_result::RunFinished,
+            "the run has finished",
+        )),
+    }
 }
 
 /// Waits up to `timeout_ms` for the next event of the run and gives it in `*out` (release it
@@ -686,23 +481,15 @@ pub extern "C" fn ferry_run_next_event(
     boundary(|| {
         let run = deref(run, "run")?;
         let out = out_ptr(out, "out")?;
-        let got = run
-            .events
-            .recv_timeout(Duration::from_millis(u64::from(timeout_ms)));
-        match got {
-            Ok(ev) => {
-                write_out(out, Box::into_raw(Box::new(ev)));
-                Ok(())
-            }
-            Err(RecvTimeoutError::Timeout) => Err(Failure::new(
-                ferry_result::Timeout,
-                format!("no event within {timeout_ms} ms"),
-            )),
-            Err(RecvTimeoutError::Disconnected) => Err(Failure::new(
-                ferry_result::RunFinished,
-                "the run has finished",
-            )),
-        }
+        let next = run
+            .run
+            .next_event(Duration::from_millis(u64::from(timeout_ms)));
+        let none = Failure::new(
+            ferry_result::Timeout,
+            format!("no event within {timeout_ms} ms"),
+        );
+        write_out(out, pulled(next, none)?);
+        Ok(())
     })
 }
 
@@ -716,19 +503,38 @@ pub extern "C" fn ferry_run_try_next_event(
     boundary(|| {
         let run = deref(run, "run")?;
         let out = out_ptr(out, "out")?;
-        match run.events.try_recv() {
-            Ok(ev) => {
-                write_out(out, Box::into_raw(Box::new(ev)));
-                Ok(())
-            }
-            Err(TryRecvError::Empty) => {
-                Err(Failure::new(ferry_result::NoEvent, "no event is waiting"))
-            }
-            Err(TryRecvError::Disconnected) => Err(Failure::new(
-                ferry_result::RunFinished,
-                "the run has finished",
-            )),
+        let none = Failure::new(ferry_result::NoEvent, "no event is waiting");
+        write_out(out, pulled(run.run.try_next_event(), none)?);
+        Ok(())
+    })
+}
+
+/// Gives `answer` to prompt `id` of `run` when it asks `question`.
+fn answer(run: &ferry_run, id: u64, question: Question, answer: Answer) -> Result<(), Failure> {
+    let not_waiting = || {
+        Failure::new(
+            ferry_result::UnknownPrompt,
+            format!("prompt {id} is not waiting for an answer"),
+        )
+    };
+    match run.run.pending(id) {
+        None => return Err(not_waiting()),
+        Some(q) if q != question => {
+            let (what, with) = match q {
+                Question::ConfirmDeletes => ("confirms deletions", "ferry_run_answer"),
+                Question::Conflict => ("is a conflict", "ferry_run_answer_conflict"),
+            };
+            return Err(Failure::new(
+                ferry_result::WrongEventKind,
+                format!("prompt {id} {what}: answer it with {with}"),
+            ));
         }
+        Some(_) => {}
+    }
+    run.run.answer(id, answer).map_err(|e| match e.kind() {
+        // Timed out since.
+        ErrorKind::NotFound => not_waiting(),
+        _ => e.into(),
     })
 }
 
@@ -745,7 +551,12 @@ pub extern "C" fn ferry_run_answer(
 ) -> ferry_result {
     boundary(|| {
         let run = deref(run, "run")?;
-        run.prompts.answer(prompt_id, Answer::Yes(yes))
+        answer(
+            run,
+            prompt_id,
+            Question::ConfirmDeletes,
+            Answer::Deletes(yes),
+        )
     })
 }
 
@@ -764,7 +575,7 @@ pub extern "C" fn ferry_run_answer_conflict(
     boundary(|| {
         let run = deref(run, "run")?;
         let policy = ferry_conflict_policy::answer(policy)?;
-        run.prompts.answer(prompt_id, Answer::Policy(policy))
+        answer(run, prompt_id, Question::Conflict, Answer::Conflict(policy))
     })
 }
 
@@ -774,9 +585,7 @@ pub extern "C" fn ferry_run_answer_conflict(
 #[no_mangle]
 pub extern "C" fn ferry_run_cancel(run: *const ferry_run) -> ferry_result {
     boundary(|| {
-        let run = deref(run, "run")?;
-        run.control.cancel();
-        run.prompts.close();
+        deref(run, "run")?.run.cancel();
         Ok(())
     })
 }
@@ -785,7 +594,7 @@ pub extern "C" fn ferry_run_cancel(run: *const ferry_run) -> ferry_result {
 #[no_mangle]
 pub extern "C" fn ferry_run_pause(run: *const ferry_run) -> ferry_result {
     boundary(|| {
-        deref(run, "run")?.control.pause();
+        deref(run, "run")?.run.pause();
         Ok(())
     })
 }
@@ -794,7 +603,7 @@ pub extern "C" fn ferry_run_pause(run: *const ferry_run) -> ferry_result {
 #[no_mangle]
 pub extern "C" fn ferry_run_resume(run: *const ferry_run) -> ferry_result {
     boundary(|| {
-        deref(run, "run")?.control.resume();
+        deref(run, "run")?.run.resume();
         Ok(())
     })
 }
@@ -803,13 +612,14 @@ pub extern "C" fn ferry_run_resume(run: *const ferry_run) -> ferry_result {
 /// `ferry_report_free`). Events not yet taken are discarded and prompts take their default at
 /// once. May be called again: each call gives a new copy of the report (or the same error).
 ///
-/// Errors: those of `ferry_engine_run`.
+/// Errors: those of `ferry_engine_run`, and `FERRY_RESULT_PANIC` when the run's thread
+/// panicked (a bug: the run stopped where it was).
 #[no_mangle]
 pub extern "C" fn ferry_run_wait(run: *mut ferry_run, out: *mut *mut ferry_report) -> ferry_result {
     boundary(|| {
         let run = deref(run, "run")?;
         let out = out_ptr(out, "out")?;
-        let report = run.finish()?;
+        let report = run.run.wait()?;
         write_out(out, Box::into_raw(Box::new(ferry_report { report })));
         Ok(())
     })
@@ -823,10 +633,10 @@ pub extern "C" fn ferry_run_free(run: *mut ferry_run) {
         if !run.is_null() {
             // SAFETY: a handle from `ferry_engine_run_start`, released once.
             let run = unsafe { Box::from_raw(run) };
-            if !run.finished() {
-                run.control.cancel();
-                let _ = run.finish();
+            if !run.run.is_finished() {
+                run.run.cancel();
             }
+            let _ = run.run.wait();
         }
     })
 }
@@ -849,8 +659,8 @@ pub extern "C" fn ferry_event_progress(
     boundary(|| {
         let event = deref(event, "event")?;
         let out = out_ptr(out, "out")?;
-        match &event.data {
-            EventData::Core(Event::Progress(p)) => {
+        match &event.event {
+            Event::Progress(p) => {
                 write_out(
                     out,
                     ferry_progress {
@@ -878,13 +688,12 @@ pub extern "C" fn ferry_event_prompt_id(event: *const ferry_event, out: *mut u64
     boundary(|| {
         let event = deref(event, "event")?;
         let out = out_ptr(out, "out")?;
-        match &event.data {
-            EventData::ConfirmDeletes(ConfirmDeletes { id, .. })
-            | EventData::ConflictPrompt(ConflictPrompt { id, .. }) => {
-                write_out(out, *id);
+        match event.event.prompt_id() {
+            Some(id) => {
+                write_out(out, id);
                 Ok(())
             }
-            _ => Err(Failure::new(
+            None => Err(Failure::new(
                 ferry_result::WrongEventKind,
                 "not a CONFIRM_DELETES or CONFLICT_PROMPT event",
             )),
@@ -923,18 +732,21 @@ pub extern "C" fn ferry_event_conflict(
     boundary(|| {
         let event = deref(event, "event")?;
         let out = out_ptr(out, "out")?;
-        match &event.data {
-            EventData::ConflictPrompt(c) => {
+        match (&event.event, &event.conflict) {
+            (Event::ConflictPrompt(q), Some((folder, path))) => {
                 write_out(
                     out,
                     ferry_conflict_info {
-                        prompt_id: c.id,
-                        kind: c.kind(),
-                        entry: c.action.entry.into(),
-                        folder: c.folder.as_ptr(),
-                        path: c.path.as_ptr(),
-                        source: c.action.source.into(),
-                        destination: c.action.destination.into(),
+                        prompt_id: q.prompt_id,
+                        kind: match q.action.reason {
+                            Reason::Conflict(kind) => kind.into(),
+                            _ => ferry_conflict_kind::None,
+                        },
+                        entry: q.action.entry.into(),
+                        folder: folder.as_ptr(),
+                        path: path.as_ptr(),
+                        source: q.action.source.into(),
+                        destination: q.action.destination.into(),
                     },
                 );
                 Ok(())
@@ -964,10 +776,10 @@ pub extern "C" fn ferry_event_message(
 }
 
 /// The event as one line of JSON (`{"event": "progress", ...}`; the CONFIRM_DELETES prompt
-/// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "deletions": ...}`, the
-/// CONFLICT_PROMPT `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action":
-/// {the conflict action as in the plan's JSON}}`) into `*out`; release it with
-/// `ferry_string_free`.
+/// is `{"event": "confirm-deletes", "prompt-id": 1, "folder": ..., "destination": ...,
+/// "deletions": 2, "bytes-to-delete": ..., "paths": [...]}`, the CONFLICT_PROMPT
+/// `{"event": "conflict-prompt", "prompt-id": 2, "folder": ..., "action": {the conflict
+/// action as in the plan's JSON}}`) into `*out`; release it with `ferry_string_free`.
 #[no_mangle]
 pub extern "C" fn ferry_event_to_json(
     event: *const ferry_event,

@@ -207,7 +207,7 @@ fn null_arguments_give_null_parameter_and_free_null_is_a_no_op() {
         ferry_result::NullParameter
     );
     assert_eq!(
-        ferry_run_options_init(ptr::null_mut()),
+        ferry_run_options_init(ptr::null_mut(), std::mem::size_of::<ferry_run_options>()),
         ferry_result::NullParameter
     );
 
@@ -546,7 +546,10 @@ fn an_unanswered_prompt_times_out_to_the_default() {
         fs::copy(src.join("top.txt"), dst.join(format!("keep{i}"))).unwrap();
     }
     let mut opts = std::mem::MaybeUninit::<ferry_run_options>::uninit();
-    assert_eq!(ferry_run_options_init(opts.as_mut_ptr()), ferry_result::Ok);
+    assert_eq!(
+        ferry_run_options_init(opts.as_mut_ptr(), std::mem::size_of::<ferry_run_options>()),
+        ferry_result::Ok
+    );
     let mut opts = unsafe { opts.assume_init() };
     opts.prompt_timeout_ms = 50;
     opts.force = true;
@@ -568,7 +571,12 @@ fn an_unanswered_prompt_times_out_to_the_default() {
     }
     assert!(n > 0);
     ferry_run_free(run);
-    assert!(!dst.join("keep0").exists(), "the default is to delete");
+    // Issue 11, item 6: one set of defaults in the core's run handle; an unanswered
+    // confirm-deletes keeps the files (it used to delete them here and keep them in Python).
+    assert!(
+        dst.join("keep0").exists(),
+        "the default is to keep the files"
+    );
     ferry_profile_free(p);
     ferry_engine_free(e);
 }

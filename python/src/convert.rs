@@ -1,11 +1,14 @@
 //! Values between Python and JSON, and times.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde_json::{Map, Value};
+
+use crate::errors;
 
 /// `exclude_files` → `exclude-files`: keyword arguments are the JSON keys in snake_case.
 pub fn kebab(key: &str) -> String {
@@ -17,29 +20,40 @@ pub fn snake(key: &str) -> String {
     key.replace('-', "_")
 }
 
-/// A Python value as JSON. Dict keys are turned to kebab-case; `os.PathLike` becomes its
-/// string; a `Folder` becomes its JSON object.
-pub fn to_json(value: &Bound<'_, PyAny>, at: &str) -> PyResult<Value> {
-    if value.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = value.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if value.cast::<PyInt>().is_ok() {
-        if let Ok(n) = value.extract::<u64>() {
-            return Ok(Value::from(n));
+/// `value` with every object key renamed by `rename`, at every depth.
+fn rename_keys(value: Value, rename: fn(&str) -> String) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (rename(&k), rename_keys(v, rename)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| rename_keys(v, rename)).collect())
         }
-        return Ok(Value::from(value.extract::<i64>()?));
+        v => v,
     }
-    if let Ok(f) = value.cast::<PyFloat>() {
-        return Ok(serde_json::Number::from_f64(f.value())
-            .map(Value::Number)
-            .unwrap_or(Value::Null));
-    }
-    if let Ok(s) = value.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
-    }
+}
+
+/// A path argument (`str` or `os.PathLike`) as text. Anything else is a `TypeError`, as for
+/// every path argument of the module; a path that is not UTF-8 cannot be written in a
+/// profile and is an `InvalidInputError`.
+pub fn path_text(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    let py = value.py();
+    let path: PathBuf = value
+        .extract()
+        .map_err(|e: PyErr| PyTypeError::new_err(format!("{name}: {}", e.value(py))))?;
+    path.into_os_string().into_string().map_err(|p| {
+        errors::to_py(ferrysync::Error::invalid(format!(
+            "{name}: {p:?} is not valid UTF-8"
+        )))
+    })
+}
+
+/// A Python value as JSON, dict keys in kebab-case. Dicts, lists and tuples are walked here,
+/// so that their items may be `os.PathLike` (written as their string) or `Folder`s (written
+/// as their JSON object); everything else is converted by pythonize.
+pub fn to_json(value: &Bound<'_, PyAny>, at: &str) -> PyResult<Value> {
     if let Ok(folder) = value.cast::<crate::profile::Folder>() {
         return serde_json::to_value(&folder.get().inner)
             .map_err(|e| PyTypeError::new_err(e.to_string()));
@@ -62,46 +76,25 @@ pub fn to_json(value: &Bound<'_, PyAny>, at: &str) -> PyResult<Value> {
         }
         return Ok(Value::Array(items));
     }
-    if value.hasattr("__fspath__")? {
-        let os = value.py().import("os")?;
-        let text = os.call_method1("fspath", (value,))?;
-        let text: String = text
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("{at}: expected a str path")))?;
-        return Ok(Value::String(text));
+    if value.cast::<PyString>().is_err() && value.hasattr("__fspath__")? {
+        return path_text(value, at).map(Value::String);
     }
-    Err(PyTypeError::new_err(format!(
-        "{at}: cannot be written as JSON ({})",
-        value.get_type().name()?
-    )))
+    let json: Value = pythonize::depythonize(value).map_err(|e| {
+        let type_name = value
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        PyTypeError::new_err(format!(
+            "{at}: cannot be written as JSON ({type_name}): {e}"
+        ))
+    })?;
+    Ok(rename_keys(json, kebab))
 }
 
-/// JSON as Python values; object keys in snake_case.
-pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => u.into_pyobject(py)?.into_any(),
-            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
-            _ => n.as_f64().unwrap_or(0.0).into_pyobject(py)?.into_any(),
-        },
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (k, v) in map {
-                dict.set_item(snake(k), to_py(py, v)?)?;
-            }
-            dict.into_any()
-        }
-    })
+/// JSON as Python values (by pythonize); object keys in snake_case.
+pub fn to_py(py: Python<'_>, value: Value) -> PyResult<Bound<'_, PyAny>> {
+    Ok(pythonize::pythonize(py, &rename_keys(value, snake))?)
 }
 
 /// A serializable value as a Python dict (or list, ...) with snake_case keys.
@@ -110,7 +103,7 @@ pub fn serialized<'py, T: serde::Serialize>(
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value).map_err(|e| PyTypeError::new_err(e.to_string()))?;
-    to_py(py, &json)
+    to_py(py, json)
 }
 
 /// Nanoseconds since the epoch as an aware `datetime` in UTC.

@@ -18,15 +18,6 @@ pub fn to_py(err: ferrysync::Error) -> PyErr {
     })
 }
 
-/// A copy of `err` (errors are not `Clone`: the I/O source is not kept).
-pub fn copy(err: &ferrysync::Error) -> ferrysync::Error {
-    let copy = ferrysync::Error::new(err.kind(), err.message());
-    match err.path() {
-        Some(p) => copy.with_path(p),
-        None => copy,
-    }
-}
-
 /// Shorthand for results of the core.
 pub trait IntoPyResult<T> {
     /// The result with a Python exception for the error.

@@ -3,8 +3,9 @@
 //! The Python package `ferrysync` (python/python/ferrysync) re-exports these classes and adds
 //! the exception hierarchy, which this module raises through `errors::to_py`.
 //!
-//! Conventions: every call that touches the disk or plans releases the GIL; a run executes on
-//! a Rust thread and its events reach Python through a bounded channel; profiles are built
+//! Conventions: every call that touches the disk or plans releases the GIL; a run is the
+//! core's run handle (`ferrysync::Run`: its own thread, one bounded event queue, prompts by
+//! id), which this module translates and polls with Ctrl-C checks; profiles are built
 //! from keyword arguments by writing the JSON document and parsing it with the Rust parser,
 //! so validation and error messages are those of `Profile::from_json`.
 

@@ -46,7 +46,7 @@ impl Plan {
                 map.remove("actions");
                 map.entry("skipped").or_insert(Value::Null);
             }
-            list.append(convert::to_py(py, &json)?)?;
+            list.append(convert::to_py(py, json)?)?;
         }
         Ok(list)
     }
@@ -160,8 +160,8 @@ impl Action {
 
     /// `file`, `dir`, `symlink` or `special`.
     #[getter]
-    fn entry(&self) -> Option<String> {
-        self.field("entry")
+    fn entry(&self) -> &'static str {
+        self.inner.entry.name()
     }
 
     /// `new`, `changed`, `unmatched`, `replaced`, `metadata`, `moved` or `kind-differs`;

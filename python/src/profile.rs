@@ -156,10 +156,13 @@ impl Folder {
     ) -> PyResult<Folder> {
         let mut folder = Map::new();
         folder.insert("name".into(), Value::from(name));
-        folder.insert("source".into(), convert::to_json(source, "source")?);
+        folder.insert(
+            "source".into(),
+            Value::from(convert::path_text(source, "source")?),
+        );
         folder.insert(
             "destination".into(),
-            convert::to_json(destination, "destination")?,
+            Value::from(convert::path_text(destination, "destination")?),
         );
         add_options(&mut folder, options)?;
         // The folder is parsed and validated as the only folder of a profile, and the

@@ -1,17 +1,12 @@
-//! `Engine`, `Run` (a run on a Rust thread, seen from Python as an iterator of events),
-//! `Event`, `Conflict` (the question of a conflict prompt), `Report` and `Problem`.
+//! `Engine`, `Run` (the core's run handle, [`ferrysync::Run`], seen from Python as an
+//! iterator of events), `Event`, `Conflict` (the question of a conflict prompt), `Report` and
+//! `Problem`. The run thread, its queue, prompt ids, timeouts and defaults are the core's;
+//! this file translates them and checks for Ctrl-C while it waits.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use ferrysync::{
-    ActionKind, ConflictPolicy, EventSink, FolderPlan, Reason, RunControl, RunOptions,
-};
-use pyo3::exceptions::PyTypeError;
+use ferrysync::{Answer, ConflictPolicy, Next, Question, Reason, RunOptions, StartOptions};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyString};
 
@@ -20,207 +15,38 @@ use crate::errors::{self, IntoPyResult};
 use crate::plan::{stamp, Action, Plan, Stamp};
 use crate::profile::Profile;
 
-/// Events waiting for Python before the engine waits too. Progress events are dropped when
-/// the channel is full (the next one says the same, later); the others wait.
-const CHANNEL_CAPACITY: usize = 1024;
-
-/// How often a waiting Python thread checks for signals (Ctrl-C).
+/// The longest a waiting Python thread goes without checking for signals (Ctrl-C), however
+/// many events arrive.
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
-/// What the run thread tells the Python side.
-enum Msg {
-    Event(ferrysync::Event),
-    Confirm {
-        id: u64,
-        folder: String,
-        paths: Vec<String>,
-    },
-    Conflict {
-        id: u64,
-        folder: String,
-        action: ferrysync::Action,
-    },
-}
+/// The default of `Engine.start(prompt_timeout=...)`, in seconds: the core's
+/// [`ferrysync::DEFAULT_PROMPT_TIMEOUT`].
+const PROMPT_TIMEOUT_SECS: f64 = 60.0;
 
-/// An answer to a prompt: yes or no to a confirm-deletes prompt, a policy (`None`: keep
-/// both) to a conflict prompt.
-#[derive(Debug, Clone, Copy)]
-enum Answer {
-    Yes(bool),
-    Policy(Option<ConflictPolicy>),
-}
-
-impl Answer {
-    /// What a conflict callback or `Run.answer` gave for a conflict: a policy name or `None`.
-    fn policy(value: &Bound<'_, PyAny>) -> PyResult<Answer> {
-        if value.is_none() {
-            return Ok(Answer::Policy(None));
-        }
-        let name = value.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "a conflict is answered with a policy name or None, not {}",
-                value
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let name = name.to_cow()?;
-        let invalid = |msg: String| {
-            errors::to_py(ferrysync::Error::new(
-                ferrysync::ErrorKind::InvalidInput,
-                msg,
-            ))
-        };
-        match name.parse::<ConflictPolicy>() {
-            Ok(ConflictPolicy::Prompt) => Err(invalid(
-                "\"prompt\" cannot answer a conflict prompt".to_owned(),
-            )),
-            Ok(policy) => Ok(Answer::Policy(Some(policy))),
-            Err(msg) => Err(invalid(msg)),
-        }
+/// What a conflict callback or `Run.answer` gave for a conflict: a policy name, or `None` to
+/// keep both.
+fn conflict_answer(value: &Bound<'_, PyAny>) -> PyResult<Answer> {
+    if value.is_none() {
+        return Ok(Answer::Conflict(ConflictPolicy::KeepBoth));
     }
-}
-
-/// Which prompt: it says which answers fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Question {
-    ConfirmDeletes,
-    Conflict,
-}
-
-/// Prompts asked and not yet taken back by the run, with their answers once given.
-#[derive(Default)]
-struct Answers {
-    pending: Mutex<HashMap<u64, (Question, Option<Answer>)>>,
-    wake: Condvar,
-}
-
-impl Answers {
-    fn ask(&self, id: u64, question: Question) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (question, None));
-    }
-
-    /// Answers prompt `id`; a prompt no longer waiting (answered, timed out) ignores it.
-    fn give(&self, id: u64, answer: Answer) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, slot @ None)) = pending.get_mut(&id) {
-            *slot = Some(answer);
-            self.wake.notify_all();
-        }
-    }
-
-    /// The question of prompt `id`, while it waits.
-    fn question(&self, id: u64) -> Option<Question> {
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.get(&id).map(|(q, _)| *q)
-    }
-}
-
-/// The run's [`ferrysync::Prompt`]: sends a confirm-deletes or conflict event, then waits for
-/// [`Run::answer`] until the timeout, then takes the default (deletions: `default`;
-/// conflicts: keep both). A cancelled run declines deletions and skips conflicts.
-struct ChannelPrompt {
-    tx: Sender<Msg>,
-    next: AtomicU64,
-    answers: Arc<Answers>,
-    timeout: Duration,
-    default: bool,
-    control: RunControl,
-}
-
-/// How waiting for an answer ended.
-enum Waited {
-    Answered(Answer),
-    TimedOut,
-    Cancelled,
-}
-
-impl ChannelPrompt {
-    /// Sends the prompt `msg` made for a new id and waits for its answer.
-    fn ask(&self, question: Question, msg: impl FnOnce(u64) -> Msg) -> Waited {
-        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        self.answers.ask(id, question);
-        let waited = if self.tx.send(msg(id)).is_err() {
-            Waited::TimedOut
-        } else {
-            self.wait(id)
-        };
-        self.answers
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        waited
-    }
-
-    fn wait(&self, id: u64) -> Waited {
-        let deadline = Instant::now().checked_add(self.timeout);
-        let mut pending = self
-            .answers
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some((_, Some(answer))) = pending.get(&id) {
-                return Waited::Answered(*answer);
-            }
-            if self.control.is_cancelled() {
-                return Waited::Cancelled;
-            }
-            let wait = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(SIGNAL_CHECK),
-                    _ => return Waited::TimedOut,
-                },
-                None => SIGNAL_CHECK,
-            };
-            pending = self
-                .answers
-                .wake
-                .wait_timeout(pending, wait)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-}
-
-impl ferrysync::Prompt for ChannelPrompt {
-    fn confirm_deletes(&self, plan: &FolderPlan) -> bool {
-        let paths = plan
-            .actions
-            .iter()
-            .filter(|a| a.kind == ActionKind::Delete && a.reason == Reason::Unmatched)
-            .map(|a| a.path.to_string())
-            .collect();
-        let msg = |id| Msg::Confirm {
-            id,
-            folder: plan.folder.clone(),
-            paths,
-        };
-        match self.ask(Question::ConfirmDeletes, msg) {
-            Waited::Answered(Answer::Yes(yes)) => yes,
-            Waited::Answered(Answer::Policy(_)) | Waited::TimedOut => self.default,
-            Waited::Cancelled => false,
-        }
-    }
-
-    fn resolve_conflict(&self, folder: &str, action: &ferrysync::Action) -> Option<ConflictPolicy> {
-        let msg = |id| Msg::Conflict {
-            id,
-            folder: folder.to_owned(),
-            action: action.clone(),
-        };
-        match self.ask(Question::Conflict, msg) {
-            Waited::Answered(Answer::Policy(policy)) => policy,
-            Waited::Answered(Answer::Yes(_)) | Waited::TimedOut => None,
-            // Nothing more should change in a cancelled run.
-            Waited::Cancelled => Some(ConflictPolicy::Skip),
-        }
+    let name = value.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "a conflict is answered with a policy name or None, not {}",
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let name = name.to_cow()?;
+    let invalid = |msg: String| errors::to_py(ferrysync::Error::invalid(msg));
+    match name.parse::<ConflictPolicy>() {
+        Ok(ConflictPolicy::Prompt) => Err(invalid(
+            "\"prompt\" cannot answer a conflict prompt".to_owned(),
+        )),
+        Ok(policy) => Ok(Answer::Conflict(policy)),
+        Err(msg) => Err(invalid(msg)),
     }
 }
 
@@ -268,7 +94,7 @@ impl Engine {
             .detach(|| self.inner.plan_with(&profile.inner, &opts))
             .py()?;
         Ok(Plan {
-            inner: Arc::new(plan),
+            inner: std::sync::Arc::new(plan),
         })
     }
 
@@ -292,58 +118,64 @@ impl Engine {
         conflict: Option<Bound<'_, PyAny>>,
         resync: bool,
     ) -> PyResult<Report> {
-        let prompt = (confirm.is_some() || conflict.is_some()).then_some((None, true));
-        let run = Run::start(
-            &self.inner,
-            &profile.inner,
-            options(dry_run, force, folders, resync),
-            prompt,
-        );
-        while let Some(msg) = run.next_msg(py)? {
+        // Every prompt is answered here, at once: no timeout.
+        let opts = StartOptions {
+            prompt_timeout: None,
+            ..StartOptions::new(options(dry_run, force, folders, resync))
+        };
+        let run = Run::start(&self.inner, &profile.inner, opts)?;
+        while let Some(event) = run.next(py)? {
             let handled = (|| -> PyResult<()> {
-                let prompt = match &msg {
-                    Msg::Confirm { id, .. } => Some((*id, Question::ConfirmDeletes)),
-                    Msg::Conflict { id, .. } => Some((*id, Question::Conflict)),
-                    Msg::Event(_) => None,
+                let asks = match &event {
+                    ferrysync::Event::ConfirmDeletes(q) => {
+                        Some((q.prompt_id, Question::ConfirmDeletes))
+                    }
+                    ferrysync::Event::ConflictPrompt(q) => Some((q.prompt_id, Question::Conflict)),
+                    _ => None,
                 };
-                let event = run.deliver(py, msg)?;
-                match (prompt, &progress) {
-                    (Some((id, Question::ConfirmDeletes)), _) => {
+                match asks {
+                    Some((id, Question::ConfirmDeletes)) => {
                         let yes = match &confirm {
-                            Some(confirm) => confirm.call1((event,))?.is_truthy()?,
+                            Some(confirm) => {
+                                confirm.call1((run.deliver(py, event)?,))?.is_truthy()?
+                            }
                             None => true,
                         };
-                        run.answers.give(id, Answer::Yes(yes));
+                        run.give(id, Answer::Deletes(yes))
                     }
-                    (Some((id, Question::Conflict)), _) => {
-                        let answer = match (&conflict, &event.conflict) {
-                            (Some(resolve), Some(c)) => {
-                                Answer::policy(&resolve.call1((c.clone_ref(py),))?)?
+                    Some((id, Question::Conflict)) => {
+                        let answer = match &conflict {
+                            Some(resolve) => {
+                                let event = run.deliver(py, event)?;
+                                let asked = event.conflict.as_ref().map(|c| c.clone_ref(py));
+                                conflict_answer(&resolve.call1((asked,))?)?
                             }
-                            _ => Answer::Policy(None),
+                            None => Answer::Conflict(ConflictPolicy::KeepBoth),
                         };
-                        run.answers.give(id, answer);
+                        run.give(id, answer)
                     }
-                    (None, Some(progress)) => {
-                        progress.call1((event,))?;
-                    }
-                    (None, None) => {}
+                    None => match &progress {
+                        Some(progress) => {
+                            progress.call1((run.deliver(py, event)?,))?;
+                            Ok(())
+                        }
+                        None => log(py, &event),
+                    },
                 }
-                Ok(())
             })();
             if let Err(e) = handled {
                 run.stop(py);
                 return Err(e);
             }
         }
-        run.report()
+        run.report(py)
     }
 
     /// Starts `profile` on a background thread. The returned `Run` is an iterator of events
-    /// and a context manager. Prompts wait `prompt_timeout` seconds (`None`: for ever) for
-    /// `Run.answer`; then confirm-deletes prompts take `prompt_default` and conflict prompts
-    /// keep both versions.
-    #[pyo3(signature = (profile, *, dry_run = false, force = false, folders = None, prompt_timeout = Some(60.0), prompt_default = false, resync = false))]
+    /// and a context manager. Prompts wait `prompt_timeout` seconds (`None`: until `wait()`)
+    /// for `Run.answer`; then confirm-deletes prompts take `prompt_default` (no: the files are
+    /// kept) and conflict prompts keep both versions.
+    #[pyo3(signature = (profile, *, dry_run = false, force = false, folders = None, prompt_timeout = Some(PROMPT_TIMEOUT_SECS), prompt_default = false, resync = false))]
     #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
@@ -355,18 +187,19 @@ impl Engine {
         prompt_default: bool,
         resync: bool,
     ) -> PyResult<Run> {
-        let timeout = match prompt_timeout {
+        let prompt_timeout = match prompt_timeout {
             None => None,
-            Some(s) => Some(Duration::try_from_secs_f64(s).map_err(|_| {
-                pyo3::exceptions::PyValueError::new_err("prompt_timeout: not a valid duration")
-            })?),
+            Some(s) => Some(
+                Duration::try_from_secs_f64(s)
+                    .map_err(|_| PyValueError::new_err("prompt_timeout: not a valid duration"))?,
+            ),
         };
-        Ok(Run::start(
-            &self.inner,
-            &profile.inner,
-            options(dry_run, force, folders, resync),
-            Some((timeout, prompt_default)),
-        ))
+        let opts = StartOptions {
+            prompt_timeout,
+            delete_unanswered: prompt_default,
+            ..StartOptions::new(options(dry_run, force, folders, resync))
+        };
+        Run::start(&self.inner, &profile.inner, opts)
     }
 
     /// Forgets the two-way state of the profile's folder pairs: the next run is a first run,
@@ -388,154 +221,77 @@ impl Engine {
     }
 }
 
-type Outcome = ferrysync::Result<ferrysync::Report>;
+/// Logs a warning or error event to the `ferrysync` logger.
+fn log(py: Python<'_>, event: &ferrysync::Event) -> PyResult<()> {
+    let (level, problem) = match event {
+        ferrysync::Event::Warning(p) => ("warning", p),
+        ferrysync::Event::Error(p) => ("error", p),
+        _ => return Ok(()),
+    };
+    py.import("logging")?
+        .call_method1("getLogger", ("ferrysync",))?
+        .call_method1(level, ("%s", problem.to_string()))?;
+    Ok(())
+}
 
 /// A run in progress: iterate it for its events; `wait()` for the report.
 #[pyclass(module = "ferrysync._native", frozen)]
 pub struct Run {
-    rx: Receiver<Msg>,
-    control: RunControl,
-    answers: Arc<Answers>,
-    prompt_default: bool,
-    thread: Mutex<Option<JoinHandle<Outcome>>>,
-    outcome: Mutex<Option<Outcome>>,
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        // Nobody can see this run any more: stop it (the channel closes with `rx`).
-        if self
-            .thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
-        {
-            self.control.cancel();
-        }
-    }
+    inner: ferrysync::Run,
 }
 
 impl Run {
-    /// Starts the run thread; `prompt` is `(timeout, default)` when prompts are answered.
     fn start(
         engine: &ferrysync::Engine,
         profile: &ferrysync::Profile,
-        mut opts: RunOptions,
-        prompt: Option<(Option<Duration>, bool)>,
-    ) -> Run {
-        let (tx, rx) = crossbeam_channel::bounded(CHANNEL_CAPACITY);
-        let answers = Arc::new(Answers::default());
-        let sink_tx = tx.clone();
-        let sink: EventSink = Arc::new(move |event: &ferrysync::Event| {
-            let msg = Msg::Event(event.clone());
-            let _ = match event {
-                ferrysync::Event::Progress(_) => sink_tx.try_send(msg).map_err(|_| ()),
-                _ => sink_tx.send(msg).map_err(|_| ()),
-            };
-        });
-        opts.events = Some(sink);
-        let mut prompt_default = false;
-        if let Some((timeout, default)) = prompt {
-            prompt_default = default;
-            opts.prompt = Some(Arc::new(ChannelPrompt {
-                tx: tx.clone(),
-                next: AtomicU64::new(0),
-                answers: answers.clone(),
-                timeout: timeout.unwrap_or(Duration::MAX),
-                default,
-                control: opts.control.clone(),
-            }));
-        }
-        drop(tx);
-        let control = opts.control.clone();
-        let engine = engine.clone();
-        let profile = profile.clone();
-        let thread = std::thread::Builder::new()
-            .name("ferrysync-run".into())
-            .spawn(move || engine.run(&profile, &opts));
-        let (thread, outcome) = match thread {
-            Ok(t) => (Some(t), None),
-            Err(e) => (None, Some(Err(ferrysync::Error::io("", e)))),
-        };
-        Run {
-            rx,
-            control,
-            answers,
-            prompt_default,
-            thread: Mutex::new(thread),
-            outcome: Mutex::new(outcome),
-        }
+        opts: StartOptions,
+    ) -> PyResult<Run> {
+        Ok(Run {
+            inner: engine.start(profile, opts).py()?,
+        })
     }
 
-    /// The next message, waiting without the GIL and checking for signals; `None` once the
-    /// run is over (and joined). On a signal the run is stopped before the error returns.
-    fn next_msg(&self, py: Python<'_>) -> PyResult<Option<Msg>> {
+    /// The next event, waiting without the GIL; `None` once the run is over. Signals
+    /// (Ctrl-C) are checked before every event and at least every [`SIGNAL_CHECK`] while
+    /// none comes; on a signal the run is stopped before the error returns.
+    fn next(&self, py: Python<'_>) -> PyResult<Option<ferrysync::Event>> {
         loop {
-            match py.detach(|| self.rx.recv_timeout(SIGNAL_CHECK)) {
-                Ok(msg) => return Ok(Some(msg)),
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = py.check_signals() {
-                        self.stop(py);
-                        return Err(e);
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.join(py);
-                    return Ok(None);
-                }
+            if let Err(e) = py.check_signals() {
+                self.stop(py);
+                return Err(e);
+            }
+            match py.detach(|| self.inner.next_event(SIGNAL_CHECK)) {
+                Next::Event(e) => return Ok(Some(e)),
+                Next::Empty => {}
+                Next::Finished => return Ok(None),
             }
         }
     }
 
-    /// Cancels, lets the run stop cleanly (its events are dropped) and joins it.
+    /// Answers prompt `id`; a prompt no longer waiting (answered, timed out) ignores it.
+    fn give(&self, id: u64, answer: Answer) -> PyResult<()> {
+        match self.inner.answer(id, answer) {
+            Err(e) if e.kind() != ferrysync::ErrorKind::NotFound => Err(errors::to_py(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Cancels, lets the run stop cleanly (its events are dropped) and waits for it.
     fn stop(&self, py: Python<'_>) {
-        self.control.cancel();
-        py.detach(|| while self.rx.recv().is_ok() {});
-        self.join(py);
+        self.inner.cancel();
+        let _ = py.detach(|| self.inner.wait());
     }
 
-    fn join(&self, py: Python<'_>) {
-        py.detach(|| {
-            let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(handle) = handle {
-                let outcome = handle.join().unwrap_or_else(|_| {
-                    Err(ferrysync::Error::new(
-                        ferrysync::ErrorKind::Io,
-                        "the run thread panicked",
-                    ))
-                });
-                *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-            }
-        });
+    /// The report of the run (waiting for its end), or its error.
+    fn report(&self, py: Python<'_>) -> PyResult<Report> {
+        let report = py.detach(|| self.inner.wait()).py()?;
+        Ok(Report { inner: report })
     }
 
-    /// The report of a finished run, or its error.
-    fn report(&self) -> PyResult<Report> {
-        match &*self.outcome.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(Ok(report)) => Ok(Report {
-                inner: report.clone(),
-            }),
-            Some(Err(e)) => Err(errors::to_py(errors::copy(e))),
-            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
-                "the run has not finished",
-            )),
-        }
-    }
-
-    /// The message as an `Event`, logging warnings and errors to the `ferrysync` logger.
-    fn deliver(&self, py: Python<'_>, msg: Msg) -> PyResult<Event> {
-        let event = Event::new(py, msg)?;
-        if let Some(problem) = &event.problem {
-            let level = if event.kind == "warning" {
-                "warning"
-            } else {
-                "error"
-            };
-            py.import("logging")?
-                .call_method1("getLogger", ("ferrysync",))?
-                .call_method1(level, ("%s", problem.get().to_string()))?;
-        }
-        Ok(event)
+    /// The event as an `Event`, logging warnings and errors to the `ferrysync` logger.
+    fn deliver(&self, py: Python<'_>, event: ferrysync::Event) -> PyResult<Event> {
+        log(py, &event)?;
+        Event::new(py, event)
     }
 }
 
@@ -547,50 +303,46 @@ impl Run {
 
     /// The next event; at the end, the run's error is raised if it failed.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
-        match self.next_msg(py)? {
-            Some(msg) => self.deliver(py, msg).map(Some),
-            None => self.report().map(|_| None),
+        match self.next(py)? {
+            Some(event) => self.deliver(py, event).map(Some),
+            None => self.report(py).map(|_| None),
         }
     }
 
-    /// Waits for the end (receiving the events nobody iterated: warnings are logged,
-    /// prompts take the default) and returns the report; raises the run's error.
+    /// Waits for the end (prompts take their default at once; warnings and errors nobody
+    /// iterated are logged) and returns the report; raises the run's error.
     fn wait(&self, py: Python<'_>) -> PyResult<Report> {
-        while let Some(msg) = self.next_msg(py)? {
-            match &msg {
-                Msg::Confirm { id, .. } => self.answers.give(*id, Answer::Yes(self.prompt_default)),
-                Msg::Conflict { id, .. } => self.answers.give(*id, Answer::Policy(None)),
-                Msg::Event(_) => {}
-            }
-            self.deliver(py, msg)?;
+        self.inner.close_prompts();
+        while let Some(event) = self.next(py)? {
+            log(py, &event)?;
         }
-        self.report()
+        self.report(py)
     }
 
     /// Stops the run at the next item; nothing half-written is left behind.
     fn cancel(&self) {
-        self.control.cancel();
+        self.inner.cancel();
     }
 
     /// Holds the workers before their next item.
     fn pause(&self) {
-        self.control.pause();
+        self.inner.pause();
     }
 
     /// Lets a paused run go on.
     fn resume(&self) {
-        self.control.resume();
+        self.inner.resume();
     }
 
     /// Answers the prompt `prompt_id` (from its event): a confirm-deletes prompt with a
     /// bool, a conflict prompt with a policy name (`"newer"`, `"source"`, `"skip"`...) or
     /// `None` to keep both. A prompt no longer waiting (answered, timed out) ignores it.
     fn answer(&self, prompt_id: u64, answer: &Bound<'_, PyAny>) -> PyResult<()> {
-        let answer = match self.answers.question(prompt_id) {
+        let answer = match self.inner.pending(prompt_id) {
             None => return Ok(()),
-            Some(Question::Conflict) => Answer::policy(answer)?,
+            Some(Question::Conflict) => conflict_answer(answer)?,
             Some(Question::ConfirmDeletes) => match answer.cast::<PyBool>() {
-                Ok(yes) => Answer::Yes(yes.is_true()),
+                Ok(yes) => Answer::Deletes(yes.is_true()),
                 Err(_) => {
                     return Err(PyTypeError::new_err(format!(
                         "prompt {prompt_id} confirms deletions: answer it with True or False"
@@ -598,29 +350,25 @@ impl Run {
                 }
             },
         };
-        self.answers.give(prompt_id, answer);
-        Ok(())
+        self.give(prompt_id, answer)
     }
 
-    /// Whether the run is over (its thread joined).
+    /// Whether the run is over (its thread ended).
     #[getter]
     fn finished(&self) -> bool {
-        self.outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.inner.is_finished()
     }
 
     /// Whether `pause()` holds the run.
     #[getter]
     fn paused(&self) -> bool {
-        self.control.is_paused()
+        self.inner.is_paused()
     }
 
     /// Whether `cancel()` was called.
     #[getter]
     fn cancelled(&self) -> bool {
-        self.control.is_cancelled()
+        self.inner.is_cancelled()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -648,7 +396,7 @@ impl Run {
 pub struct Event {
     /// `started`, `folder-started`, `progress`, `action-done`, `warning`, `error`,
     /// `finished`, `confirm-deletes` or `conflict-prompt`.
-    kind: String,
+    kind: &'static str,
     /// started: the profile.
     profile: Option<String>,
     /// started: what is to be done (snake_case keys).
@@ -668,7 +416,7 @@ pub struct Event {
     /// action-done: the action.
     action: Option<Py<Action>>,
     /// action-done: `done`, `skipped` or `failed`.
-    outcome: Option<String>,
+    outcome: Option<&'static str>,
     /// warning, error: what went wrong.
     problem: Option<Py<Problem>>,
     /// finished: the report.
@@ -682,10 +430,10 @@ pub struct Event {
 }
 
 impl Event {
-    fn new(py: Python<'_>, msg: Msg) -> PyResult<Event> {
+    fn new(py: Python<'_>, event: ferrysync::Event) -> PyResult<Event> {
         use ferrysync::Event as E;
         let mut ev = Event {
-            kind: String::new(),
+            kind: event.name(),
             profile: None,
             summary: None,
             folder: None,
@@ -698,39 +446,10 @@ impl Event {
             outcome: None,
             problem: None,
             report: None,
-            prompt_id: None,
+            prompt_id: event.prompt_id(),
             paths: None,
             conflict: None,
         };
-        let event = match msg {
-            Msg::Confirm { id, folder, paths } => {
-                ev.kind = "confirm-deletes".into();
-                ev.folder = Some(folder);
-                ev.prompt_id = Some(id);
-                ev.paths = Some(paths);
-                return Ok(ev);
-            }
-            Msg::Conflict { id, folder, action } => {
-                ev.kind = "conflict-prompt".into();
-                ev.prompt_id = Some(id);
-                ev.conflict = Some(Py::new(
-                    py,
-                    Conflict {
-                        prompt_id: id,
-                        action: Action::new(&folder, &action),
-                        folder: folder.clone(),
-                        inner: action,
-                    },
-                )?);
-                ev.folder = Some(folder);
-                return Ok(ev);
-            }
-            Msg::Event(event) => event,
-        };
-        ev.kind = serde_json::to_value(&event)
-            .ok()
-            .and_then(|v| v.get("event")?.as_str().map(str::to_owned))
-            .unwrap_or_default();
         match event {
             E::Started { profile, summary } => {
                 ev.profile = Some(profile);
@@ -751,9 +470,7 @@ impl Event {
             } => {
                 ev.action = Some(Py::new(py, Action::new(&folder, &action))?);
                 ev.folder = Some(folder);
-                ev.outcome = serde_json::to_value(outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned));
+                ev.outcome = Some(outcome.name());
             }
             E::Warning(p) | E::Error(p) => {
                 ev.folder = Some(p.folder.clone());
@@ -761,6 +478,22 @@ impl Event {
             }
             E::Finished(report) => {
                 ev.report = Some(Py::new(py, Report { inner: *report })?);
+            }
+            E::ConfirmDeletes(q) => {
+                ev.folder = Some(q.folder);
+                ev.paths = Some(q.paths.iter().map(ToString::to_string).collect());
+            }
+            E::ConflictPrompt(q) => {
+                ev.conflict = Some(Py::new(
+                    py,
+                    Conflict {
+                        prompt_id: q.prompt_id,
+                        action: Action::new(&q.folder, &q.action),
+                        folder: q.folder.clone(),
+                        inner: q.action,
+                    },
+                )?);
+                ev.folder = Some(q.folder);
             }
         }
         Ok(ev)
@@ -811,21 +544,17 @@ impl Conflict {
 
     /// `both-changed`, `both-created`, `changed-deleted` or `kind-changed`.
     #[getter]
-    fn kind(&self) -> Option<String> {
-        serde_json::to_value(self.inner.reason)
-            .ok()?
-            .get("detail")?
-            .as_str()
-            .map(str::to_owned)
+    fn kind(&self) -> &'static str {
+        match self.inner.reason {
+            Reason::Conflict(kind) => kind.name(),
+            _ => "conflict",
+        }
     }
 
     /// `file`, `dir`, `symlink` or `special`.
     #[getter]
-    fn entry(&self) -> Option<String> {
-        serde_json::to_value(self.inner.entry)
-            .ok()?
-            .as_str()
-            .map(str::to_owned)
+    fn entry(&self) -> &'static str {
+        self.inner.entry.name()
     }
 
     /// The source's version (`None` when the source deleted it).
@@ -851,7 +580,7 @@ impl Conflict {
             "Conflict(folder={:?}, path={:?}, kind={:?})",
             self.folder,
             self.path(),
-            self.kind().unwrap_or_default()
+            self.kind()
         )
     }
 }
@@ -876,11 +605,8 @@ impl Report {
 
     /// `ok`, `errors`, `incomplete` (a folder skipped as unavailable) or `cancelled`.
     #[getter]
-    fn status(&self) -> Option<String> {
-        serde_json::to_value(self.inner.status)
-            .ok()?
-            .as_str()
-            .map(str::to_owned)
+    fn status(&self) -> &'static str {
+        self.inner.status.name()
     }
 
     /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete, 130 cancelled.
@@ -946,7 +672,7 @@ impl Report {
         format!(
             "Report(profile={:?}, status={:?}, errors={}, warnings={})",
             self.inner.profile,
-            self.status().unwrap_or_default(),
+            self.status(),
             self.inner.errors.len(),
             self.inner.warnings.len()
         )

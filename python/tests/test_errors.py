@@ -27,6 +27,7 @@ KINDS = [
     ("no-space", ferrysync.NoSpaceError, OSError),
     ("timeout", ferrysync.TimedOutError, TimeoutError),
     ("network", ferrysync.NetworkError, ConnectionError),
+    ("internal", ferrysync.InternalError, None),
 ]
 
 
@@ -74,6 +75,21 @@ def test_keyword_errors_are_the_parser_errors() -> None:
         ferrysync.Folder(name="a", source="/same", destination="/same")
     with pytest.raises(TypeError):
         ferrysync.Profile(name="x", copy={"verify": object()})
+
+
+@pytest.mark.parametrize("field", ["source", "destination"])
+@pytest.mark.parametrize("bad", [5, None, 1.5, ["/x"], object()], ids=repr)
+def test_a_folder_path_of_another_type_is_a_type_error(field: str, bad: object, tmp_path: pathlib.Path) -> None:
+    """Issue 11: ``Folder(source=5)`` raised ``InvalidInputError``; a path argument takes
+    ``str`` or ``os.PathLike`` (the stubs' ``_StrPath``) and anything else is a
+    ``TypeError``, as for every other path argument."""
+    paths: dict[str, object] = {"source": str(tmp_path / "a"), "destination": tmp_path / "b"}
+    paths[field] = bad
+    with pytest.raises(TypeError, match=f"^{field}: ") as err:
+        ferrysync.Folder(name="f", **paths)  # type: ignore[arg-type]
+    assert not isinstance(err.value, ferrysync.SyncError)
+    with pytest.raises(TypeError):
+        ferrysync.Profile.load(bad)  # type: ignore[arg-type]
 
 
 def test_later_release_options_are_not_supported() -> None:

@@ -199,3 +199,64 @@ def test_a_disabled_profile_runs_only_when_forced(
     assert [(p.folder, p.kind) for p in report.skipped_folders] == [("off", "disabled")]
     assert report.warnings == [] and report.status == "ok"
     assert not (tmp_path / "off").exists()
+
+
+def interrupt_when_copying(dst: pathlib.Path, sent: list[float]) -> threading.Thread:
+    """A thread that sends SIGINT once the run has begun to copy into `dst`."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while not (dst / "d000").exists() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        sent.append(time.monotonic())
+        signal.raise_signal(signal.SIGINT)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_ctrl_c_stops_a_busy_run_at_once(engine: ferrysync.Engine, tmp_path: pathlib.Path) -> None:
+    """Issue 11: signals were checked only after 100 ms without an event, so while events kept
+    coming a run copied everything (20,004 files) and raised KeyboardInterrupt only then,
+    1.4 s after SIGINT. They are checked at least every 100 ms whatever the event rate."""
+    files = 20000
+    src = make_tree(tmp_path / "src", files, size=16, per_dir=500)
+    dst = tmp_path / "dst"
+    sent: list[float] = []
+    watcher = interrupt_when_copying(dst, sent)
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            engine.run(mirror(src, dst))
+        finally:
+            raised = time.monotonic()
+            watcher.join()
+    assert raised - sent[0] < 0.5, f"KeyboardInterrupt came {raised - sent[0]:.2f} s after SIGINT"
+    assert copied(dst) < files, "the run was not cancelled"
+    assert temporaries(dst) == []
+
+
+def test_ctrl_c_stops_a_started_run(engine: ferrysync.Engine, tmp_path: pathlib.Path) -> None:
+    """The same for ``engine.start(...)``: Ctrl-C in ``wait()`` cancels the run and waits for
+    it; while iterating inside ``with``, leaving the block does."""
+    files = 20000
+    src = make_tree(tmp_path / "src", files, size=16, per_dir=500)
+    for i, dst in enumerate([tmp_path / "waited", tmp_path / "iterated"]):
+        sent: list[float] = []
+        with pytest.raises(KeyboardInterrupt):
+            with engine.start(mirror(src, dst)) as run:
+                watcher = interrupt_when_copying(dst, sent)
+                try:
+                    if i == 0:
+                        run.wait()
+                    else:
+                        for _ in run:
+                            pass
+                finally:
+                    raised = time.monotonic()
+                    watcher.join()
+        assert raised - sent[0] < 0.5, f"KeyboardInterrupt came {raised - sent[0]:.2f} s after SIGINT"
+        assert run.finished and run.cancelled
+        assert run.wait().status == "cancelled"
+        assert copied(dst) < files
+        assert temporaries(dst) == []

@@ -6,6 +6,7 @@ mod outside;
 mod properties;
 mod roots;
 mod run_control;
+mod run_handle;
 mod transports;
 mod two_way;
 mod two_way_model;

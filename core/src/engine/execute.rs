@@ -370,7 +370,7 @@ pub(super) fn run_folder(
 
 /// A deletion of what the other side no longer has (mirror) or deleted (two-way), or of a
 /// folder a two-way run leaves empty.
-fn is_unmatched(a: &Action) -> bool {
+pub(super) fn is_unmatched(a: &Action) -> bool {
     matches!(
         a.reason,
         Reason::Unmatched | Reason::Deleted | Reason::Emptied

@@ -3,6 +3,7 @@
 mod execute;
 mod report;
 mod roots;
+mod run;
 mod snapshot;
 mod two_way;
 
@@ -10,9 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use report::{
-    ActionOutcome, ConflictOutcome, Event, EventSink, Problem, Progress, Prompt, Report,
-    RunControl, RunOptions, RunStatus,
+    ActionOutcome, ConflictOutcome, ConflictQuestion, DeletesQuestion, Event, EventSink, Problem,
+    Progress, Prompt, Report, RunControl, RunOptions, RunStatus,
 };
+pub use run::{Answer, Next, Question, Run, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE};
 
 use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};

@@ -304,6 +304,72 @@ pub enum Event {
     Error(Problem),
     /// The run ended.
     Finished(Box<Report>),
+    /// A started run ([`Run`](crate::Run)) asks whether the deletions of a folder may go
+    /// ahead (`copy.confirm-deletes`); answer with [`Answer::Deletes`](crate::Answer). Only a
+    /// started run sends it: [`Engine::run`](crate::Engine::run) asks its [`Prompt`] directly.
+    ConfirmDeletes(DeletesQuestion),
+    /// A started run asks how to resolve a two-way conflict whose policy is "prompt"; answer
+    /// with [`Answer::Conflict`](crate::Answer). Only a started run sends it.
+    ConflictPrompt(ConflictQuestion),
+}
+
+impl Event {
+    /// The kebab-case name used in JSON (its `"event"` key) and by the bindings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Started { .. } => "started",
+            Event::FolderStarted { .. } => "folder-started",
+            Event::Progress(_) => "progress",
+            Event::ActionDone { .. } => "action-done",
+            Event::Warning(_) => "warning",
+            Event::Error(_) => "error",
+            Event::Finished(_) => "finished",
+            Event::ConfirmDeletes(_) => "confirm-deletes",
+            Event::ConflictPrompt(_) => "conflict-prompt",
+        }
+    }
+
+    /// The id of the question a [`Event::ConfirmDeletes`] or [`Event::ConflictPrompt`] asks,
+    /// for [`Run::answer`](crate::Run::answer); `None` for other events.
+    pub fn prompt_id(&self) -> Option<u64> {
+        match self {
+            Event::ConfirmDeletes(q) => Some(q.prompt_id),
+            Event::ConflictPrompt(q) => Some(q.prompt_id),
+            _ => None,
+        }
+    }
+}
+
+/// The question of an [`Event::ConfirmDeletes`]: may these deletions go ahead?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DeletesQuestion {
+    /// The id to answer with.
+    pub prompt_id: u64,
+    /// The profile folder concerned.
+    pub folder: String,
+    /// Its destination, as shown to people.
+    pub destination: String,
+    /// How many entries would be deleted (`paths.len()`).
+    pub deletions: u64,
+    /// How many bytes they hold.
+    pub bytes_to_delete: u64,
+    /// The entries that would be deleted, relative to the folder's roots: those the other
+    /// side does not have (declining keeps them; every other action still runs).
+    pub paths: Vec<RelPath>,
+}
+
+/// The question of an [`Event::ConflictPrompt`]: how to resolve this two-way conflict?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ConflictQuestion {
+    /// The id to answer with.
+    pub prompt_id: u64,
+    /// The profile folder concerned.
+    pub folder: String,
+    /// The conflict, as in the plan: its path, kind (in [`Action::reason`]) and both sides'
+    /// size and time.
+    pub action: Action,
 }
 
 /// How a run ended.
@@ -403,5 +469,83 @@ impl Report {
     /// as unavailable under the "warning" policy), 130 cancelled.
     pub fn exit_code(&self) -> i32 {
         self.status.exit_code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ActionKind, Side};
+    use crate::transport::EntryKind;
+
+    fn action() -> Action {
+        Action {
+            kind: ActionKind::Conflict,
+            path: RelPath::new("f.txt").unwrap(),
+            entry: EntryKind::File,
+            reason: crate::plan::Reason::Conflict(ConflictKind::BothChanged),
+            size: 1,
+            source: None,
+            destination: None,
+            to: Side::Destination,
+            from: None,
+            resolution: None,
+        }
+    }
+
+    /// Issue 11, item 6: the bindings take event, status and outcome names from `name()`,
+    /// which must say what the JSON says.
+    #[test]
+    fn names_match_the_json_form() {
+        let problem = Problem::note("f", None, ErrorKind::Io, "m");
+        let events = [
+            Event::Started {
+                profile: "p".into(),
+                summary: Summary::default(),
+            },
+            Event::FolderStarted { folder: "f".into() },
+            Event::Progress(Progress::default()),
+            Event::ActionDone {
+                folder: "f".into(),
+                action: action(),
+                outcome: ActionOutcome::Done,
+            },
+            Event::Warning(problem.clone()),
+            Event::Error(problem),
+            Event::Finished(Box::new(Report::new("p", false))),
+            Event::ConfirmDeletes(DeletesQuestion {
+                prompt_id: 1,
+                folder: "f".into(),
+                destination: "/d".into(),
+                deletions: 1,
+                bytes_to_delete: 1,
+                paths: vec![RelPath::new("x").unwrap()],
+            }),
+            Event::ConflictPrompt(ConflictQuestion {
+                prompt_id: 2,
+                folder: "f".into(),
+                action: action(),
+            }),
+        ];
+        for e in &events {
+            let json = serde_json::to_value(e).unwrap();
+            assert_eq!(json["event"], e.name(), "{json}");
+            assert_eq!(json["prompt-id"].as_u64(), e.prompt_id(), "{json}");
+        }
+        for o in [
+            ActionOutcome::Done,
+            ActionOutcome::Skipped,
+            ActionOutcome::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.name());
+        }
+        for s in [
+            RunStatus::Ok,
+            RunStatus::Errors,
+            RunStatus::Incomplete,
+            RunStatus::Cancelled,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
     }
 }

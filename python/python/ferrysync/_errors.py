@@ -115,6 +115,12 @@ class NetworkError(SyncError, ConnectionError):
     kind = "network"
 
 
+class InternalError(SyncError):
+    """A bug in ferrysync: the run's thread panicked and the run stopped where it was."""
+
+    kind = "internal"
+
+
 _BY_KIND: Dict[str, Type[SyncError]] = {
     cls.kind: cls
     for cls in (
@@ -133,6 +139,7 @@ _BY_KIND: Dict[str, Type[SyncError]] = {
         NoSpaceError,
         TimedOutError,
         NetworkError,
+        InternalError,
     )
 }
 
