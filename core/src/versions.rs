@@ -970,110 +970,6 @@ mod tests {
         out
     }
 
-    /// A local tree that hides its local paths, as a remote backend would.
-    #[derive(Debug)]
-    struct Remote(LocalTransport);
-
-    impl Transport for Remote {
-        fn describe(&self) -> String {
-            self.0.describe()
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.0.capabilities()
-        }
-        fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {
-            self.0.stat(path)
-        }
-        fn stat_follow(&self, path: &RelPath) -> Result<Option<Entry>> {
-            self.0.stat_follow(path)
-        }
-        fn read_dir(&self, dir: &RelPath) -> Result<Vec<Entry>> {
-            self.0.read_dir(dir)
-        }
-        fn open(&self, path: &RelPath) -> Result<Box<dyn io::Read + Send>> {
-            self.0.open(path)
-        }
-        fn write(&self, path: &RelPath, s: Source<'_>, m: &Meta, w: WriteMode) -> Result<u64> {
-            self.0.write(path, s, m, w)
-        }
-        fn create_dir(&self, path: &RelPath) -> Result<()> {
-            self.0.create_dir(path)
-        }
-        fn set_meta(&self, path: &RelPath, meta: &Meta) -> Result<()> {
-            self.0.set_meta(path, meta)
-        }
-        fn remove_file(&self, path: &RelPath) -> Result<()> {
-            self.0.remove_file(path)
-        }
-        fn remove_dir(&self, path: &RelPath) -> Result<()> {
-            self.0.remove_dir(path)
-        }
-        fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
-            self.0.rename(from, to)
-        }
-        fn rename_no_replace(&self, from: &RelPath, to: &RelPath) -> Result<()> {
-            self.0.rename_no_replace(from, to)
-        }
-        fn read_link(&self, path: &RelPath) -> Result<Vec<u8>> {
-            self.0.read_link(path)
-        }
-        fn symlink(&self, path: &RelPath, target: &[u8]) -> Result<()> {
-            self.0.symlink(path, target)
-        }
-    }
-
-    #[test]
-    fn preserve_moves_the_file_and_list_finds_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = local(&dir);
-        let v = Versions::new(dest.clone(), &opts(5)).unwrap();
-        assert_eq!(v.inside_destination(), Some(&p(DEFAULT_VERSIONS_FOLDER)));
-        let file = p("docs/report.txt");
-        put(&*dest, &file, b"first", T0);
-        v.preserve(&file, T0 + DAY + 123_456_789).unwrap();
-
-        assert!(dest.stat(&file).unwrap().is_none());
-        let stored = ".ferrysync/versions/docs/report (2026-01-02 000000.123).txt";
-        assert_eq!(fs::read(dir.path().join(stored)).unwrap(), b"first");
-        assert_eq!(
-            v.list(&file).unwrap(),
-            [Version {
-                path: file.clone(),
-                stored_ns: T0 + DAY + 123_000_000,
-                mtime_ns: T0,
-                size: 5,
-                location: p("docs/report (2026-01-02 000000.123).txt"),
-            }]
-        );
-
-        // Two more, the last two in the same millisecond: newest first, the second one #2.
-        put(&*dest, &file, b"second", T0 + S);
-        v.preserve(&file, T0 + 2 * DAY).unwrap();
-        put(&*dest, &file, b"third", T0 + 2 * S);
-        v.preserve(&file, T0 + 2 * DAY).unwrap();
-        let list = v.list(&file).unwrap();
-        assert_eq!(
-            locations(&list),
-            [
-                "docs/report (2026-01-03 000000.000 #2).txt",
-                "docs/report (2026-01-03 000000.000).txt",
-                "docs/report (2026-01-02 000000.123).txt",
-            ]
-        );
-        let contents: Vec<_> = list.iter().map(|x| content(&v, x)).collect();
-        assert_eq!(contents, [&b"third"[..], b"second", b"first"]);
-        let mtimes: Vec<_> = list.iter().map(|x| x.mtime_ns).collect();
-        assert_eq!(mtimes, [T0 + 2 * S, T0 + S, T0]);
-
-        // A sibling whose name is a prefix is a different file.
-        put(&*dest, &p("docs/report"), b"x", T0);
-        v.preserve(&p("docs/report"), T0 + 3 * DAY).unwrap();
-        assert_eq!(v.list(&file).unwrap().len(), 3);
-        assert_eq!(v.list(&p("docs/report")).unwrap().len(), 1);
-        assert_eq!(v.list_all().unwrap().len(), 4);
-        assert!(v.list(&p("nothing/here.txt")).unwrap().is_empty());
-    }
-
     #[test]
     fn preserve_refuses_what_it_cannot_keep() {
         let dir = tempfile::tempdir().unwrap();
@@ -1299,7 +1195,10 @@ mod tests {
             .is_dir()
             .then(|| tempfile::tempdir_in(shm).ok())
             .flatten();
-        let remote = Arc::new(Remote(LocalTransport::new(dir.path())));
+        // Faulty without faults hides the local paths, as a remote backend would.
+        let remote = Arc::new(crate::transport::Faulty::new(LocalTransport::new(
+            dir.path(),
+        )));
         let local_dest: Arc<dyn Transport> = local(&dir);
         let cases: Vec<(Arc<dyn Transport>, &Path)> = [
             Some((local_dest.clone(), elsewhere.path())),

@@ -1166,13 +1166,6 @@ fn issue10_item10_sync_help_names_the_new_two_way_flags() {
     }
 }
 
-/// Writes `profile` (a JSON value) to `dir/NAME.json`, NAME being its name.
-fn write_profile(dir: &Path, profile: &serde_json::Value) -> PathBuf {
-    let path = dir.join(format!("{}.json", profile["name"].as_str().unwrap()));
-    fs::write(&path, profile.to_string()).unwrap();
-    path
-}
-
 /// Item 13 of issue 10: with `include-folders` and `include-empty-folders`, only the listed
 /// folders, what lies below them, and the folders on the way to them take part; an unlisted
 /// sibling is not created empty.
@@ -1757,6 +1750,12 @@ fn profile_file(dir: &Path, name: &str, mut json: serde_json::Value) -> PathBuf 
     path
 }
 
+/// Writes `profile` (a JSON value with its `name`) to `dir/NAME.json`.
+fn write_profile(dir: &Path, profile: &serde_json::Value) -> PathBuf {
+    let name = profile["name"].as_str().expect("the profile has a name");
+    profile_file(dir, name, profile.clone())
+}
+
 /// Issue 10 item 11: a missing folder or a file given as SRC (or PATH1) is bad input, exit 2,
 /// not a run that "succeeds" with a skipped folder: a cron job must not read a missing backup
 /// source as success.
@@ -2076,15 +2075,11 @@ fn at_the_start_of_a_second() {
 /// A profile file `name.json` in `root`: `operation` from `a` to `b`, keeping versions.
 fn one_folder_profile(root: &Path, name: &str, operation: &str, a: &Path, b: &Path) -> PathBuf {
     let json = serde_json::json!({
-        "format": 1,
-        "name": name,
         "operation": operation,
         "folders": [{"name": "main", "source": s(a), "destination": s(b)}],
         "versions": {"keep": 5},
     });
-    let path = root.join(format!("{name}.json"));
-    fs::write(&path, json.to_string()).unwrap();
-    path
+    profile_file(root, name, json)
 }
 
 #[test]
