@@ -157,6 +157,34 @@ impl RelPath {
                 && (self.0.len() == ancestor.0.len() || self.0[ancestor.0.len()] == b'/'))
     }
 
+    /// `below` taken as relative to this path: `a/b` and `c/d` make `a/b/c/d`.
+    pub(crate) fn concat(&self, below: &RelPath) -> RelPath {
+        if self.is_root() {
+            return below.clone();
+        }
+        if below.is_root() {
+            return self.clone();
+        }
+        let mut out = Vec::with_capacity(self.0.len() + 1 + below.0.len());
+        out.extend_from_slice(&self.0);
+        out.push(b'/');
+        out.extend_from_slice(&below.0);
+        RelPath(out.into_boxed_slice())
+    }
+
+    /// This path relative to `ancestor`, when it is `ancestor` (the root) or lies below it.
+    pub(crate) fn strip_prefix(&self, ancestor: &RelPath) -> Option<RelPath> {
+        if !self.starts_with(ancestor) {
+            return None;
+        }
+        let rest = match ancestor.0.len() {
+            0 => &self.0[..],
+            n if n == self.0.len() => &[][..],
+            n => &self.0[n + 1..],
+        };
+        Some(RelPath(rest.into()))
+    }
+
     /// This path below a local root.
     pub fn to_path(&self, root: &Path) -> PathBuf {
         if self.is_root() {
@@ -221,6 +249,18 @@ mod tests {
 
     fn p(s: &str) -> RelPath {
         RelPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn concat_and_strip_prefix_undo_each_other() {
+        assert_eq!(p("a/b").concat(&p("c/d")), p("a/b/c/d"));
+        assert_eq!(RelPath::root().concat(&p("c")), p("c"));
+        assert_eq!(p("a").concat(&RelPath::root()), p("a"));
+        assert_eq!(p("a/b/c/d").strip_prefix(&p("a/b")), Some(p("c/d")));
+        assert_eq!(p("a/b").strip_prefix(&p("a/b")), Some(RelPath::root()));
+        assert_eq!(p("a/b").strip_prefix(&RelPath::root()), Some(p("a/b")));
+        assert_eq!(p("a/bc").strip_prefix(&p("a/b")), None);
+        assert_eq!(p("a").strip_prefix(&p("a/b")), None);
     }
 
     #[test]

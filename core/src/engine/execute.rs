@@ -1,22 +1,25 @@
 //! Executing one folder's plan: phases in a safe order, files on a worker pool.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::replica::{ApplyContext, Replica};
 use super::report::{ActionOutcome, ConflictOutcome, Event, Problem, Progress, Report, RunOptions};
 use crate::compare::blake3_file;
 use crate::error::{Error, ErrorKind, Result};
+use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::plan::{
     Action, ActionKind, ConflictKind, FolderPlan, Reason, Resolution, Side, Summary,
 };
 use crate::profile::{ConflictLoser, ConflictPolicy};
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
+use crate::scan::{scan, Listing, ScanOptions};
 use crate::state::{BaseEntry, BaseWriter};
 use crate::transport::{
-    entry_from_metadata, temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport,
+    entry_from_metadata, temp_sibling, Entry, EntryKind, ExactStream, Meta, Source, Transport,
     WriteMode,
 };
 use crate::versions::Versions;
@@ -48,6 +51,8 @@ struct Folder<'a> {
     sides: [Arc<dyn Transport>; 2],
     /// Each side's versions folder, when the run keeps versions.
     versions: [Option<Versions>; 2],
+    /// Whether touched folders get the other side's times and permissions.
+    folder_metadata: bool,
     now_ns: i64,
     items_total: u64,
     bytes_total: u64,
@@ -78,54 +83,64 @@ struct Job<'a> {
     then_delete_source: bool,
 }
 
-pub(super) fn run_folder(
-    profile: &Profile,
+/// A tree behind a [`Transport`], written by the executor: the destination of copies,
+/// mirrors and moves, both sides of a two-way pair, and the inside of a snapshot folder.
+#[derive(Debug)]
+pub(crate) struct TreeReplica {
+    dst: Arc<dyn Transport>,
+    /// Whether the folders a run touches get the times and permissions of the source's
+    /// (not inside a snapshot folder, which keeps the time it was made).
+    folder_metadata: bool,
+}
+
+impl TreeReplica {
+    /// The tree `dst`.
+    pub(crate) fn new(dst: Arc<dyn Transport>) -> TreeReplica {
+        TreeReplica {
+            dst,
+            folder_metadata: true,
+        }
+    }
+
+    /// The tree inside a new snapshot folder, `dst`: its folders keep the times they were
+    /// made at (a folder metadata update the plan asks for is still made).
+    pub(crate) fn inside_snapshot(dst: Arc<dyn Transport>) -> TreeReplica {
+        TreeReplica {
+            dst,
+            folder_metadata: false,
+        }
+    }
+}
+
+impl Replica for TreeReplica {
+    fn list(&self, filter: &Filter, opts: &ScanOptions) -> Result<Listing> {
+        if self.dst.stat_follow(&RelPath::root())?.is_none() {
+            return Ok(Listing::default());
+        }
+        scan(&*self.dst, filter, opts)
+    }
+
+    /// Runs the executor's phases over the source and this tree. The tree is made if
+    /// missing: a mirror of an empty source still makes the empty destination.
+    fn apply(&self, plan: &FolderPlan, ctx: &ApplyContext<'_>, report: &mut Report) -> Result<()> {
+        self.dst.create_dir_all(&RelPath::root())?;
+        let sides = [Arc::clone(&ctx.source), Arc::clone(&self.dst)];
+        run_folder(plan, ctx, sides, self.folder_metadata, report)
+    }
+}
+
+/// Executes one folder's plan over `sides` (the source, then the destination).
+fn run_folder(
     plan: &FolderPlan,
-    opts: &RunOptions,
-    threads: usize,
-    state: Option<&BaseWriter>,
+    ctx: &ApplyContext<'_>,
+    sides: [Arc<dyn Transport>; 2],
+    folder_metadata: bool,
     report: &mut Report,
 ) -> Result<()> {
-    if opts.dry_run {
-        report.done.merge(&plan.summary);
-        return Ok(());
-    }
-    let operation = profile.operation;
-    let two_way = operation == crate::profile::Operation::Synchronize;
-    let dst_root = PathBuf::from(&plan.destination);
-    // A versioned backup writes into a new snapshot folder, never one that exists, made
-    // beneath the destination's root (a link planted under its name is never followed); with
-    // nothing new it makes none. Anything else writes into the destination, made if missing
-    // (a mirror of an empty source still makes the empty destination).
-    let dst: Arc<dyn Transport> = match dst_root.parent().zip(dst_root.file_name()) {
-        Some((parent, stamp)) if operation == crate::profile::Operation::VersionedBackup => {
-            if plan.actions.is_empty() {
-                Arc::new(LocalTransport::new(&dst_root))
-            } else {
-                Arc::new(super::snapshot::create(
-                    &LocalTransport::new(parent),
-                    stamp,
-                )?)
-            }
-        }
-        _ => {
-            let dst = super::side_transport(&dst_root, profile, two_way);
-            dst.create_dir_all(&RelPath::root())?;
-            Arc::new(dst)
-        }
-    };
+    let (profile, opts, threads, state) = (ctx.profile, ctx.opts, ctx.threads, ctx.state);
+    let two_way = profile.operation == crate::profile::Operation::Synchronize;
     let needs_versions =
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
-    let src: Arc<dyn Transport> = Arc::new(super::side_transport(
-        std::path::Path::new(&plan.source),
-        profile,
-        true,
-    ));
-    // Passing failures are tried again in the transports, as the profile says.
-    let (src, dst) = (
-        super::for_run(src, profile, &opts.control),
-        super::for_run(dst, profile, &opts.control),
-    );
     let versions_of = |side: &Arc<dyn Transport>| {
         needs_versions
             .then(|| Versions::new(side.clone(), &profile.versions))
@@ -133,15 +148,20 @@ pub(super) fn run_folder(
     };
     // Two-way runs keep each side's replaced and deleted files on that side.
     let versions = [
-        if two_way { versions_of(&src)? } else { None },
-        versions_of(&dst)?,
+        if two_way {
+            versions_of(&sides[0])?
+        } else {
+            None
+        },
+        versions_of(&sides[1])?,
     ];
     let f = Folder {
         plan,
         profile,
         opts,
-        sides: [src, dst],
+        sides,
         versions,
+        folder_metadata,
         now_ns: super::now_ns(),
         items_total: plan.actions.len() as u64,
         bytes_total: plan.summary.bytes_to_copy,
@@ -563,9 +583,7 @@ impl Folder<'_> {
 
     /// A path on one side as people read it.
     fn shown(&self, side: Side, path: &RelPath) -> Option<String> {
-        self.side(side)
-            .local_path(path)
-            .map(|p| p.display().to_string())
+        Some(self.local(side, path).display().to_string())
     }
 
     /// The entry at `path` on `side` now (following links when the profile follows them).
@@ -585,11 +603,12 @@ impl Folder<'_> {
         })
     }
 
-    /// The local path of `path` on `side` (every side is local for now).
+    /// `path` on `side` as errors name it: its local path, or the path below the side's
+    /// description (`memory:dst/a/b`, a URL).
     fn local(&self, side: Side, path: &RelPath) -> PathBuf {
-        self.side(side)
-            .local_path(path)
-            .unwrap_or_else(|| PathBuf::from(path.display().into_owned()))
+        let t = self.side(side);
+        t.local_path(path)
+            .unwrap_or_else(|| path.to_path(std::path::Path::new(&t.describe())))
     }
 
     fn meta_of(&self, e: &Entry) -> Meta {
@@ -638,9 +657,14 @@ impl Folder<'_> {
         // The transport copies the file as `before` saw it and checks it again before the
         // copy takes the name (atomic) or after it was written (direct): a torn copy never
         // replaces the target.
+        // A stream must give the size seen, no more and no less: a transfer that breaks off
+        // or a file that changes meanwhile never replaces the target.
         let stream = match file {
             Some(_) => None,
-            None => Some(Mutex::new(src.open(&a.path)?)),
+            None => Some(Mutex::new(ExactStream::new(
+                src.open(&a.path)?,
+                before.size,
+            ))),
         };
         let side = self.side(to);
         let write = || match (&file, &stream) {
@@ -654,7 +678,7 @@ impl Folder<'_> {
             }
             (None, Some(stream)) => {
                 let mut input = stream.lock().unwrap_or_else(|p| p.into_inner());
-                side.write(&a.path, Source::Stream(&mut **input), &meta, mode)
+                side.write(&a.path, Source::Stream(&mut *input), &meta, mode)
             }
             (None, None) => Err(Error::invalid("no source to copy").with_path(&local)),
         };
@@ -848,7 +872,13 @@ impl Folder<'_> {
             },
             DeletionMode::Trash => side
                 .as_local()
-                .ok_or_else(|| Error::not_supported("moving remote files to the trash"))?
+                .ok_or_else(|| {
+                    Error::not_supported(format!(
+                        "moving files of {} to the trash",
+                        side.describe()
+                    ))
+                    .with_path(self.local(a.to, &a.path))
+                })?
                 .move_to_trash(&a.path)?,
             DeletionMode::Erase => match side.remove_file(&a.path) {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -900,29 +930,35 @@ impl Folder<'_> {
     }
 
     /// Gives every folder the run touched the times and permissions of the other side's
-    /// folder, deepest first.
+    /// folder, deepest first, and carries out the plan's folder metadata updates: each of
+    /// those completes (or fails) here, once, as every action does.
     fn restore_folder_metadata(&self) {
-        if self.profile.operation == crate::profile::Operation::VersionedBackup {
-            return;
-        }
-        let mut dirs: BTreeSet<(RelPath, Side)> = BTreeSet::new();
+        // Each folder, with the update the plan asks for it, if any (else it was touched:
+        // made, written into, emptied).
+        let mut dirs: BTreeMap<(RelPath, Side), Option<&Action>> = BTreeMap::new();
         for a in &self.plan.actions {
             match a.kind {
-                ActionKind::CreateDir => {
-                    dirs.insert((a.path.clone(), a.to));
-                }
                 ActionKind::UpdateMeta if a.entry == EntryKind::Dir => {
-                    dirs.insert((a.path.clone(), a.to));
+                    dirs.insert((a.path.clone(), a.to), Some(a));
                 }
-                ActionKind::Copy | ActionKind::Delete | ActionKind::Rename => {}
+                ActionKind::CreateDir if self.folder_metadata => {
+                    dirs.entry((a.path.clone(), a.to)).or_default();
+                }
+                ActionKind::CreateDir
+                | ActionKind::Copy
+                | ActionKind::UpdateMeta
+                | ActionKind::Delete
+                | ActionKind::Rename => {}
                 _ => continue,
             }
-            if let Some(parent) = a.path.parent() {
-                dirs.insert((parent, a.to));
+            if let Some(parent) = a.path.parent().filter(|_| self.folder_metadata) {
+                dirs.entry((parent, a.to)).or_default();
             }
         }
-        if self.profile.operation != crate::profile::Operation::Synchronize {
-            dirs.insert((RelPath::root(), Side::Destination));
+        if self.folder_metadata && self.profile.operation != crate::profile::Operation::Synchronize
+        {
+            dirs.entry((RelPath::root(), Side::Destination))
+                .or_default();
         }
         // A failed run makes no folder more permissive: a folder in or below which something
         // failed takes the source's mode only when it grants nothing the folder lacks (the
@@ -933,26 +969,21 @@ impl Folder<'_> {
             .iter()
             .map(|(side, path, _)| (*side, path.clone()))
             .collect();
-        for (dir, to) in dirs.iter().rev() {
-            let Ok(Some(from)) = self.side(to.other()).stat_follow(dir) else {
-                continue;
+        for ((dir, to), planned) in dirs.iter().rev() {
+            let needed = self.folder_metadata_needed(dir, *to, &failed_at);
+            let set = |meta: Option<Meta>| match meta {
+                Some(meta) => self.side(*to).set_meta(dir, &meta),
+                None => Ok(()),
             };
-            if from.kind != EntryKind::Dir {
-                continue;
-            }
-            if let Ok(Some(now)) = self.side(*to).stat(dir) {
-                let mut meta = self.meta_of(&from);
-                let loosens = meta.mode.is_some_and(|m| m & !now.mode != 0);
-                if loosens
-                    && failed_at
-                        .iter()
-                        .any(|(side, path)| side == to && path.starts_with(dir))
-                {
-                    meta.mode = None;
-                }
-                let same_mode = meta.mode.is_none_or(|m| m == now.mode);
-                if now.kind == EntryKind::Dir && (now.mtime_ns != from.mtime_ns || !same_mode) {
-                    if let Err(e) = self.side(*to).set_meta(dir, &meta) {
+            match planned {
+                Some(a) => match needed.and_then(set) {
+                    Ok(()) => self.done(a, 0),
+                    Err(e) => self.failed(a, &e),
+                },
+                // A folder only touched: gone or unreadable, it is left alone; a failure
+                // to set what it needs is a warning.
+                None => {
+                    if let Err(e) = needed.map(set).unwrap_or(Ok(())) {
                         self.warn(
                             e.path().map(|p| p.display().to_string()),
                             e.kind(),
@@ -962,6 +993,41 @@ impl Folder<'_> {
                 }
             }
         }
+    }
+
+    /// What the folder `dir` on side `to` needs to get the times and permissions of the
+    /// other side's folder; `None` when it has them.
+    ///
+    /// # Errors
+    /// Either folder missing (or no folder), failures looking at them.
+    fn folder_metadata_needed(
+        &self,
+        dir: &RelPath,
+        to: Side,
+        failed_at: &[(Side, RelPath)],
+    ) -> Result<Option<Meta>> {
+        let folder_on = |side: Side, found: Option<Entry>| {
+            found.filter(|e| e.kind == EntryKind::Dir).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("no folder here on the {} any more", side.name()),
+                )
+                .with_path(self.local(side, dir))
+            })
+        };
+        let from = folder_on(to.other(), self.side(to.other()).stat_follow(dir)?)?;
+        let now = folder_on(to, self.side(to).stat(dir)?)?;
+        let mut meta = self.meta_of(&from);
+        let loosens = meta.mode.is_some_and(|m| m & !now.mode != 0);
+        if loosens
+            && failed_at
+                .iter()
+                .any(|(side, path)| *side == to && path.starts_with(dir))
+        {
+            meta.mode = None;
+        }
+        let same_mode = meta.mode.is_none_or(|m| m == now.mode);
+        Ok((now.mtime_ns != from.mtime_ns || !same_mode).then_some(meta))
     }
 }
 

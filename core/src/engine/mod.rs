@@ -1,6 +1,7 @@
 //! Running profiles: plan every folder pair, check the guards, then execute on a worker pool.
 
 mod execute;
+mod replica;
 mod report;
 mod roots;
 mod run;
@@ -199,36 +200,13 @@ impl Engine {
             opts.emit(Event::FolderStarted {
                 folder: folder.folder.clone(),
             });
-            if let Some(locked) = locked.get_mut(i).and_then(Option::take) {
-                let state =
-                    two_way::PairRun::start(locked, profile, folder, opts.resync, now_ns())?;
-                let before = (report.done, report.failed);
-                execute::run_folder(
-                    profile,
-                    folder,
-                    opts,
-                    threads,
-                    Some(&state.writer),
-                    &mut report,
-                )?;
-                let record = crate::state::RunRecord {
-                    started_ns: state.started_ns,
-                    ended_ns: Some(now_ns()),
-                    done: count(&report.done) - count(&before.0),
-                    failed: report.failed - before.1,
-                    conflicts: report.done.conflicts - before.0.conflicts,
-                    outcome: Some(if opts.control.is_cancelled() {
-                        "cancelled".into()
-                    } else if report.failed > before.1 {
-                        "errors".into()
-                    } else {
-                        "ok".into()
-                    }),
-                };
-                state.finish(record, !opts.control.is_cancelled())?;
-            } else {
-                execute::run_folder(profile, folder, opts, threads, None, &mut report)?;
+            let pair = locked.get_mut(i).and_then(Option::take);
+            if opts.dry_run {
+                report.done.merge(&folder.summary);
+                continue;
             }
+            let sides = pair_sides(profile, pair_of(profile, folder)?)?;
+            apply_folder(profile, folder, opts, threads, pair, sides, &mut report)?;
         }
         report.status = if opts.control.is_cancelled() {
             RunStatus::Cancelled
@@ -283,7 +261,8 @@ impl Engine {
             if fp.skipped.is_some() {
                 continue;
             }
-            recorded += two_way::reset(profile, &db, folder, fp)?;
+            let [src, dst] = pair_sides(profile, folder)?;
+            recorded += two_way::reset(profile, &db, folder, fp, [&*src, &*dst])?;
         }
         Ok(recorded)
     }
@@ -319,189 +298,188 @@ impl Engine {
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
-        let source = folder.resolved_source()?;
-        let destination = folder.resolved_destination()?;
-        let src = side_transport(&source, profile, true);
-        let dst: Arc<dyn Transport> = Arc::new(side_transport(
-            &destination,
-            profile,
-            profile.operation == Operation::Synchronize,
-        ));
-        let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
-            Error::new(
-                e.kind(),
-                format!("folder {:?}: {}", folder.name, e.message()),
-            )
-        })?;
-        // ferrysync's own folder (default versions, later state) is never synchronized.
-        let mut skip = vec![RelPath::new(STATE_FOLDER)?];
-        // The marker identifies the destination drive: never copied over or deleted.
-        if let Some((marker, _)) = folder.marker_spec()? {
-            skip.push(marker);
+        let [src, dst] = pair_sides(profile, folder)?;
+        plan_sides(profile, folder, opts, now_ns, backup_stamp, src, dst)
+    }
+}
+
+/// Plans one folder pair over the transports of its two sides.
+fn plan_sides(
+    profile: &Profile,
+    folder: &Folder,
+    opts: &RunOptions,
+    now_ns: i64,
+    backup_stamp: &str,
+    src: Arc<dyn Transport>,
+    dst: Arc<dyn Transport>,
+) -> Result<FolderPlan> {
+    let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
+    let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("folder {:?}: {}", folder.name, e.message()),
+        )
+    })?;
+    // ferrysync's own folder (default versions, later state) is never synchronized.
+    let mut skip = vec![RelPath::new(STATE_FOLDER)?];
+    // The marker identifies the destination drive: never copied over or deleted.
+    if let Some((marker, _)) = folder.marker_spec()? {
+        skip.push(marker);
+    }
+    if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
+        if let Some(inside) = Versions::new(dst.clone(), &profile.versions)?.inside_destination() {
+            skip.push(inside.clone());
         }
-        if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
-            if let Some(inside) =
-                Versions::new(dst.clone(), &profile.versions)?.inside_destination()
-            {
-                skip.push(inside.clone());
-            }
-        }
-        let scan_opts = ScanOptions {
-            recursive: folder.include_subfolders,
-            symlinks: profile.copy.symlinks,
-            skip,
-            threads: 4,
-            control: Some(opts.control.clone()),
-        };
-        let reach = roots::Reach {
-            filter: &filter,
-            recursive: scan_opts.recursive,
-            skip: &scan_opts.skip,
-        };
+    }
+    let scan_opts = ScanOptions {
+        recursive: folder.include_subfolders,
+        symlinks: profile.copy.symlinks,
+        skip,
+        threads: 4,
+        control: Some(opts.control.clone()),
+    };
+    let reach = roots::Reach {
+        filter: &filter,
+        recursive: scan_opts.recursive,
+        skip: &scan_opts.skip,
+    };
+    // Roots are compared by identity where both are local folders.
+    let root = RelPath::root();
+    if let (Some(source), Some(destination)) = (src.local_path(&root), dst.local_path(&root)) {
         roots::check(&folder.name, &source, &destination, &reach)?;
-        let shown = (
-            source.display().to_string(),
-            destination.display().to_string(),
-        );
-        let skipped = |why: String| -> Result<FolderPlan> {
-            let mut fp =
-                FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
-            fp.skipped = Some(why);
-            Ok(fp)
-        };
+    }
+    let shown = (src.describe(), dst.describe());
+    let skipped = |why: String| -> Result<FolderPlan> {
+        let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
+        fp.skipped = Some(why);
+        Ok(fp)
+    };
 
-        if let Some(why) = check_marker(folder, &*dst)? {
-            return unavailable(folder, why, skipped);
-        }
-        // The symlink mode is about the source's links. A side that is written lists its links
-        // as links (never following them to write or delete: safety rule 8); which of them the
-        // planner sees is settled against the other side once both are scanned.
-        let mode = profile.copy.symlinks;
-        let two_way_follows =
-            profile.operation == Operation::Synchronize && mode == SymlinkMode::Follow;
-        let written_opts = ScanOptions {
-            symlinks: SymlinkMode::Copy,
-            ..scan_opts.clone()
-        };
-        let (src_opts, dst_opts) = match profile.operation {
-            // Both sides are written; following for reading stays (the transport refuses
-            // every write through a link).
-            _ if two_way_follows => (&scan_opts, &scan_opts),
-            Operation::Synchronize => (&written_opts, &written_opts),
-            _ => (&scan_opts, &written_opts),
-        };
-        let (src_listing, dst_listing) = std::thread::scope(|s| {
-            let d = s.spawn(|| scan_destination(&*dst, &filter, dst_opts, profile.operation));
-            let srcl = scan(&src, &filter, src_opts);
-            (
-                srcl,
-                d.join().unwrap_or_else(|_| {
-                    Err(Error::new(ErrorKind::Io, "destination scan panicked"))
-                }),
+    if let Some(why) = check_marker(folder, &*dst)? {
+        return unavailable(folder, why, skipped);
+    }
+    // The symlink mode is about the source's links. A side that is written lists its links
+    // as links (never following them to write or delete: safety rule 8); which of them the
+    // planner sees is settled against the other side once both are scanned.
+    let mode = profile.copy.symlinks;
+    let two_way_follows =
+        profile.operation == Operation::Synchronize && mode == SymlinkMode::Follow;
+    let written_opts = ScanOptions {
+        symlinks: SymlinkMode::Copy,
+        ..scan_opts.clone()
+    };
+    let (src_opts, dst_opts) = match profile.operation {
+        // Both sides are written; following for reading stays (the transport refuses
+        // every write through a link).
+        _ if two_way_follows => (&scan_opts, &scan_opts),
+        Operation::Synchronize => (&written_opts, &written_opts),
+        _ => (&scan_opts, &written_opts),
+    };
+    let (src_listing, dst_listing) = std::thread::scope(|s| {
+        let d = s.spawn(|| replica.list(&filter, dst_opts));
+        let srcl = scan(&*src, &filter, src_opts);
+        (
+            srcl,
+            d.join()
+                .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "destination scan panicked"))),
+        )
+    });
+    let src_listing = match src_listing {
+        Ok(l) => l,
+        Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+        Err(e) => {
+            return unavailable(
+                folder,
+                format!("source unavailable: {}", e.message()),
+                skipped,
             )
-        });
-        let src_listing = match src_listing {
-            Ok(l) => l,
-            Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-            Err(e) => {
-                return unavailable(
-                    folder,
-                    format!("source unavailable: {}", e.message()),
-                    skipped,
-                )
-            }
-        };
-        let dst_listing = dst_listing?;
-        let (src_listing, dst_listing) = if two_way_follows {
-            (src_listing, dst_listing)
-        } else if profile.operation == Operation::Synchronize {
-            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
-            (
-                src_listing.links_seen_against(&dst_listing, mode),
-                dst_listing,
-            )
-        } else {
-            let mut src_listing = src_listing;
-            src_listing.shield_left_out_links();
-            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
-            (src_listing, dst_listing)
-        };
-
-        let comparator = Comparator::new(&profile.comparison)?;
-        if profile.operation == Operation::Synchronize {
-            let state = two_way::state_path(profile)?;
-            let key = two_way::pair_key(folder, &shown.0, &shown.1);
-            let loaded =
-                two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
-            let (base, last_run) = (&loaded.base, loaded.last_run);
-            let PairPlan {
-                mut actions,
-                changes: [source_changes, destination_changes],
-            } = two_way::plan_pair(
-                profile,
-                &comparator,
-                &src,
-                &*dst,
-                &src_listing,
-                &dst_listing,
-                base,
-            )?;
-            two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
-            let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
-            fp.destination_entries = dst_listing.len() as u64;
-            fp.source_entries = src_listing.len() as u64;
-            fp.two_way = Some(TwoWayContext {
-                state: state.display().to_string(),
-                base_entries: base.len() as u64,
-                first_run: !base.is_synced(),
-                source_entries: src_listing.len() as u64,
-                source_exists: src.stat_follow(&RelPath::root())?.is_some(),
-                destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
-                last_run,
-                source_changes,
-                destination_changes,
-            });
-            fp.warnings = listing_warnings(&src_listing, &dst_listing);
-            fp.temporaries = dst_listing.temporaries().to_vec();
-            fp.source_temporaries = src_listing.temporaries().to_vec();
-            return Ok(fp);
         }
-        let planner = Planner::new(profile.operation, &comparator)
-            .preserve_permissions(profile.copy.preserve_permissions);
-        let checks = if comparator.reads_content() {
-            planner.content_checks(&src_listing, &dst_listing)
-        } else {
-            Vec::new()
-        };
-        let verdicts = content_verdicts(&comparator, &src, &*dst, checks);
-        let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
-        // A folder holding a skipped subtree (a custom versions folder's parents) stays.
-        actions.retain(|a| {
-            !(a.kind == ActionKind::Delete
-                && a.entry == EntryKind::Dir
-                && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
-        });
+    };
+    let dst_listing = dst_listing?;
+    let (src_listing, dst_listing) = if two_way_follows {
+        (src_listing, dst_listing)
+    } else if profile.operation == Operation::Synchronize {
+        let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+        (
+            src_listing.links_seen_against(&dst_listing, mode),
+            dst_listing,
+        )
+    } else {
+        let mut src_listing = src_listing;
+        src_listing.shield_left_out_links();
+        let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+        (src_listing, dst_listing)
+    };
 
-        let target = if profile.operation == Operation::VersionedBackup {
-            destination.join(backup_stamp).display().to_string()
-        } else {
-            shown.1.clone()
-        };
-        let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
+    let comparator = Comparator::new(&profile.comparison)?;
+    if profile.operation == Operation::Synchronize {
+        let state = two_way::state_path(profile)?;
+        let key = two_way::pair_key(folder, &shown.0, &shown.1);
+        let loaded = two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
+        let (base, last_run) = (&loaded.base, loaded.last_run);
+        let PairPlan {
+            mut actions,
+            changes: [source_changes, destination_changes],
+        } = two_way::plan_pair(
+            profile,
+            &comparator,
+            &*src,
+            &*dst,
+            &src_listing,
+            &dst_listing,
+            base,
+        )?;
+        two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
+        let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
         fp.destination_entries = dst_listing.len() as u64;
         fp.source_entries = src_listing.len() as u64;
+        fp.two_way = Some(TwoWayContext {
+            state: state.display().to_string(),
+            base_entries: base.len() as u64,
+            first_run: !base.is_synced(),
+            source_entries: src_listing.len() as u64,
+            source_exists: src.stat_follow(&RelPath::root())?.is_some(),
+            destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
+            last_run,
+            source_changes,
+            destination_changes,
+        });
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
-        if profile.operation == Operation::Move {
-            for link in src_listing.followed_links() {
-                fp.warnings.push(format!(
-                    "source {link}: reached through a symbolic link; copied, and left in the \
-                     source (ferrysync never deletes through links)"
-                ));
-            }
-        }
         fp.temporaries = dst_listing.temporaries().to_vec();
-        Ok(fp)
+        fp.source_temporaries = src_listing.temporaries().to_vec();
+        return Ok(fp);
     }
+    let planner = Planner::new(profile.operation, &comparator)
+        .preserve_permissions(profile.copy.preserve_permissions);
+    let checks = if comparator.reads_content() {
+        planner.content_checks(&src_listing, &dst_listing)
+    } else {
+        Vec::new()
+    };
+    let verdicts = content_verdicts(&comparator, &*src, &*dst, checks);
+    let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+    // A folder holding a skipped subtree (a custom versions folder's parents) stays.
+    actions.retain(|a| {
+        !(a.kind == ActionKind::Delete
+            && a.entry == EntryKind::Dir
+            && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
+    });
+
+    let target = replica.target(&shown.1, backup_stamp);
+    let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
+    fp.destination_entries = dst_listing.len() as u64;
+    fp.source_entries = src_listing.len() as u64;
+    fp.warnings = listing_warnings(&src_listing, &dst_listing);
+    if profile.operation == Operation::Move {
+        for link in src_listing.followed_links() {
+            fp.warnings.push(format!(
+                "source {link}: reached through a symbolic link; copied, and left in the \
+                 source (ferrysync never deletes through links)"
+            ));
+        }
+    }
+    fp.temporaries = dst_listing.temporaries().to_vec();
+    Ok(fp)
 }
 
 /// The profile's folder that `folder` plans.
@@ -584,6 +562,68 @@ fn unavailable(
     }
 }
 
+/// The transports of a folder pair's two sides, the source then the destination: the one
+/// place where the engine makes them (the transport factory will).
+///
+/// # Errors
+/// A root that does not resolve (an undefined variable in it).
+fn pair_sides(profile: &Profile, folder: &Folder) -> Result<[Arc<dyn Transport>; 2]> {
+    let two_way = profile.operation == Operation::Synchronize;
+    let source = folder.resolved_source()?;
+    let destination = folder.resolved_destination()?;
+    Ok([
+        Arc::new(side_transport(&source, profile, true)),
+        Arc::new(side_transport(&destination, profile, two_way)),
+    ])
+}
+
+/// Runs the plan of one folder pair over the transports of its two sides, through the
+/// destination's replica; a two-way pair (locked in `pair`) records what it did in its state.
+fn apply_folder(
+    profile: &Profile,
+    fp: &FolderPlan,
+    opts: &RunOptions,
+    threads: usize,
+    pair: Option<two_way::LockedPair>,
+    [src, dst]: [Arc<dyn Transport>; 2],
+    report: &mut Report,
+) -> Result<()> {
+    // Passing failures are tried again in the transports, as the profile says.
+    let (src, dst) = (
+        for_run(src, profile, &opts.control),
+        for_run(dst, profile, &opts.control),
+    );
+    let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
+    let ctx = |state| replica::ApplyContext {
+        profile,
+        opts,
+        threads,
+        source: Arc::clone(&src),
+        state,
+    };
+    let Some(pair) = pair else {
+        return replica.apply(fp, &ctx(None), report);
+    };
+    let state = two_way::PairRun::start(pair, fp, opts.resync, now_ns(), [&*src, &*dst])?;
+    let before = (report.done, report.failed);
+    replica.apply(fp, &ctx(Some(&state.writer)), report)?;
+    let record = crate::state::RunRecord {
+        started_ns: state.started_ns,
+        ended_ns: Some(now_ns()),
+        done: count(&report.done) - count(&before.0),
+        failed: report.failed - before.1,
+        conflicts: report.done.conflicts - before.0.conflicts,
+        outcome: Some(if opts.control.is_cancelled() {
+            "cancelled".into()
+        } else if report.failed > before.1 {
+            "errors".into()
+        } else {
+            "ok".into()
+        }),
+    };
+    state.finish(record, !opts.control.is_cancelled())
+}
+
 /// The transport of a local side: its reads follow links when the profile follows them and
 /// the side is read as a source (`source`: the source, or either side of a two-way pair);
 /// writes never follow links (safety rule 8).
@@ -640,43 +680,6 @@ fn check_marker(folder: &Folder, dst: &dyn Transport) -> Result<Option<String>> 
         }
     }
     Ok(None)
-}
-
-/// The destination as the planner sees it: the tree itself, or for a versioned backup the
-/// latest version of every file across the earlier backup folders. `opts` should list links
-/// as links: the earlier backups are a destination too.
-fn scan_destination(
-    dst: &dyn Transport,
-    filter: &Filter,
-    opts: &ScanOptions,
-    op: Operation,
-) -> Result<Listing> {
-    if dst.stat_follow(&RelPath::root())?.is_none() {
-        return Ok(Listing::default());
-    }
-    if op != Operation::VersionedBackup {
-        return scan(dst, filter, opts);
-    }
-    let mut stamps: Vec<_> = dst
-        .read_dir(&RelPath::root())?
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::Dir)
-        .filter_map(|e| Some((snapshot::parse(e.path.file_name())?, e.path)))
-        .collect();
-    stamps.sort();
-    let mut backups = Vec::with_capacity(stamps.len());
-    for (_, stamp) in stamps {
-        let root = match dst.local_path(&stamp) {
-            Some(p) => LocalTransport::new(p),
-            None => {
-                return Err(Error::not_supported(
-                    "versioned backups on remote destinations",
-                ))
-            }
-        };
-        backups.push(scan(&root, filter, opts)?);
-    }
-    Ok(Listing::latest_of(backups))
 }
 
 /// Reads both sides of every pair that needs a content comparison, in parallel.

@@ -1,17 +1,29 @@
-//! The folders of a versioned backup: one per run, named after the time it was planned.
+//! The snapshot set of a versioned backup: one folder per run, named after the time it was
+//! planned, each holding what was new or changed since the earlier ones.
 //!
 //! A snapshot folder is named `YYYY-MM-DD HHMMSS.mmm` in local time (to the millisecond), or
 //! `YYYY-MM-DD HHMMSS.mmm #N` for the N-th made in the same millisecond; earlier releases
 //! named them `YYYY-MM-DD HHMMSS`, and those are still read. Names sort by time, and a
 //! folder is always made new: an existing one is never reused (the next name is taken).
+//!
+//! As a [`Replica`], the set lists itself as the latest version of every file across its
+//! snapshot folders, and applies a plan by making a new snapshot folder and writing the
+//! plan's copies into it with a [`TreeReplica`]: on any transport, through a view of the
+//! destination rooted at the new folder ([`Prefixed`]).
 
-use std::ffi::OsStr;
+use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveDateTime};
 
+use super::replica::{ApplyContext, Replica, TreeReplica};
+use super::report::Report;
 use crate::error::{Error, ErrorKind, Result};
+use crate::filter::Filter;
 use crate::path::RelPath;
-use crate::transport::{LocalTransport, Transport};
+use crate::plan::FolderPlan;
+use crate::scan::{scan, Listing, ScanOptions};
+use crate::transport::{temp_sibling, EntryKind, Prefixed, Transport};
 
 /// `YYYY-MM-DD HHMMSS`, the names of earlier releases.
 const SECONDS: &str = "%Y-%m-%d %H%M%S";
@@ -48,26 +60,25 @@ pub(super) fn parse(name: &[u8]) -> Option<(NaiveDateTime, u32)> {
 }
 
 /// Makes the snapshot folder `planned` (a name from [`name`]) in the destination `base`
-/// (made if missing), beneath its root without following links, and returns a transport
-/// rooted at it; when `planned` exists, the next free name of the same millisecond
-/// (`… #2`, `… #3`, …). Never returns a folder that existed.
+/// (made if missing), beneath its root without following links, and returns a view of the
+/// destination rooted at it; when `planned` exists, the next free name of the same
+/// millisecond (`… #2`, `… #3`, …). Never returns a folder that existed.
 ///
 /// # Errors
 /// Failures creating the folder or the destination, a link on the way.
-pub(super) fn create(base: &LocalTransport, planned: &OsStr) -> Result<LocalTransport> {
+pub(super) fn create(base: &Arc<dyn Transport>, planned: &str) -> Result<Prefixed> {
     base.create_dir_all(&RelPath::root())?;
-    let planned = planned.to_string_lossy();
     let (stamp, first) = match planned.split_once(" #") {
         Some((stamp, n)) => (stamp, n.parse().unwrap_or(2)),
-        None => (&*planned, 1),
+        None => (planned, 1),
     };
     for seq in first..=MAX_SAME_MS {
         let rel = match seq {
             1 => RelPath::new(stamp)?,
             n => RelPath::new(format!("{stamp} #{n}"))?,
         };
-        match base.create_new_dir(&rel) {
-            Ok(()) => return base.subtree(&rel),
+        match create_new_dir(&**base, &rel) {
+            Ok(()) => return Ok(Prefixed::new(Arc::clone(base), rel)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
@@ -76,12 +87,99 @@ pub(super) fn create(base: &LocalTransport, planned: &OsStr) -> Result<LocalTran
         ErrorKind::AlreadyExists,
         "too many snapshot folders made in the same millisecond",
     )
-    .with_path(base.root().join(&*planned)))
+    .with_path(Path::new(&base.describe()).join(planned)))
+}
+
+/// Makes the folder `rel` (its parent exists), never one that exists: the error is then
+/// [`ErrorKind::AlreadyExists`], also for a link or a file at `rel`. A local folder makes it
+/// in one call; elsewhere a new folder is made under a temporary name and renamed to `rel`
+/// unless something is there.
+fn create_new_dir(t: &dyn Transport, rel: &RelPath) -> Result<()> {
+    if let Some(local) = t.as_local() {
+        return local.create_new_dir(rel);
+    }
+    let temp = temp_sibling(rel);
+    t.create_dir(&temp)?;
+    t.rename_no_replace(&temp, rel).inspect_err(|_| {
+        let _ = t.remove_dir(&temp);
+    })
+}
+
+/// The snapshot folders of a versioned backup's destination: the earlier ones are read, a
+/// new one is made for each run that has something to store.
+#[derive(Debug)]
+pub(crate) struct SnapshotSet {
+    /// The destination holding the snapshot folders.
+    dst: Arc<dyn Transport>,
+}
+
+impl SnapshotSet {
+    /// The snapshot set in the destination `dst`.
+    pub(crate) fn new(dst: Arc<dyn Transport>) -> SnapshotSet {
+        SnapshotSet { dst }
+    }
+
+    /// The snapshot folders, oldest first (folders only: a link named like one is passed
+    /// over, never followed).
+    fn snapshots(&self) -> Result<Vec<RelPath>> {
+        let mut found: Vec<_> = self
+            .dst
+            .read_dir(&RelPath::root())?
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::Dir)
+            .filter_map(|e| Some((parse(e.path.file_name())?, e.path)))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, path)| path).collect())
+    }
+}
+
+impl Replica for SnapshotSet {
+    /// The new snapshot folder, named after the run's stamp.
+    fn target(&self, shown: &str, stamp: &str) -> String {
+        Path::new(shown).join(stamp).display().to_string()
+    }
+
+    /// The latest version of every file across the snapshot folders. `opts` should list
+    /// links as links: the earlier snapshots are a destination too.
+    fn list(&self, filter: &Filter, opts: &ScanOptions) -> Result<Listing> {
+        if self.dst.stat_follow(&RelPath::root())?.is_none() {
+            return Ok(Listing::default());
+        }
+        let mut listings = Vec::new();
+        for snapshot in self.snapshots()? {
+            let view = Prefixed::new(Arc::clone(&self.dst), snapshot);
+            listings.push(scan(&view, filter, opts)?);
+        }
+        Ok(Listing::latest_of(listings))
+    }
+
+    /// Makes the snapshot folder the plan names (its destination's last name; the next
+    /// free one when that exists) and writes the plan's copies into it. With nothing to
+    /// store it makes none.
+    fn apply(&self, plan: &FolderPlan, ctx: &ApplyContext<'_>, report: &mut Report) -> Result<()> {
+        if plan.actions.is_empty() {
+            return Ok(());
+        }
+        let planned = Path::new(&plan.destination)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| parse(n.as_bytes()).is_some())
+            .ok_or_else(|| {
+                Error::invalid("the plan of a versioned backup names no snapshot folder")
+                    .with_path(&plan.destination)
+            })?;
+        let snapshot = create(&self.dst, &planned)?;
+        TreeReplica::inside_snapshot(Arc::new(snapshot)).apply(plan, ctx, report)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{
+        Faulty, LocalTransport, MemoryTransport, Meta, Source, Tree, WriteMode,
+    };
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
@@ -148,50 +246,101 @@ mod tests {
         }
     }
 
+    /// Where a view made by [`create`] over a local destination is.
+    fn made_at(t: &Prefixed) -> std::path::PathBuf {
+        t.local_path(&RelPath::root()).unwrap()
+    }
+
     #[test]
     fn a_folder_is_made_new_under_the_next_free_name() {
         let dir = tempfile::tempdir().unwrap();
-        let base = LocalTransport::new(dir.path().join("dest"));
-        let planned = OsStr::new("2026-11-22 153012.123");
+        let base: Arc<dyn Transport> = Arc::new(LocalTransport::new(dir.path().join("dest")));
+        let planned = "2026-11-22 153012.123";
         let first = create(&base, planned).unwrap();
-        assert_eq!(first.root(), dir.path().join("dest/2026-11-22 153012.123"));
-        std::fs::write(first.root().join("kept.txt"), "x").unwrap();
+        assert_eq!(
+            made_at(&first),
+            dir.path().join("dest/2026-11-22 153012.123")
+        );
+        std::fs::write(made_at(&first).join("kept.txt"), "x").unwrap();
         let second = create(&base, planned).unwrap();
         assert_eq!(
-            second.root(),
+            made_at(&second),
             dir.path().join("dest/2026-11-22 153012.123 #2")
         );
         let third = create(&base, planned).unwrap();
         assert_eq!(
-            third.root(),
+            made_at(&third),
             dir.path().join("dest/2026-11-22 153012.123 #3")
         );
-        assert!(first.root().join("kept.txt").is_file());
-        assert_eq!(std::fs::read_dir(second.root()).unwrap().count(), 0);
+        assert!(made_at(&first).join("kept.txt").is_file());
+        assert_eq!(std::fs::read_dir(made_at(&second)).unwrap().count(), 0);
         // A file in the way counts as taken too, and so does a link (never followed).
         std::fs::write(dir.path().join("dest/2026-11-22 153012.124"), "").unwrap();
-        let planned = OsStr::new("2026-11-22 153012.124");
         assert_eq!(
-            create(&base, planned).unwrap().root(),
+            made_at(&create(&base, "2026-11-22 153012.124").unwrap()),
             dir.path().join("dest/2026-11-22 153012.124 #2")
         );
         let outside = dir.path().join("outside");
         std::fs::create_dir(&outside).unwrap();
         std::os::unix::fs::symlink(&outside, dir.path().join("dest/2026-11-22 153012.125"))
             .unwrap();
-        let planned = OsStr::new("2026-11-22 153012.125");
-        let made = create(&base, planned).unwrap();
+        let made = create(&base, "2026-11-22 153012.125").unwrap();
         assert_eq!(
-            made.root(),
+            made_at(&made),
             dir.path().join("dest/2026-11-22 153012.125 #2")
         );
         made.write(
             &RelPath::new("f").unwrap(),
-            crate::transport::Source::Stream(&mut &b"x"[..]),
-            &crate::transport::Meta::default(),
-            crate::transport::WriteMode::Atomic,
+            Source::Stream(&mut &b"x"[..]),
+            &Meta::default(),
+            WriteMode::Atomic,
         )
         .unwrap();
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    /// Issue 11, item 5: a snapshot set on a destination without local folders makes its
+    /// folders the same way, through the transport's own calls.
+    #[test]
+    fn a_folder_is_made_new_on_any_transport() {
+        let whole = MemoryTransport::new("dest");
+        Tree::new(
+            "
+            2026-11-22 153012.123/kept = x
+            2026-11-22 153012.124 = a file
+            2026-11-22 153012.125 -> 2026-11-22 153012.123
+            ",
+        )
+        .build_in(&whole)
+        .unwrap();
+        let base: Arc<dyn Transport> = Arc::new(Faulty::new(whole.clone()));
+        for (planned, made) in [
+            ("2026-11-22 153012.123", "2026-11-22 153012.123 #2"),
+            ("2026-11-22 153012.123", "2026-11-22 153012.123 #3"),
+            ("2026-11-22 153012.124", "2026-11-22 153012.124 #2"),
+            ("2026-11-22 153012.125", "2026-11-22 153012.125 #2"),
+            ("2026-11-22 153012.126", "2026-11-22 153012.126"),
+        ] {
+            let view = create(&base, planned).unwrap();
+            assert_eq!(view.describe(), format!("memory:dest/{made}"));
+            Tree::new(&format!("new = {made}")).build_in(&view).unwrap();
+        }
+        let held = Tree::of(&whole).unwrap();
+        assert_eq!(
+            held,
+            Tree::new(
+                "
+                2026-11-22 153012.123/kept = x
+                2026-11-22 153012.123 #2/new = 2026-11-22 153012.123 #2
+                2026-11-22 153012.123 #3/new = 2026-11-22 153012.123 #3
+                2026-11-22 153012.124 = a file
+                2026-11-22 153012.124 #2/new = 2026-11-22 153012.124 #2
+                2026-11-22 153012.125 -> 2026-11-22 153012.123
+                2026-11-22 153012.125 #2/new = 2026-11-22 153012.125 #2
+                2026-11-22 153012.126/new = 2026-11-22 153012.126
+                "
+            ),
+            "no temporary folder is left, nothing that was there is touched"
+        );
     }
 }

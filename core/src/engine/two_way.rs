@@ -110,13 +110,9 @@ pub(crate) fn record_settled(
     }
 }
 
-/// The intents whose side now holds exactly what they promised, as base entries (see
-/// [`Base::settle`]).
-fn settled(intents: &[Intent], fp: &FolderPlan, profile: &Profile) -> Result<Vec<BaseEntry>> {
-    let sides = [
-        super::side_transport(Path::new(&fp.source), profile, true),
-        super::side_transport(Path::new(&fp.destination), profile, true),
-    ];
+/// The intents whose side (of `sides`, the source then the destination) now holds exactly
+/// what they promised, as base entries (see [`Base::settle`]).
+fn settled(intents: &[Intent], sides: [&dyn Transport; 2]) -> Result<Vec<BaseEntry>> {
     let mut out = Vec::new();
     for i in intents {
         if let Some(now) = sides[i.to as usize].stat(&i.path)? {
@@ -382,15 +378,15 @@ pub(crate) fn clear(db_path: &std::path::Path, folder: &Folder) -> Result<()> {
     db.clear(pair)
 }
 
-/// Makes the paths a first-run plan found equal on both sides the base of `folder`'s pair.
+/// Makes the paths a first-run plan found equal on both sides (`src` and `dst`) the base of
+/// `folder`'s pair.
 pub(crate) fn reset(
     profile: &Profile,
     db_path: &Path,
     folder: &Folder,
     fp: &FolderPlan,
+    [src, dst]: [&dyn Transport; 2],
 ) -> Result<u64> {
-    let src = super::side_transport(Path::new(&fp.source), profile, true);
-    let dst = super::side_transport(Path::new(&fp.destination), profile, true);
     let mut entries = Vec::new();
     for a in fp
         .actions
@@ -399,7 +395,7 @@ pub(crate) fn reset(
     {
         if let (Some(s), Some(d)) = (src.stat(&a.path)?, dst.stat(&a.path)?) {
             if s.kind == d.kind && (s.kind == EntryKind::Dir || s.size == d.size) {
-                let hash = base_hash(profile, &src, &s);
+                let hash = base_hash(profile, src, &s);
                 entries.push(BaseEntry::from_entries(&s, &d, hash));
             }
         }
@@ -459,13 +455,14 @@ impl LockedPair {
 }
 
 impl PairRun {
-    /// Starts a run of the locked pair.
+    /// Starts a run of the locked pair, whose sides are `sides` (the source, then the
+    /// destination).
     pub(crate) fn start(
         locked: LockedPair,
-        profile: &Profile,
         fp: &FolderPlan,
         resync: bool,
         started_ns: i64,
+        sides: [&dyn Transport; 2],
     ) -> Result<PairRun> {
         let LockedPair { db, lock, pair } = locked;
         let first_run = fp.two_way.as_ref().is_none_or(|ctx| ctx.first_run);
@@ -477,7 +474,7 @@ impl PairRun {
             // What interrupted runs copied becomes base before this run's intents replace
             // theirs: otherwise a run killed before its own copy of a path would leave the
             // base at a version neither side holds.
-            for entry in settled(&db.intents(pair)?, fp, profile)? {
+            for entry in settled(&db.intents(pair)?, sides)? {
                 writer.put(entry)?;
             }
             writer.flush()?;

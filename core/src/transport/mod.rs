@@ -25,6 +25,7 @@ pub mod conformance;
 mod faulty;
 mod local;
 mod memory;
+mod prefixed;
 mod retrying;
 #[cfg(any(test, feature = "test-support"))]
 mod tree;
@@ -41,6 +42,7 @@ pub use faulty::{Call, Fault, Faulty};
 pub(crate) use local::entry_from_metadata;
 pub use local::LocalTransport;
 pub use memory::MemoryTransport;
+pub(crate) use prefixed::Prefixed;
 pub use retrying::{RetryPolicy, Retrying};
 #[cfg(any(test, feature = "test-support"))]
 pub use tree::Tree;
@@ -165,6 +167,57 @@ impl<'a> Source<'a> {
             size: md.len(),
             mtime_ns: mtime_ns(&md),
         })
+    }
+}
+
+/// A stream of a file listed at `size` bytes that gives exactly that many, or fails: one
+/// that ends early (a transfer broken off, a file cut short) fails at its end with an I/O
+/// error, one that goes on (a file that grew) fails as [`ErrorKind::Busy`](crate::ErrorKind::Busy).
+/// Given as a [`Source::Stream`] to an atomic write, it leaves the target as it was: a
+/// short or torn copy never takes a file's place.
+pub(crate) struct ExactStream<R> {
+    inner: R,
+    size: u64,
+    read: u64,
+}
+
+impl<R: Read> ExactStream<R> {
+    /// `inner`, which should give `size` bytes.
+    pub(crate) fn new(inner: R, size: u64) -> ExactStream<R> {
+        ExactStream {
+            inner,
+            size,
+            read: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for ExactStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.read < self.size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the transfer ended early, after {} of {} bytes",
+                    self.read, self.size
+                ),
+            ));
+        }
+        self.read += n as u64;
+        if self.read > self.size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                format!(
+                    "longer than the {} bytes listed: changed while being copied",
+                    self.size
+                ),
+            ));
+        }
+        Ok(n)
     }
 }
 
