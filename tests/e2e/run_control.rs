@@ -4,7 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrysync::{Engine, Event, FolderPlan, Operation, Prompt, RunControl, RunOptions, RunStatus};
+use ferrysync::{
+    ActionKind, ActionOutcome, Engine, Event, FolderPlan, Operation, Prompt, Report, RunControl,
+    RunOptions, RunStatus,
+};
 
 use crate::tree::{self, snapshot, Pair};
 
@@ -217,4 +220,158 @@ fn cancel_ends_the_wait_before_a_retry() {
         std::fs::read(&busy).unwrap(),
         std::fs::read("/bin/sleep").unwrap()
     );
+}
+
+/// A run of `prof` (or of `plan`, made for it) that records its events.
+fn run_recorded(prof: &ferrysync::Profile, plan: Option<&ferrysync::Plan>) -> (Report, Vec<Event>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let opts = RunOptions {
+        events: Some(Arc::new(move |e: &Event| {
+            sink.lock().unwrap().push(e.clone())
+        })),
+        progress_interval: Duration::ZERO,
+        ..RunOptions::default()
+    };
+    let report = match plan {
+        Some(plan) => Engine::new().execute(prof, plan, &opts),
+        None => Engine::new().run(prof, &opts),
+    }
+    .unwrap();
+    let events = events.lock().unwrap().clone();
+    (report, events)
+}
+
+/// The outcomes of the action events on `path`, in order.
+fn outcomes_of(events: &[Event], path: &str) -> Vec<(ActionKind, ActionOutcome)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ActionDone {
+                action, outcome, ..
+            } if action.path.to_string() == path => Some((action.kind, *outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last progress event.
+fn last_progress(events: &[Event]) -> ferrysync::Progress {
+    let last = events.iter().rev().find_map(|e| match e {
+        Event::Progress(p) => Some(p.clone()),
+        _ => None,
+    });
+    last.expect("no progress event")
+}
+
+fn mtime_of(path: &std::path::Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(path).unwrap();
+    md.mtime() * 1_000_000_000 + md.mtime_nsec()
+}
+
+/// Issue 11, defects: a folder `update-meta` action was applied but never reported (no
+/// action event, progress ending one short, `done.metadata-updates` 0 while the plan said
+/// 1). Each one completes once: one event, one step of progress, one count in the report.
+#[test]
+fn a_folder_metadata_update_is_reported_once_like_every_action() {
+    for op in [Operation::Mirror, Operation::Copy, Operation::Move] {
+        let p = Pair::new();
+        tree::write(&p.src(), &[("sub/a.txt", "same")]);
+        tree::write(&p.dst(), &[("sub/a.txt", "same")]);
+        tree::set_mtime(&p.src().join("sub/a.txt"), 1_500_000_000);
+        tree::set_mtime(&p.dst().join("sub/a.txt"), 1_500_000_000);
+        tree::set_mtime(&p.src().join("sub"), 1_400_000_000);
+        let prof = tree::profile(op, &p.src(), &p.dst());
+        let plan = Engine::new().plan(&prof).unwrap();
+        assert_eq!(plan.summary().metadata_updates, 1, "{op:?}: {plan:#?}");
+        let (report, events) = run_recorded(&prof, Some(&plan));
+        assert!(report.errors.is_empty(), "{op:?}: {:?}", report.errors);
+        assert_eq!(report.done.metadata_updates, 1, "{op:?}");
+        // (A move removes the emptied source folder too.)
+        let updates: Vec<_> = outcomes_of(&events, "sub")
+            .into_iter()
+            .filter(|(kind, _)| *kind == ActionKind::UpdateMeta)
+            .collect();
+        assert_eq!(
+            updates,
+            [(ActionKind::UpdateMeta, ActionOutcome::Done)],
+            "{op:?}"
+        );
+        let progress = last_progress(&events);
+        assert_eq!(progress.items_total, plan.folders[0].actions.len() as u64);
+        assert_eq!(progress.items_done, progress.items_total, "{op:?}");
+        assert_eq!(mtime_of(&p.dst().join("sub")), 1_400_000_000_000_000_000);
+        if op != Operation::Move {
+            assert!(Engine::new().plan(&prof).unwrap().is_empty(), "{op:?}");
+        }
+    }
+}
+
+/// The same, for several folders at once, with permissions and a copy inside one of them:
+/// still once each.
+#[test]
+fn nested_folder_metadata_updates_are_each_reported_once() {
+    let p = Pair::new();
+    tree::write(
+        &p.src(),
+        &[("sub/deeper/a.txt", "same"), ("sub/new.txt", "new")],
+    );
+    tree::write(&p.dst(), &[("sub/deeper/a.txt", "same")]);
+    for side in [p.src(), p.dst()] {
+        tree::set_mtime(&side.join("sub/deeper/a.txt"), 1_500_000_000);
+    }
+    tree::set_mode(&p.src().join("sub"), 0o750);
+    tree::set_mtime(&p.src().join("sub/deeper"), 1_400_000_000);
+    tree::set_mtime(&p.src().join("sub"), 1_300_000_000);
+    let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
+    prof.copy.preserve_permissions = true;
+    let plan = Engine::new().plan(&prof).unwrap();
+    assert_eq!(plan.summary().metadata_updates, 2, "{plan:#?}");
+    let (report, events) = run_recorded(&prof, Some(&plan));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        (report.done.metadata_updates, report.done.new_files),
+        (2, 1)
+    );
+    for dir in ["sub", "sub/deeper"] {
+        assert_eq!(
+            outcomes_of(&events, dir),
+            [(ActionKind::UpdateMeta, ActionOutcome::Done)],
+            "{dir}"
+        );
+    }
+    let progress = last_progress(&events);
+    assert_eq!((progress.items_done, progress.items_total), (3, 3));
+    assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
+    assert_eq!(mtime_of(&p.dst().join("sub")), 1_300_000_000_000_000_000);
+    assert!(Engine::new().plan(&prof).unwrap().is_empty());
+}
+
+/// A folder update that cannot be made fails once, naming the folder, and still counts
+/// toward the progress.
+#[test]
+fn a_failed_folder_metadata_update_is_reported_once_as_failed() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("sub/a.txt", "same")]);
+    tree::write(&p.dst(), &[("sub/a.txt", "same")]);
+    for side in [p.src(), p.dst()] {
+        tree::set_mtime(&side.join("sub/a.txt"), 1_500_000_000);
+    }
+    tree::set_mtime(&p.src().join("sub"), 1_400_000_000);
+    let prof = tree::profile(Operation::Copy, &p.src(), &p.dst());
+    let plan = Engine::new().plan(&prof).unwrap();
+    // Gone between the plan and the run.
+    std::fs::remove_dir_all(p.dst().join("sub")).unwrap();
+    let (report, events) = run_recorded(&prof, Some(&plan));
+    assert_eq!((report.done.metadata_updates, report.failed), (0, 1));
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let shown = p.dst().join("sub").display().to_string();
+    assert_eq!(report.errors[0].path.as_deref(), Some(shown.as_str()));
+    assert_eq!(
+        outcomes_of(&events, "sub"),
+        [(ActionKind::UpdateMeta, ActionOutcome::Failed)]
+    );
+    let progress = last_progress(&events);
+    assert_eq!((progress.items_done, progress.items_total), (1, 1));
 }

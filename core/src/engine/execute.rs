@@ -970,7 +970,7 @@ impl Folder<'_> {
             .map(|(side, path, _)| (*side, path.clone()))
             .collect();
         for ((dir, to), planned) in dirs.iter().rev() {
-            let needed = self.folder_metadata_needed(dir, *to, &failed_at);
+            let needed = self.folder_metadata_needed(dir, *to, *planned, &failed_at);
             let set = |meta: Option<Meta>| match meta {
                 Some(meta) => self.side(*to).set_meta(dir, &meta),
                 None => Ok(()),
@@ -996,7 +996,9 @@ impl Folder<'_> {
     }
 
     /// What the folder `dir` on side `to` needs to get the times and permissions of the
-    /// other side's folder; `None` when it has them.
+    /// other side's folder; `None` when it has them. For an update the plan asks for
+    /// (`planned`) whose other folder is gone since (a move removed the source folder it
+    /// emptied), the time the plan saw.
     ///
     /// # Errors
     /// Either folder missing (or no folder), failures looking at them.
@@ -1004,6 +1006,7 @@ impl Folder<'_> {
         &self,
         dir: &RelPath,
         to: Side,
+        planned: Option<&Action>,
         failed_at: &[(Side, RelPath)],
     ) -> Result<Option<Meta>> {
         let folder_on = |side: Side, found: Option<Entry>| {
@@ -1015,9 +1018,18 @@ impl Folder<'_> {
                 .with_path(self.local(side, dir))
             })
         };
-        let from = folder_on(to.other(), self.side(to.other()).stat_follow(dir)?)?;
         let now = folder_on(to, self.side(to).stat(dir)?)?;
-        let mut meta = self.meta_of(&from);
+        let seen = planned.and_then(|a| match to {
+            Side::Source => a.destination,
+            Side::Destination => a.source,
+        });
+        let mut meta = match (self.side(to.other()).stat_follow(dir)?, seen) {
+            (None, Some(seen)) => Meta {
+                mtime_ns: seen.mtime_ns,
+                ..Meta::default()
+            },
+            (found, _) => self.meta_of(&folder_on(to.other(), found)?),
+        };
         let loosens = meta.mode.is_some_and(|m| m & !now.mode != 0);
         if loosens
             && failed_at
@@ -1027,7 +1039,7 @@ impl Folder<'_> {
             meta.mode = None;
         }
         let same_mode = meta.mode.is_none_or(|m| m == now.mode);
-        Ok((now.mtime_ns != from.mtime_ns || !same_mode).then_some(meta))
+        Ok((now.mtime_ns != meta.mtime_ns || !same_mode).then_some(meta))
     }
 }
 
