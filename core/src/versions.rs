@@ -58,7 +58,7 @@ use crate::filter::{Age, AgeUnit};
 use crate::path::RelPath;
 use crate::profile::VersionsOptions;
 use crate::transport::{
-    temp_sibling, Entry, EntryKind, LocalTransport, Meta, Source, Transport, WriteMode,
+    temp_sibling, Entry, EntryKind, ExactStream, LocalTransport, Source, Transport, WriteMode,
 };
 
 /// The default versions folder, relative to the destination root.
@@ -281,7 +281,7 @@ impl Versions {
         if let Some(parent) = to.parent() {
             target.create_dir_all(&parent)?;
         }
-        copy(&*self.store, &source, target, to, &entry.meta())?;
+        copy(&*self.store, &source, target, to, &entry)?;
         if let Some(kept) = displaced {
             shelf.trim(&kept, now_ns);
         }
@@ -348,7 +348,7 @@ impl Versions {
                 if let Some(parent) = to.parent() {
                     into.create_dir_all(&parent)?;
                 }
-                report.bytes += copy(from, from_path, into, to, &e.meta())?;
+                report.bytes += copy(from, from_path, into, to, e)?;
                 report.files += 1;
                 Ok(())
             };
@@ -753,7 +753,7 @@ impl<'a> Shelf<'a> {
                 }
             }
             let temp = temp_sibling(to);
-            copy(from, from_path, self.store, &temp, &entry.meta())?;
+            copy(from, from_path, self.store, &temp, entry)?;
             *staged = Some(temp);
         }
         if let Some(temp) = staged.as_ref() {
@@ -841,14 +841,17 @@ fn read_dir_or_empty(t: &dyn Transport, dir: &RelPath) -> Result<Vec<Entry>> {
     }
 }
 
-/// Copies a file between trees (atomically, with `meta`); the bytes written.
+/// Copies the file `entry` between trees (atomically, with its metadata); the bytes
+/// written. A stream that does not give the entry's size fails the copy, which then leaves
+/// nothing at `to_path`.
 fn copy(
     from: &dyn Transport,
     from_path: &RelPath,
     to: &dyn Transport,
     to_path: &RelPath,
-    meta: &Meta,
+    entry: &Entry,
 ) -> Result<u64> {
+    let meta = &entry.meta();
     match from.open_local(from_path)? {
         Some(file) => {
             let source = Source::of_file(&file).map_err(|e| {
@@ -860,13 +863,8 @@ fn copy(
             to.write(to_path, source, meta, WriteMode::Atomic)
         }
         None => {
-            let mut input = from.open(from_path)?;
-            to.write(
-                to_path,
-                Source::Stream(&mut *input),
-                meta,
-                WriteMode::Atomic,
-            )
+            let mut input = ExactStream::new(from.open(from_path)?, entry.size);
+            to.write(to_path, Source::Stream(&mut input), meta, WriteMode::Atomic)
         }
     }
 }
@@ -907,6 +905,7 @@ mod tests {
     use super::*;
     use crate::filter::ByteSize;
     use crate::transport::Capabilities;
+    use crate::transport::Meta;
 
     const S: i64 = 1_000_000_000;
     const DAY: i64 = 86_400 * S;

@@ -388,6 +388,25 @@ fn run_folder(
     Ok(())
 }
 
+/// `err`, from keeping the old version of a file (`shown`) in its versions folder, as the
+/// file's error: it names the file, and says where its version was to go. The file is left
+/// as it was.
+fn version_not_kept(err: Error, shown: PathBuf) -> Error {
+    let at = match err.path() {
+        Some(p) if p != shown => format!(" ({})", p.display()),
+        _ => String::new(),
+    };
+    let message = format!(
+        "left as it was: its old version could not be kept{at}: {}",
+        err.message()
+    );
+    let retryable = err.is_retryable();
+    Error::new(err.kind(), message)
+        .with_path(shown)
+        .retryable(retryable)
+        .with_source(err)
+}
+
 /// A deletion of what the other side no longer has (mirror) or deleted (two-way), or of a
 /// folder a two-way run leaves empty.
 pub(super) fn is_unmatched(a: &Action) -> bool {
@@ -682,13 +701,30 @@ impl Folder<'_> {
             }
             (None, None) => Err(Error::invalid("no source to copy").with_path(&local)),
         };
+        // A source that changed, or whose stream failed, is what the error is about.
+        let read_failed = || {
+            stream
+                .as_ref()
+                .is_some_and(|s| s.lock().unwrap_or_else(|p| p.into_inner()).failed())
+        };
         let bytes = self.with_parent(to, &a.path, write).map_err(|e| {
-            if e.kind() == ErrorKind::Busy {
+            if e.kind() == ErrorKind::Busy || read_failed() {
                 e.with_path(&local)
             } else {
                 e
             }
         })?;
+        // A backend that took fewer bytes than the source gave, and said nothing.
+        if bytes != before.size {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "{bytes} of {} bytes written; copied again on the next run",
+                    before.size
+                ),
+            )
+            .with_path(self.local(to, &a.path)));
+        }
         if self.profile.copy.verify {
             self.verify(a)?;
         }
@@ -744,7 +780,9 @@ impl Folder<'_> {
             if self.profile.versions.enabled() && a.reason != Reason::Replaced {
                 if let Some(old) = self.side(a.to).stat(&a.path)? {
                     if old.kind != EntryKind::Dir {
-                        versions.preserve(&a.path, self.now_ns)?;
+                        versions
+                            .preserve(&a.path, self.now_ns)
+                            .map_err(|e| version_not_kept(e, self.local(a.to, &a.path)))?;
                     }
                 }
             }
@@ -863,7 +901,9 @@ impl Folder<'_> {
         };
         match mode {
             DeletionMode::Versions => match &self.versions[a.to as usize] {
-                Some(v) => v.preserve(&a.path, self.now_ns)?,
+                Some(v) => v
+                    .preserve(&a.path, self.now_ns)
+                    .map_err(|e| version_not_kept(e, self.local(a.to, &a.path)))?,
                 None => {
                     return Err(Error::invalid(
                         "versions.deleted-files is \"versions\" but no versions are kept",
@@ -1212,7 +1252,9 @@ impl Folder<'_> {
                 return Err(Error::invalid("a folder cannot lose a conflict")
                     .with_path(self.local(loser, &a.path)));
             }
-            versions.preserve(&a.path, self.now_ns)?;
+            versions
+                .preserve(&a.path, self.now_ns)
+                .map_err(|e| version_not_kept(e, self.local(loser, &a.path)))?;
         }
         let bytes = match self.side(winner).stat(&a.path)? {
             Some(w) if w.kind == EntryKind::Dir => {

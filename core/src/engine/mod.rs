@@ -6,6 +6,8 @@ mod report;
 mod roots;
 mod run;
 mod snapshot;
+#[cfg(test)]
+mod tests;
 mod two_way;
 
 use std::sync::Arc;

@@ -98,10 +98,13 @@ fn create_new_dir(t: &dyn Transport, rel: &RelPath) -> Result<()> {
     if let Some(local) = t.as_local() {
         return local.create_new_dir(rel);
     }
+    // Errors name the folder being made, not its temporary name.
+    let shown = || rel.to_path(Path::new(&t.describe()));
     let temp = temp_sibling(rel);
-    t.create_dir(&temp)?;
-    t.rename_no_replace(&temp, rel).inspect_err(|_| {
+    t.create_dir(&temp).map_err(|e| e.with_path(shown()))?;
+    t.rename_no_replace(&temp, rel).map_err(|e| {
         let _ = t.remove_dir(&temp);
+        e.with_path(shown())
     })
 }
 
@@ -121,7 +124,7 @@ impl SnapshotSet {
 
     /// The snapshot folders, oldest first (folders only: a link named like one is passed
     /// over, never followed).
-    fn snapshots(&self) -> Result<Vec<RelPath>> {
+    pub(super) fn snapshots(&self) -> Result<Vec<RelPath>> {
         let mut found: Vec<_> = self
             .dst
             .read_dir(&RelPath::root())?

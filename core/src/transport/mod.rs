@@ -179,6 +179,7 @@ pub(crate) struct ExactStream<R> {
     inner: R,
     size: u64,
     read: u64,
+    failed: bool,
 }
 
 impl<R: Read> ExactStream<R> {
@@ -188,7 +189,19 @@ impl<R: Read> ExactStream<R> {
             inner,
             size,
             read: 0,
+            failed: false,
         }
+    }
+
+    /// Whether reading failed (the stream's own error, or a size other than the one listed):
+    /// a write that fails then failed because of its source.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn fail(&mut self, err: std::io::Error) -> std::io::Result<usize> {
+        self.failed = true;
+        Err(err)
     }
 }
 
@@ -197,9 +210,13 @@ impl<R: Read> Read for ExactStream<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => return self.fail(e),
+        };
         if n == 0 && self.read < self.size {
-            return Err(std::io::Error::new(
+            return self.fail(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 format!(
                     "the transfer ended early, after {} of {} bytes",
@@ -209,7 +226,7 @@ impl<R: Read> Read for ExactStream<R> {
         }
         self.read += n as u64;
         if self.read > self.size {
-            return Err(std::io::Error::new(
+            return self.fail(std::io::Error::new(
                 std::io::ErrorKind::ResourceBusy,
                 format!(
                     "longer than the {} bytes listed: changed while being copied",
@@ -476,5 +493,44 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
             crate::Error::io(path.to_path(std::path::Path::new(&self.describe())), e)
         })?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::ExactStream;
+
+    fn read_all(data: &[u8], size: u64) -> (std::io::Result<Vec<u8>>, bool) {
+        let mut stream = ExactStream::new(data, size);
+        let mut out = Vec::new();
+        let result = stream.read_to_end(&mut out).map(|_| out);
+        (result, stream.failed())
+    }
+
+    #[test]
+    fn a_stream_of_the_size_listed_reads_through() {
+        let (read, failed) = read_all(b"hello", 5);
+        assert_eq!(read.unwrap(), b"hello");
+        assert!(!failed);
+        assert_eq!(read_all(b"", 0).0.unwrap(), b"");
+    }
+
+    #[test]
+    fn a_stream_that_ends_early_fails_at_its_end() {
+        let (read, failed) = read_all(b"hel", 5);
+        let e = read.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(e.to_string().contains("after 3 of 5 bytes"), "{e}");
+        assert!(failed);
+    }
+
+    #[test]
+    fn a_stream_longer_than_listed_is_busy() {
+        let (read, failed) = read_all(b"hello, world", 5);
+        let e = crate::Error::io("f", read.unwrap_err());
+        assert_eq!(e.kind(), crate::ErrorKind::Busy);
+        assert!(failed);
     }
 }

@@ -149,7 +149,7 @@ impl Transport for Prefixed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{MemoryTransport, Tree};
+    use crate::transport::{LocalTransport, MemoryTransport, Tree};
 
     fn p(s: &str) -> RelPath {
         RelPath::new(s).unwrap()
@@ -173,6 +173,35 @@ mod tests {
         );
         let e = view.read_to_vec(&p("gone")).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::NotFound);
+    }
+
+    /// The contract of every transport, checked for views of a memory tree and of a local
+    /// folder: all of it but where a link leading out of the view may be read through
+    /// (within the wrapped tree, as documented).
+    #[test]
+    fn a_view_keeps_the_transport_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh: [&dyn Fn(&str) -> Prefixed; 2] = [
+            &|name| Prefixed::new(Arc::new(MemoryTransport::new(name)), p("in/a/view")),
+            &|name| {
+                let whole = LocalTransport::new(dir.path().join(name));
+                Prefixed::new(Arc::new(whole), p("view"))
+            },
+        ];
+        let mut failed = Vec::new();
+        for (backend, fresh) in ["memory", "local"].into_iter().zip(fresh) {
+            for check in crate::transport::conformance::CHECKS {
+                if check.name == "reads_follow_links_only_within_the_tree_and_only_when_asked" {
+                    continue;
+                }
+                let t = fresh(check.name);
+                let run = std::panic::AssertUnwindSafe(|| (check.run)(&t));
+                if std::panic::catch_unwind(run).is_err() {
+                    failed.push(format!("{backend}: {}", check.name));
+                }
+            }
+        }
+        assert!(failed.is_empty(), "{failed:?}");
     }
 
     #[test]
