@@ -1167,7 +1167,7 @@ impl Folder<'_> {
         Ok(0)
     }
 
-    /// Carries out a two-way conflict's resolution; a prompt asks the run's [`Prompt`].
+    /// Carries out a two-way conflict's resolution; a prompt asks the run's [`Prompt`](super::Prompt).
     fn resolve(&self, a: &Action, resolution: Resolution) {
         let resolution = match resolution {
             Resolution::Prompt => {
