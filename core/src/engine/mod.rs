@@ -300,188 +300,194 @@ impl Engine {
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
-        let [src, dst] = pair_sides(profile, folder)?;
-        plan_sides(profile, folder, opts, now_ns, backup_stamp, src, dst)
+        let sides = pair_sides(profile, folder)?;
+        self.plan_sides(profile, folder, opts, now_ns, backup_stamp, sides)
     }
-}
 
-/// Plans one folder pair over the transports of its two sides.
-fn plan_sides(
-    profile: &Profile,
-    folder: &Folder,
-    opts: &RunOptions,
-    now_ns: i64,
-    backup_stamp: &str,
-    src: Arc<dyn Transport>,
-    dst: Arc<dyn Transport>,
-) -> Result<FolderPlan> {
-    let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
-    let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
-        Error::new(
-            e.kind(),
-            format!("folder {:?}: {}", folder.name, e.message()),
-        )
-    })?;
-    // ferrysync's own folder (default versions, later state) is never synchronized.
-    let mut skip = vec![RelPath::new(STATE_FOLDER)?];
-    // The marker identifies the destination drive: never copied over or deleted.
-    if let Some((marker, _)) = folder.marker_spec()? {
-        skip.push(marker);
-    }
-    if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
-        if let Some(inside) = Versions::new(dst.clone(), &profile.versions)?.inside_destination() {
-            skip.push(inside.clone());
-        }
-    }
-    let scan_opts = ScanOptions {
-        recursive: folder.include_subfolders,
-        symlinks: profile.copy.symlinks,
-        skip,
-        threads: 4,
-        control: Some(opts.control.clone()),
-    };
-    let reach = roots::Reach {
-        filter: &filter,
-        recursive: scan_opts.recursive,
-        skip: &scan_opts.skip,
-    };
-    // Roots are compared by identity where both are local folders.
-    let root = RelPath::root();
-    if let (Some(source), Some(destination)) = (src.local_path(&root), dst.local_path(&root)) {
-        roots::check(&folder.name, &source, &destination, &reach)?;
-    }
-    let shown = (src.describe(), dst.describe());
-    let skipped = |why: String| -> Result<FolderPlan> {
-        let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
-        fp.skipped = Some(why);
-        Ok(fp)
-    };
-
-    if let Some(why) = check_marker(folder, &*dst)? {
-        return unavailable(folder, why, skipped);
-    }
-    // The symlink mode is about the source's links. A side that is written lists its links
-    // as links (never following them to write or delete: safety rule 8); which of them the
-    // planner sees is settled against the other side once both are scanned.
-    let mode = profile.copy.symlinks;
-    let two_way_follows =
-        profile.operation == Operation::Synchronize && mode == SymlinkMode::Follow;
-    let written_opts = ScanOptions {
-        symlinks: SymlinkMode::Copy,
-        ..scan_opts.clone()
-    };
-    let (src_opts, dst_opts) = match profile.operation {
-        // Both sides are written; following for reading stays (the transport refuses
-        // every write through a link).
-        _ if two_way_follows => (&scan_opts, &scan_opts),
-        Operation::Synchronize => (&written_opts, &written_opts),
-        _ => (&scan_opts, &written_opts),
-    };
-    let (src_listing, dst_listing) = std::thread::scope(|s| {
-        let d = s.spawn(|| replica.list(&filter, dst_opts));
-        let srcl = scan(&*src, &filter, src_opts);
-        (
-            srcl,
-            d.join()
-                .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "destination scan panicked"))),
-        )
-    });
-    let src_listing = match src_listing {
-        Ok(l) => l,
-        Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-        Err(e) => {
-            return unavailable(
-                folder,
-                format!("source unavailable: {}", e.message()),
-                skipped,
+    /// Plans one folder pair over the transports of its two sides (the source, then the
+    /// destination).
+    fn plan_sides(
+        &self,
+        profile: &Profile,
+        folder: &Folder,
+        opts: &RunOptions,
+        now_ns: i64,
+        backup_stamp: &str,
+        [src, dst]: [Arc<dyn Transport>; 2],
+    ) -> Result<FolderPlan> {
+        let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
+        let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
+            Error::new(
+                e.kind(),
+                format!("folder {:?}: {}", folder.name, e.message()),
             )
+        })?;
+        // ferrysync's own folder (default versions, later state) is never synchronized.
+        let mut skip = vec![RelPath::new(STATE_FOLDER)?];
+        // The marker identifies the destination drive: never copied over or deleted.
+        if let Some((marker, _)) = folder.marker_spec()? {
+            skip.push(marker);
         }
-    };
-    let dst_listing = dst_listing?;
-    let (src_listing, dst_listing) = if two_way_follows {
-        (src_listing, dst_listing)
-    } else if profile.operation == Operation::Synchronize {
-        let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
-        (
-            src_listing.links_seen_against(&dst_listing, mode),
-            dst_listing,
-        )
-    } else {
-        let mut src_listing = src_listing;
-        src_listing.shield_left_out_links();
-        let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
-        (src_listing, dst_listing)
-    };
+        if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
+            if let Some(inside) =
+                Versions::new(dst.clone(), &profile.versions)?.inside_destination()
+            {
+                skip.push(inside.clone());
+            }
+        }
+        let scan_opts = ScanOptions {
+            recursive: folder.include_subfolders,
+            symlinks: profile.copy.symlinks,
+            skip,
+            threads: 4,
+            control: Some(opts.control.clone()),
+        };
+        let reach = roots::Reach {
+            filter: &filter,
+            recursive: scan_opts.recursive,
+            skip: &scan_opts.skip,
+        };
+        // Roots are compared by identity where both are local folders.
+        let root = RelPath::root();
+        if let (Some(source), Some(destination)) = (src.local_path(&root), dst.local_path(&root)) {
+            roots::check(&folder.name, &source, &destination, &reach)?;
+        }
+        let shown = (src.describe(), dst.describe());
+        let skipped = |why: String| -> Result<FolderPlan> {
+            let mut fp =
+                FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
+            fp.skipped = Some(why);
+            Ok(fp)
+        };
 
-    let comparator = Comparator::new(&profile.comparison)?;
-    if profile.operation == Operation::Synchronize {
-        let state = two_way::state_path(profile)?;
-        let key = two_way::pair_key(folder, &shown.0, &shown.1);
-        let loaded = two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
-        let (base, last_run) = (&loaded.base, loaded.last_run);
-        let PairPlan {
-            mut actions,
-            changes: [source_changes, destination_changes],
-        } = two_way::plan_pair(
-            profile,
-            &comparator,
-            &*src,
-            &*dst,
-            &src_listing,
-            &dst_listing,
-            base,
-        )?;
-        two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
-        let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
+        if let Some(why) = check_marker(folder, &*dst)? {
+            return unavailable(folder, why, skipped);
+        }
+        // The symlink mode is about the source's links. A side that is written lists its links
+        // as links (never following them to write or delete: safety rule 8); which of them the
+        // planner sees is settled against the other side once both are scanned.
+        let mode = profile.copy.symlinks;
+        let two_way_follows =
+            profile.operation == Operation::Synchronize && mode == SymlinkMode::Follow;
+        let written_opts = ScanOptions {
+            symlinks: SymlinkMode::Copy,
+            ..scan_opts.clone()
+        };
+        let (src_opts, dst_opts) = match profile.operation {
+            // Both sides are written; following for reading stays (the transport refuses
+            // every write through a link).
+            _ if two_way_follows => (&scan_opts, &scan_opts),
+            Operation::Synchronize => (&written_opts, &written_opts),
+            _ => (&scan_opts, &written_opts),
+        };
+        let (src_listing, dst_listing) = std::thread::scope(|s| {
+            let d = s.spawn(|| replica.list(&filter, dst_opts));
+            let srcl = scan(&*src, &filter, src_opts);
+            (
+                srcl,
+                d.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorKind::Io, "destination scan panicked"))
+                }),
+            )
+        });
+        let src_listing = match src_listing {
+            Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+            Err(e) => {
+                return unavailable(
+                    folder,
+                    format!("source unavailable: {}", e.message()),
+                    skipped,
+                )
+            }
+        };
+        let dst_listing = dst_listing?;
+        let (src_listing, dst_listing) = if two_way_follows {
+            (src_listing, dst_listing)
+        } else if profile.operation == Operation::Synchronize {
+            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+            (
+                src_listing.links_seen_against(&dst_listing, mode),
+                dst_listing,
+            )
+        } else {
+            let mut src_listing = src_listing;
+            src_listing.shield_left_out_links();
+            let dst_listing = dst_listing.links_seen_against(&src_listing, mode);
+            (src_listing, dst_listing)
+        };
+
+        let comparator = Comparator::new(&profile.comparison)?;
+        if profile.operation == Operation::Synchronize {
+            let state = two_way::state_path(profile)?;
+            let key = two_way::pair_key(folder, &shown.0, &shown.1);
+            let loaded =
+                two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
+            let (base, last_run) = (&loaded.base, loaded.last_run);
+            let PairPlan {
+                mut actions,
+                changes: [source_changes, destination_changes],
+            } = two_way::plan_pair(
+                profile,
+                &comparator,
+                &*src,
+                &*dst,
+                &src_listing,
+                &dst_listing,
+                base,
+            )?;
+            two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
+            let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
+            fp.destination_entries = dst_listing.len() as u64;
+            fp.source_entries = src_listing.len() as u64;
+            fp.two_way = Some(TwoWayContext {
+                state: state.display().to_string(),
+                base_entries: base.len() as u64,
+                first_run: !base.is_synced(),
+                source_entries: src_listing.len() as u64,
+                source_exists: src.stat_follow(&RelPath::root())?.is_some(),
+                destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
+                last_run,
+                source_changes,
+                destination_changes,
+            });
+            fp.warnings = listing_warnings(&src_listing, &dst_listing);
+            fp.temporaries = dst_listing.temporaries().to_vec();
+            fp.source_temporaries = src_listing.temporaries().to_vec();
+            return Ok(fp);
+        }
+        let planner = Planner::new(profile.operation, &comparator)
+            .preserve_permissions(profile.copy.preserve_permissions);
+        let checks = if comparator.reads_content() {
+            planner.content_checks(&src_listing, &dst_listing)
+        } else {
+            Vec::new()
+        };
+        let verdicts = content_verdicts(&comparator, &*src, &*dst, checks);
+        let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
+        // A folder holding a skipped subtree (a custom versions folder's parents) stays.
+        actions.retain(|a| {
+            !(a.kind == ActionKind::Delete
+                && a.entry == EntryKind::Dir
+                && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
+        });
+
+        let target = replica.target(&shown.1, backup_stamp);
+        let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
         fp.destination_entries = dst_listing.len() as u64;
         fp.source_entries = src_listing.len() as u64;
-        fp.two_way = Some(TwoWayContext {
-            state: state.display().to_string(),
-            base_entries: base.len() as u64,
-            first_run: !base.is_synced(),
-            source_entries: src_listing.len() as u64,
-            source_exists: src.stat_follow(&RelPath::root())?.is_some(),
-            destination_exists: dst.stat_follow(&RelPath::root())?.is_some(),
-            last_run,
-            source_changes,
-            destination_changes,
-        });
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
-        fp.temporaries = dst_listing.temporaries().to_vec();
-        fp.source_temporaries = src_listing.temporaries().to_vec();
-        return Ok(fp);
-    }
-    let planner = Planner::new(profile.operation, &comparator)
-        .preserve_permissions(profile.copy.preserve_permissions);
-    let checks = if comparator.reads_content() {
-        planner.content_checks(&src_listing, &dst_listing)
-    } else {
-        Vec::new()
-    };
-    let verdicts = content_verdicts(&comparator, &*src, &*dst, checks);
-    let mut actions = planner.plan(&src_listing, &dst_listing, &verdicts);
-    // A folder holding a skipped subtree (a custom versions folder's parents) stays.
-    actions.retain(|a| {
-        !(a.kind == ActionKind::Delete
-            && a.entry == EntryKind::Dir
-            && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
-    });
-
-    let target = replica.target(&shown.1, backup_stamp);
-    let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
-    fp.destination_entries = dst_listing.len() as u64;
-    fp.source_entries = src_listing.len() as u64;
-    fp.warnings = listing_warnings(&src_listing, &dst_listing);
-    if profile.operation == Operation::Move {
-        for link in src_listing.followed_links() {
-            fp.warnings.push(format!(
-                "source {link}: reached through a symbolic link; copied, and left in the \
-                 source (ferrysync never deletes through links)"
-            ));
+        if profile.operation == Operation::Move {
+            for link in src_listing.followed_links() {
+                fp.warnings.push(format!(
+                    "source {link}: reached through a symbolic link; copied, and left in the \
+                     source (ferrysync never deletes through links)"
+                ));
+            }
         }
+        fp.temporaries = dst_listing.temporaries().to_vec();
+        Ok(fp)
     }
-    fp.temporaries = dst_listing.temporaries().to_vec();
-    Ok(fp)
 }
 
 /// The profile's folder that `folder` plans.

@@ -82,8 +82,10 @@ impl Pair {
         let stamp = snapshot::name(chrono::Local::now());
         let folder = &self.profile.folders[0];
         let opts = RunOptions::default();
-        let [src, dst] = [self.side(SRC), self.side(DST)];
-        plan_sides(&self.profile, folder, &opts, now_ns(), &stamp, src, dst).unwrap()
+        let sides = [self.side(SRC), self.side(DST)];
+        let engine = Engine::new();
+        let planned = engine.plan_sides(&self.profile, folder, &opts, now_ns(), &stamp, sides);
+        planned.unwrap()
     }
 
     /// Applies `fp` as [`Engine::execute`] does after its guards.
