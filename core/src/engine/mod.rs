@@ -1,4 +1,8 @@
 //! Running profiles: plan every folder pair, check the guards, then execute on a worker pool.
+//!
+//! Each pair's destination is a replica (`replica.rs`), picked from the operation once: it
+//! lists itself for the planner and applies the plan its own way (a tree through the
+//! executor's phases, a versioned backup's snapshot set by adding a snapshot folder).
 
 mod execute;
 mod replica;
