@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::transport::{Entry, EntryKind, Transport};
+use crate::transport::{Capabilities, Entry, EntryKind, Transport};
 
 /// How modification times are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -131,6 +131,11 @@ pub struct Comparator {
     tolerance_ns: i128,
     /// `ignore_hour_shifts`, as positive nanoseconds, sorted and deduplicated.
     shifts_ns: Vec<i128>,
+    /// The sides store times coarser than a nanosecond: times this close are equal.
+    resolution_ns: i128,
+    /// The side written can set modification times: its times say something about the
+    /// copies it holds.
+    times_kept: bool,
 }
 
 /// One metadata criterion: the difference it finds, if any.
@@ -160,7 +165,49 @@ impl Comparator {
             opts: opts.clone(),
             tolerance_ns: i128::from(opts.mtime_tolerance_ms) * NS_PER_MS,
             shifts_ns,
+            resolution_ns: 1,
+            times_kept: true,
         })
+    }
+
+    /// These rules as two sides can keep them, `destination` being the side copies are
+    /// written to (for a two-way pair, where both are, what both sides can do):
+    ///
+    /// - where the destination cannot set modification times
+    ///   ([`Capabilities::set_mtime`] off), a copy there has the time of the write, so times
+    ///   are not compared at all: files are compared by size, and by contents where the
+    ///   rules compare contents (a two-way pair has its state database besides). Files
+    ///   changed without changing size are then found only by content rules;
+    /// - times stored coarsely ([`Capabilities::mtime_resolution_ns`], either side) are
+    ///   equal when they differ by less than the coarser resolution, even with a smaller
+    ///   tolerance: a file copied to a two-second file system is not copied again.
+    pub fn with_capabilities(
+        mut self,
+        source: &Capabilities,
+        destination: &Capabilities,
+    ) -> Comparator {
+        let coarsest = source
+            .mtime_resolution_ns
+            .max(destination.mtime_resolution_ns)
+            .max(1);
+        self.resolution_ns = i128::from(coarsest);
+        self.times_kept = destination.set_mtime;
+        self
+    }
+
+    /// Whether the two times of one entry are equal as these rules and the sides keep
+    /// times: within the tolerance and the resolution, or by an ignored hour shift.
+    fn same_time(&self, a_ns: i64, b_ns: i64) -> bool {
+        let delta = (i128::from(a_ns) - i128::from(b_ns)).abs();
+        delta <= self.tolerance_ns || delta < self.resolution_ns || self.is_hour_shift(a_ns, b_ns)
+    }
+
+    /// Whether a folder's time differs from its copy's (and the copy's could be set to it):
+    /// folders are never copied, only their times set, so no tolerance applies beyond the
+    /// sides' resolution.
+    pub(crate) fn folder_times_differ(&self, src: &Entry, dst: &Entry) -> bool {
+        let delta = (i128::from(src.mtime_ns) - i128::from(dst.mtime_ns)).abs();
+        self.times_kept && delta >= self.resolution_ns
     }
 
     /// The options compiled.
@@ -229,11 +276,11 @@ impl Comparator {
     }
 
     fn mtime(&self, src: &Entry, dst: &Entry) -> Option<Difference> {
-        if self.opts.mtime == MtimeRule::Off {
+        if self.opts.mtime == MtimeRule::Off || !self.times_kept {
             return None;
         }
         let delta = i128::from(src.mtime_ns) - i128::from(dst.mtime_ns);
-        if delta.abs() <= self.tolerance_ns || self.is_hour_shift(src.mtime_ns, dst.mtime_ns) {
+        if self.same_time(src.mtime_ns, dst.mtime_ns) {
             return None;
         }
         match self.opts.mtime {

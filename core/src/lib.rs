@@ -78,7 +78,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use filter::{
     Age, AgeUnit, ByteSize, Decision, Filter, FilterOverrides, FilterSpec, SiblingRule,
 };
-pub use location::expand_vars;
+pub use location::{expand_vars, Location, Scheme};
 pub use path::RelPath;
 pub use plan::{
     Action, ActionKind, ConflictKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::compare::{Comparator, Difference, Verdict};
+use crate::location::Location;
 use crate::path::RelPath;
 use crate::profile::Operation;
 use crate::scan::Listing;
@@ -338,10 +339,10 @@ impl Summary {
 pub struct FolderPlan {
     /// The folder's name in the profile.
     pub folder: String,
-    /// Source root, as shown to people.
-    pub source: String,
-    /// Destination root, as shown to people.
-    pub destination: String,
+    /// Where the source is (serialized as its text for people: no secrets).
+    pub source: Location,
+    /// Where the destination is; for a versioned backup, the new snapshot folder in it.
+    pub destination: Location,
     /// Why the folder is skipped, when it is (the actions are then empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -403,8 +404,8 @@ impl FolderPlan {
     /// A plan with the actions of `planned` for a folder pair.
     pub fn new(
         folder: &str,
-        source: String,
-        destination: String,
+        source: Location,
+        destination: Location,
         actions: Vec<Action>,
     ) -> FolderPlan {
         let mut summary = Summary::default();
@@ -667,7 +668,7 @@ impl<'a> Planner<'a> {
             return;
         }
         if s_dir {
-            let times_differ = s.mtime_ns != d.mtime_ns;
+            let times_differ = self.comparator.folder_times_differ(s, d);
             let modes_differ =
                 self.preserve_permissions && s.mode != 0 && d.mode != 0 && s.mode != d.mode;
             if (times_differ || modes_differ) && self.operation != Operation::VersionedBackup {
@@ -1022,7 +1023,7 @@ pub(crate) mod tests {
             &listing("f m 6 1, f z 3 1"),
             &ContentVerdicts::new(),
         );
-        let fp = FolderPlan::new("f", "s".into(), "d".into(), actions);
+        let fp = FolderPlan::new("f", Location::local("/s"), Location::local("/d"), actions);
         let s = fp.summary;
         assert_eq!(
             (

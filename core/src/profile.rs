@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::compare::CompareOptions;
 use crate::error::{Error, Result};
 use crate::filter::{Age, ByteSize, FilterOverrides, FilterSpec};
-use crate::location::expand_vars;
+use crate::location::Location;
 use crate::path::RelPath;
+use crate::transport::Role;
 
 mod json;
 mod store;
@@ -172,29 +173,58 @@ impl Folder {
         Ok(Some((rel, regex)))
     }
 
-    /// The source folder with environment variables (and a leading `~`) expanded.
+    /// Where the source is: [`Location::parse`] of [`source`](Folder::source), its
+    /// environment variables expanded.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the folder and an
+    /// undefined variable, or a URL that does not parse.
+    pub fn source_location(&self) -> Result<Location> {
+        self.locate("source", &self.source)
+    }
+
+    /// Where the destination is: [`Location::parse`] of
+    /// [`destination`](Folder::destination).
+    ///
+    /// # Errors
+    /// As [`Folder::source_location`].
+    pub fn destination_location(&self) -> Result<Location> {
+        self.locate("destination", &self.destination)
+    }
+
+    /// The source as a local folder, environment variables (and a leading `~`) expanded.
+    ///
+    /// # Errors
+    /// As [`Folder::source_location`]; [`ErrorKind::NotSupported`](crate::ErrorKind::NotSupported)
+    /// for a remote source (a URL).
     pub fn resolved_source(&self) -> Result<PathBuf> {
-        self.resolve("source", &self.source)
+        local(self.source_location()?, Role::Source)
     }
 
-    /// The destination folder with environment variables (and a leading `~`) expanded.
+    /// The destination as a local folder, environment variables (and a leading `~`)
+    /// expanded.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming an undefined variable.
+    /// As [`Folder::resolved_source`].
     pub fn resolved_destination(&self) -> Result<PathBuf> {
-        self.resolve("destination", &self.destination)
+        local(self.destination_location()?, Role::Destination)
     }
 
-    fn resolve(&self, which: &str, text: &str) -> Result<PathBuf> {
-        expand_vars(text).map(PathBuf::from).map_err(|e| {
+    fn locate(&self, which: &str, text: &str) -> Result<Location> {
+        Location::parse(text).map_err(|e| {
             Error::new(
                 e.kind(),
                 format!("folder {:?} {which}: {}", self.name, e.message()),
             )
         })
+    }
+}
+
+/// The local folder of `location`.
+fn local(location: Location, role: Role) -> Result<PathBuf> {
+    match location.local_path() {
+        Some(path) => Ok(path.to_path_buf()),
+        None => Err(crate::transport::not_supported(&location, role)),
     }
 }
 

@@ -55,10 +55,12 @@ use chrono::{DateTime, Months};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::{Age, AgeUnit};
+use crate::location::Location;
 use crate::path::RelPath;
 use crate::profile::VersionsOptions;
 use crate::transport::{
-    temp_sibling, Entry, EntryKind, ExactStream, LocalTransport, Source, Transport, WriteMode,
+    temp_sibling, Entry, EntryKind, ExactStream, LocalTransports, Role, Source, Transport,
+    TransportFactory, TransportRequest, WriteMode,
 };
 
 /// The default versions folder, relative to the destination root.
@@ -144,12 +146,29 @@ impl Stored {
 }
 
 impl Versions {
-    /// The versions folder of `destination` as `opts` configure it.
+    /// The versions folder of `destination` as `opts` configure it. An absolute folder
+    /// outside the destination is a local folder ([`LocalTransports`]); an
+    /// [`Engine`](crate::Engine) places it with its own factory
+    /// ([`Engine::versions`](crate::Engine::versions)).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`] for a malformed folder: empty,
     /// containing `..`, or the destination root itself.
     pub fn new(destination: Arc<dyn Transport>, opts: &VersionsOptions) -> Result<Versions> {
+        Versions::open(destination, opts, |folder| {
+            LocalTransports.transport(
+                &Location::local(folder),
+                &TransportRequest::new(Role::Versions),
+            )
+        })
+    }
+
+    /// As [`Versions::new`], opening a folder outside the destination with `outside`.
+    pub(crate) fn open(
+        destination: Arc<dyn Transport>,
+        opts: &VersionsOptions,
+        outside: impl FnOnce(&Path) -> Result<Arc<dyn Transport>>,
+    ) -> Result<Versions> {
         let folder = opts.folder.as_deref().unwrap_or(DEFAULT_VERSIONS_FOLDER);
         let invalid = |why: &str| Error::invalid(format!("versions folder {folder:?} {why}"));
         if folder.trim().is_empty() {
@@ -175,11 +194,7 @@ impl Versions {
         let (store, base, inside) = match inside_at {
             Some(base) if base.is_root() => return Err(invalid("is the destination itself")),
             Some(base) => (Arc::clone(&destination), base, true),
-            None => (
-                Arc::new(LocalTransport::new(as_path)) as Arc<dyn Transport>,
-                RelPath::root(),
-                false,
-            ),
+            None => (outside(as_path)?, RelPath::root(), false),
         };
         Ok(Versions {
             destination,
@@ -189,6 +204,11 @@ impl Versions {
             opts: opts.clone(),
             naming: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// The destination whose versions these are.
+    pub fn destination(&self) -> &Arc<dyn Transport> {
+        &self.destination
     }
 
     /// The versions folder relative to the destination root, when it lies inside it (the
@@ -904,8 +924,7 @@ mod tests {
 
     use super::*;
     use crate::filter::ByteSize;
-    use crate::transport::Capabilities;
-    use crate::transport::Meta;
+    use crate::transport::{Capabilities, LocalTransport, Meta};
 
     const S: i64 = 1_000_000_000;
     const DAY: i64 = 86_400 * S;

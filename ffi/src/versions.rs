@@ -6,12 +6,12 @@
 
 use std::ffi::c_char;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use ferry_core::transport::{LocalTransport, Transport};
+use ferry_core::transport::Role;
 use ferry_core::{
-    Error, ErrorKind, Folder, Profile, RelPath, RestoreOptions, Versions, VersionsOptions,
+    Engine, Error, ErrorKind, Folder, Location, Profile, RelPath, RestoreOptions, Versions,
+    VersionsOptions,
 };
 
 use crate::profile::ferry_profile;
@@ -40,19 +40,16 @@ pub struct ferry_clean_report {
     pub bytes_freed: u64,
 }
 
-/// The versions folder of the local destination `root` as `opts` place it.
-fn versions_at(root: &Path, opts: &VersionsOptions) -> Result<Versions, Failure> {
-    Ok(Versions::new(
-        Arc::new(LocalTransport::new(root)) as Arc<dyn Transport>,
-        opts,
-    )?)
+/// The versions folder of the destination `at` as `opts` place it, opened by the engine.
+fn versions_at(at: &Location, opts: &VersionsOptions) -> Result<Versions, Failure> {
+    Ok(Engine::new().versions(at, opts)?)
 }
 
 /// The versions folder of a local destination, where the profile default puts it
-/// (`.ferrysync/versions` inside the destination), and the destination's root.
-fn versions_of(destination: *const c_char) -> Result<(Versions, PathBuf), Failure> {
+/// (`.ferrysync/versions` inside the destination).
+fn versions_of(destination: *const c_char) -> Result<Versions, Failure> {
     let root = arg_path(destination, "destination")?;
-    Ok((versions_at(&root, &VersionsOptions::default())?, root))
+    versions_at(&Location::local(root), &VersionsOptions::default())
 }
 
 /// The folder of `profile` named `name` (NULL: its only folder).
@@ -87,16 +84,15 @@ fn folder_of(profile: &Profile, name: *const c_char) -> Result<&Folder, Failure>
         })
 }
 
-/// The versions folder of a profile's folder, as the profile's `versions` options place it,
-/// and the folder's destination root.
+/// The versions folder of a profile's folder, as the profile's `versions` options place it
+/// in the folder's destination.
 fn profile_versions(
     profile: *const ferry_profile,
     folder: *const c_char,
-) -> Result<(Versions, PathBuf), Failure> {
+) -> Result<Versions, Failure> {
     let profile = &deref(profile, "profile")?.profile;
     let folder = folder_of(profile, folder)?;
-    let root = folder.resolved_destination()?;
-    Ok((versions_at(&root, &profile.versions)?, root))
+    versions_at(&folder.destination_location()?, &profile.versions)
 }
 
 /// The versions of `relpath` (NULL: every version) as a JSON string.
@@ -110,10 +106,9 @@ fn list_json(versions: &Versions, relpath: *const c_char) -> Result<String, Fail
         .map_err(|e| Failure::new(ferry_result::Unknown, format!("JSON: {e}")))
 }
 
-/// Rebuilds into `into` the tree of `root` as it was at `at_ns`.
+/// Rebuilds into `into` the destination's tree as it was at `at_ns`.
 fn restore_as_of(
     versions: &Versions,
-    root: &Path,
     at_ns: i64,
     into: PathBuf,
     overwrite: bool,
@@ -121,10 +116,11 @@ fn restore_as_of(
     if into.as_os_str().as_bytes().is_empty() {
         return Err(Error::invalid("into_dir is empty").into());
     }
+    let into = Engine::new().transport(&Location::local(into), Role::Restore)?;
     let r = versions.restore_tree_as_of(
         at_ns,
-        &LocalTransport::new(root),
-        &LocalTransport::new(into),
+        &**versions.destination(),
+        &*into,
         &RestoreOptions { overwrite },
     )?;
     Ok(ferry_restore_report {
@@ -154,7 +150,7 @@ pub extern "C" fn ferry_versions_list_json(
 ) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out_json, "out_json")?;
-        let (versions, _) = versions_of(destination)?;
+        let versions = versions_of(destination)?;
         write_out(out, owned_string(list_json(&versions, relpath_or_null)?));
         Ok(())
     })
@@ -180,11 +176,8 @@ pub extern "C" fn ferry_versions_restore_as_of(
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let into = arg_path(into_dir, "into_dir")?;
-        let (versions, root) = versions_of(destination)?;
-        write_out(
-            out,
-            restore_as_of(&versions, &root, at_unix_ns, into, overwrite)?,
-        );
+        let versions = versions_of(destination)?;
+        write_out(out, restore_as_of(&versions, at_unix_ns, into, overwrite)?);
         Ok(())
     })
 }
@@ -207,7 +200,7 @@ pub extern "C" fn ferry_profile_versions_list_json(
 ) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
-        let (versions, _) = profile_versions(profile, folder_name_or_null)?;
+        let versions = profile_versions(profile, folder_name_or_null)?;
         write_out(out, owned_string(list_json(&versions, relpath_or_null)?));
         Ok(())
     })
@@ -232,7 +225,7 @@ pub extern "C" fn ferry_profile_versions_restore(
     stored_ns: i64,
 ) -> ferry_result {
     boundary(|| {
-        let (versions, root) = profile_versions(profile, folder_name_or_null)?;
+        let versions = profile_versions(profile, folder_name_or_null)?;
         let path = RelPath::new(arg_bytes(relpath, "relpath")?)?;
         let list = versions.list(&path)?;
         let version = list
@@ -246,7 +239,7 @@ pub extern "C" fn ferry_profile_versions_restore(
                 };
                 Error::new(ErrorKind::NotFound, format!("{path}: {which}"))
             })?;
-        versions.restore(version, &LocalTransport::new(&root), &path)?;
+        versions.restore(version, &**versions.destination(), &path)?;
         Ok(())
     })
 }
@@ -268,11 +261,8 @@ pub extern "C" fn ferry_profile_versions_restore_as_of(
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let into = arg_path(into_dir, "into_dir")?;
-        let (versions, root) = profile_versions(profile, folder_name_or_null)?;
-        write_out(
-            out,
-            restore_as_of(&versions, &root, at_unix_ns, into, overwrite)?,
-        );
+        let versions = profile_versions(profile, folder_name_or_null)?;
+        write_out(out, restore_as_of(&versions, at_unix_ns, into, overwrite)?);
         Ok(())
     })
 }
@@ -289,7 +279,7 @@ pub extern "C" fn ferry_profile_versions_clean(
 ) -> ferry_result {
     boundary(|| {
         let out = out_ptr(out, "out")?;
-        let (versions, _) = profile_versions(profile, folder_name_or_null)?;
+        let versions = profile_versions(profile, folder_name_or_null)?;
         let r = versions.clean(now_ns())?;
         write_out(
             out,

@@ -9,8 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
 
-use ferrysync::transport::{LocalTransport, Transport};
-use ferrysync::{Error, ErrorKind, RelPath};
+use ferrysync::transport::{Role, Transport};
+use ferrysync::{Error, ErrorKind, Location, RelPath};
 
 use crate::convert;
 use crate::errors::IntoPyResult;
@@ -38,12 +38,15 @@ fn rel_path(path: &Path) -> PyResult<RelPath> {
 }
 
 impl Versions {
-    fn open(root: PathBuf, opts: ferrysync::VersionsOptions) -> PyResult<Versions> {
-        let destination: Arc<dyn Transport> = Arc::new(LocalTransport::new(&root));
-        let inner = ferrysync::Versions::new(Arc::clone(&destination), &opts).py()?;
+    /// The versions folder of the destination `at`, opened by the engine.
+    fn open(at: Location, opts: ferrysync::VersionsOptions) -> PyResult<Versions> {
+        let inner = ferrysync::Engine::new().versions(&at, &opts).py()?;
+        let root = at
+            .local_path()
+            .map_or_else(|| PathBuf::from(at.describe()), Path::to_path_buf);
         Ok(Versions {
+            destination: Arc::clone(inner.destination()),
             inner,
-            destination,
             root,
             opts,
         })
@@ -94,7 +97,7 @@ impl Versions {
                     format!("versions: {e}"),
                 ))
             })?;
-        py.detach(move || Versions::open(destination, opts))
+        py.detach(move || Versions::open(Location::local(destination), opts))
     }
 
     /// The versions folder of a folder pair of `profile` (`folder_name` may be left out when
@@ -119,8 +122,8 @@ impl Versions {
             ))),
         }
         .py()?;
-        let root = folder.resolved_destination().py()?;
-        Versions::open(root, p.versions.clone())
+        let at = folder.destination_location().py()?;
+        Versions::open(at, p.versions.clone())
     }
 
     /// The destination folder.
@@ -190,9 +193,10 @@ impl Versions {
         let (inner, live) = (&self.inner, &*self.destination);
         let report = py
             .detach(|| {
-                let target = LocalTransport::new(&into);
+                let into = Location::local(into);
+                let target = ferrysync::Engine::new().transport(&into, Role::Restore)?;
                 let opts = ferrysync::RestoreOptions { overwrite };
-                inner.restore_tree_as_of(at_ns, live, &target, &opts)
+                inner.restore_tree_as_of(at_ns, live, &*target, &opts)
             })
             .py()?;
         Ok(RestoreReport { inner: report })

@@ -143,7 +143,10 @@ fn run_folder(
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
     let versions_of = |side: &Arc<dyn Transport>| {
         needs_versions
-            .then(|| Versions::new(side.clone(), &profile.versions))
+            .then(|| {
+                ctx.engine
+                    .versions_of(side.clone(), profile, Some(&opts.control))
+            })
             .transpose()
     };
     // Two-way runs keep each side's replaced and deleted files on that side.
@@ -554,7 +557,7 @@ impl Folder<'_> {
     }
 
     /// Runs one step, recording its outcome. Passing failures were already tried again by
-    /// the sides' transports ([`super::for_run`]).
+    /// the sides' transports ([`super::request`]).
     fn step(&self, a: &Action, op: impl FnOnce() -> Result<u64>) -> bool {
         match op() {
             Ok(bytes) => {

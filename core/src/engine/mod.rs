@@ -26,23 +26,76 @@ pub use run::{Answer, Next, Question, Run, StartOptions, DEFAULT_PROMPT_TIMEOUT,
 use crate::compare::Comparator;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
+use crate::location::Location;
 use crate::path::RelPath;
 use crate::plan::{
     ActionKind, ContentVerdicts, FolderPlan, PairPlan, Plan, Planner, Reason, Summary,
     TwoWayContext,
 };
+use crate::profile::VersionsOptions;
 use crate::profile::{
     DeleteLimit, DeletionMode, Folder, IfUnavailable, Operation, Profile, SymlinkMode,
 };
 use crate::scan::{scan, Listing, ScanOptions};
-use crate::transport::{EntryKind, LocalTransport, RetryPolicy, Retrying, Transport};
+use crate::transport::{
+    Capabilities, EntryKind, LocalTransports, RetryPolicy, Role, Transport, TransportFactory,
+    TransportRequest,
+};
 use crate::versions::Versions;
 
-/// Runs profiles. Cheap to create; one engine may run several profiles at once from
-/// different threads.
-#[derive(Debug, Clone, Default)]
+/// Runs profiles. Cheap to create and to clone; one engine may run several profiles at once
+/// from different threads.
+///
+/// Every tree the engine reads or writes comes from its [`TransportFactory`]
+/// ([`LocalTransports`] unless [`Engine::builder`] sets another).
+#[derive(Debug, Clone)]
 pub struct Engine {
     threads: Option<usize>,
+    transports: Arc<dyn TransportFactory>,
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::builder().build()
+    }
+}
+
+/// Builds an [`Engine`] with settings other than the defaults:
+///
+/// ```
+/// use ferrysync::transport::LocalTransports;
+/// use ferrysync::Engine;
+///
+/// let engine = Engine::builder().threads(4).transports(LocalTransports).build();
+/// # let _ = engine;
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EngineBuilder {
+    threads: Option<usize>,
+    transports: Arc<dyn TransportFactory>,
+}
+
+impl EngineBuilder {
+    /// Uses `threads` workers for profiles that do not set their own (0: the default).
+    pub fn threads(mut self, threads: usize) -> EngineBuilder {
+        self.threads = (threads > 0).then_some(threads);
+        self
+    }
+
+    /// Gets every transport from `factory` instead of [`LocalTransports`].
+    pub fn transports(mut self, factory: impl TransportFactory + 'static) -> EngineBuilder {
+        self.transports = Arc::new(factory);
+        self
+    }
+
+    /// The engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            threads: self.threads,
+            transports: self.transports,
+        }
+    }
 }
 
 /// Worker threads when neither the profile nor the engine says: measured on 2-core machines
@@ -58,10 +111,90 @@ impl Engine {
         Engine::default()
     }
 
+    /// An engine to be built with other settings than the defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            threads: None,
+            transports: Arc::new(LocalTransports),
+        }
+    }
+
     /// Uses `threads` workers for profiles that do not set their own.
     pub fn with_threads(mut self, threads: usize) -> Engine {
         self.threads = (threads > 0).then_some(threads);
         self
+    }
+
+    /// The transport of `location` opened as `role` from this engine's factory, outside a
+    /// run (no links followed, no retries): for programs that list, restore or inspect a
+    /// tree the way the engine sees it.
+    ///
+    /// # Errors
+    /// What the factory refuses: [`ErrorKind::NotSupported`] for a scheme without a backend
+    /// (every remote one, for the default factory).
+    pub fn transport(&self, location: &Location, role: Role) -> Result<Arc<dyn Transport>> {
+        self.transports
+            .transport(location, &TransportRequest::new(role))
+    }
+
+    /// The versions folder of the destination `destination`, placed as `opts` say (an
+    /// absolute folder outside the destination is opened from this engine's factory too).
+    ///
+    /// # Errors
+    /// As [`Engine::transport`], and as [`Versions::new`].
+    pub fn versions(&self, destination: &Location, opts: &VersionsOptions) -> Result<Versions> {
+        let tree = self.transport(destination, Role::Destination)?;
+        Versions::open(tree, opts, |folder| {
+            self.transport(&Location::local(folder), Role::Versions)
+        })
+    }
+
+    /// A tree of `profile` opened as `role` from the factory, as a plan (`run` is `None`) or
+    /// a run uses it ([`request`]). The one way the engine gets a transport.
+    pub(crate) fn side(
+        &self,
+        location: &Location,
+        role: Role,
+        profile: &Profile,
+        run: Option<&RunControl>,
+    ) -> Result<Arc<dyn Transport>> {
+        self.transports
+            .transport(location, &request(profile, role, run))
+    }
+
+    /// The transports of a folder pair's two sides, the source then the destination, from
+    /// the factory: for a plan (`run` is `None`) or a run.
+    ///
+    /// # Errors
+    /// A root that does not parse (an undefined variable in it), what the factory refuses.
+    pub(crate) fn sides(
+        &self,
+        profile: &Profile,
+        folder: &Folder,
+        run: Option<&RunControl>,
+    ) -> Result<[Arc<dyn Transport>; 2]> {
+        Ok([
+            self.side(&folder.source_location()?, Role::Source, profile, run)?,
+            self.side(
+                &folder.destination_location()?,
+                Role::Destination,
+                profile,
+                run,
+            )?,
+        ])
+    }
+
+    /// The versions folder of one side, `tree`, as `profile` places it; a folder outside the
+    /// side comes from the factory (tried again as the profile says during a run).
+    pub(crate) fn versions_of(
+        &self,
+        tree: Arc<dyn Transport>,
+        profile: &Profile,
+        run: Option<&RunControl>,
+    ) -> Result<Versions> {
+        Versions::open(tree, &profile.versions, |folder| {
+            self.side(&Location::local(folder), Role::Versions, profile, run)
+        })
     }
 
     /// The preview: what running `profile` would do now. A disabled profile is planned too;
@@ -178,7 +311,7 @@ impl Engine {
                 }
                 let p = Problem::note(
                     &folder.folder,
-                    Some(folder.source.clone()),
+                    Some(folder.source.to_string()),
                     ErrorKind::Unavailable,
                     why.clone(),
                 );
@@ -211,8 +344,17 @@ impl Engine {
                 report.done.merge(&folder.summary);
                 continue;
             }
-            let sides = pair_sides(profile, pair_of(profile, folder)?)?;
-            apply_folder(profile, folder, opts, threads, pair, sides, &mut report)?;
+            let sides = self.sides(profile, pair_of(profile, folder)?, Some(&opts.control))?;
+            apply_folder(
+                self,
+                profile,
+                folder,
+                opts,
+                threads,
+                pair,
+                sides,
+                &mut report,
+            )?;
         }
         report.status = if opts.control.is_cancelled() {
             RunStatus::Cancelled
@@ -267,7 +409,7 @@ impl Engine {
             if fp.skipped.is_some() {
                 continue;
             }
-            let [src, dst] = pair_sides(profile, folder)?;
+            let [src, dst] = self.sides(profile, folder, None)?;
             recorded += two_way::reset(profile, &db, folder, fp, [&*src, &*dst])?;
         }
         Ok(recorded)
@@ -304,7 +446,7 @@ impl Engine {
         now_ns: i64,
         backup_stamp: &str,
     ) -> Result<FolderPlan> {
-        let sides = pair_sides(profile, folder)?;
+        let sides = self.sides(profile, folder, None)?;
         self.plan_sides(profile, folder, opts, now_ns, backup_stamp, sides)
     }
 
@@ -319,6 +461,8 @@ impl Engine {
         backup_stamp: &str,
         [src, dst]: [Arc<dyn Transport>; 2],
     ) -> Result<FolderPlan> {
+        let source = folder.source_location()?;
+        let destination = folder.destination_location()?;
         let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
         let filter = Filter::new(&folder.effective_filters(profile), now_ns).map_err(|e| {
             Error::new(
@@ -333,8 +477,9 @@ impl Engine {
             skip.push(marker);
         }
         if profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions {
-            if let Some(inside) =
-                Versions::new(dst.clone(), &profile.versions)?.inside_destination()
+            if let Some(inside) = self
+                .versions_of(dst.clone(), profile, None)?
+                .inside_destination()
             {
                 skip.push(inside.clone());
             }
@@ -356,10 +501,13 @@ impl Engine {
         if let (Some(source), Some(destination)) = (src.local_path(&root), dst.local_path(&root)) {
             roots::check(&folder.name, &source, &destination, &reach)?;
         }
-        let shown = (src.describe(), dst.describe());
         let skipped = |why: String| -> Result<FolderPlan> {
-            let mut fp =
-                FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), Vec::new());
+            let mut fp = FolderPlan::new(
+                &folder.name,
+                source.clone(),
+                destination.clone(),
+                Vec::new(),
+            );
             fp.skipped = Some(why);
             Ok(fp)
         };
@@ -421,10 +569,17 @@ impl Engine {
             (src_listing, dst_listing)
         };
 
-        let comparator = Comparator::new(&profile.comparison)?;
+        let (src_caps, dst_caps) = (src.capabilities(), dst.capabilities());
         if profile.operation == Operation::Synchronize {
+            // Both sides are written: times count where both keep them.
+            let written = Capabilities {
+                set_mtime: src_caps.set_mtime && dst_caps.set_mtime,
+                ..dst_caps
+            };
+            let comparator =
+                Comparator::new(&profile.comparison)?.with_capabilities(&src_caps, &written);
             let state = two_way::state_path(profile)?;
-            let key = two_way::pair_key(folder, &shown.0, &shown.1);
+            let key = two_way::pair_key(folder, &source, &destination);
             let loaded =
                 two_way::load_base(&state, &key, opts.resync, (&src_listing, &dst_listing))?;
             let (base, last_run) = (&loaded.base, loaded.last_run);
@@ -441,7 +596,7 @@ impl Engine {
                 base,
             )?;
             two_way::record_settled(&mut actions, &loaded.settled, &src_listing);
-            let mut fp = FolderPlan::new(&folder.name, shown.0.clone(), shown.1.clone(), actions);
+            let mut fp = FolderPlan::new(&folder.name, source, destination, actions);
             fp.destination_entries = dst_listing.len() as u64;
             fp.source_entries = src_listing.len() as u64;
             fp.two_way = Some(TwoWayContext {
@@ -460,6 +615,8 @@ impl Engine {
             fp.source_temporaries = src_listing.temporaries().to_vec();
             return Ok(fp);
         }
+        let comparator =
+            Comparator::new(&profile.comparison)?.with_capabilities(&src_caps, &dst_caps);
         let planner = Planner::new(profile.operation, &comparator)
             .preserve_permissions(profile.copy.preserve_permissions);
         let checks = if comparator.reads_content() {
@@ -476,8 +633,8 @@ impl Engine {
                 && scan_opts.skip.iter().any(|s| s.starts_with(&a.path)))
         });
 
-        let target = replica.target(&shown.1, backup_stamp);
-        let mut fp = FolderPlan::new(&folder.name, shown.0, target, actions);
+        let target = replica.target(&destination, backup_stamp);
+        let mut fp = FolderPlan::new(&folder.name, source, target, actions);
         fp.destination_entries = dst_listing.len() as u64;
         fp.source_entries = src_listing.len() as u64;
         fp.warnings = listing_warnings(&src_listing, &dst_listing);
@@ -540,8 +697,8 @@ fn count(s: &Summary) -> u64 {
 fn disabled(folder: &Folder) -> FolderPlan {
     let mut fp = FolderPlan::new(
         &folder.name,
-        folder.source.clone(),
-        folder.destination.clone(),
+        Location::as_written(&folder.source),
+        Location::as_written(&folder.destination),
         Vec::new(),
     );
     fp.skipped = Some("disabled in the profile".into());
@@ -574,24 +731,11 @@ fn unavailable(
     }
 }
 
-/// The transports of a folder pair's two sides, the source then the destination: the one
-/// place where the engine makes them (the transport factory will).
-///
-/// # Errors
-/// A root that does not resolve (an undefined variable in it).
-fn pair_sides(profile: &Profile, folder: &Folder) -> Result<[Arc<dyn Transport>; 2]> {
-    let two_way = profile.operation == Operation::Synchronize;
-    let source = folder.resolved_source()?;
-    let destination = folder.resolved_destination()?;
-    Ok([
-        Arc::new(side_transport(&source, profile, true)),
-        Arc::new(side_transport(&destination, profile, two_way)),
-    ])
-}
-
 /// Runs the plan of one folder pair over the transports of its two sides, through the
 /// destination's replica; a two-way pair (locked in `pair`) records what it did in its state.
+#[allow(clippy::too_many_arguments)]
 fn apply_folder(
+    engine: &Engine,
     profile: &Profile,
     fp: &FolderPlan,
     opts: &RunOptions,
@@ -600,13 +744,9 @@ fn apply_folder(
     [src, dst]: [Arc<dyn Transport>; 2],
     report: &mut Report,
 ) -> Result<()> {
-    // Passing failures are tried again in the transports, as the profile says.
-    let (src, dst) = (
-        for_run(src, profile, &opts.control),
-        for_run(dst, profile, &opts.control),
-    );
     let replica = replica::for_operation(profile.operation, Arc::clone(&dst));
     let ctx = |state| replica::ApplyContext {
+        engine,
         profile,
         opts,
         threads,
@@ -636,34 +776,26 @@ fn apply_folder(
     state.finish(record, !opts.control.is_cancelled())
 }
 
-/// The transport of a local side: its reads follow links when the profile follows them and
-/// the side is read as a source (`source`: the source, or either side of a two-way pair);
-/// writes never follow links (safety rule 8).
-pub(crate) fn side_transport(
-    root: &std::path::Path,
-    profile: &Profile,
-    source: bool,
-) -> LocalTransport {
-    if source && profile.copy.symlinks == SymlinkMode::Follow {
-        LocalTransport::following_links(root)
-    } else {
-        LocalTransport::new(root)
+/// What the engine asks of its factory for a tree of `profile` opened as `role`: reads
+/// follow links when the profile follows them and the tree is read as a source (the source,
+/// or either side of a two-way pair); during a run (`run`), failed calls are tried again with
+/// the profile's `copy.retries` and a growing wait from `copy.retry-delay-ms`, until the run
+/// is cancelled.
+pub(crate) fn request(profile: &Profile, role: Role, run: Option<&RunControl>) -> TransportRequest {
+    let read_as_source = role == Role::Source
+        || (role == Role::Destination && profile.operation == Operation::Synchronize);
+    let request = TransportRequest::new(role)
+        .following_links(read_as_source && profile.copy.symlinks == SymlinkMode::Follow);
+    match run {
+        Some(control) => {
+            let policy = RetryPolicy::new(
+                profile.copy.retries,
+                std::time::Duration::from_millis(profile.copy.retry_delay_ms),
+            );
+            request.retrying(policy, control.clone())
+        }
+        None => request,
     }
-}
-
-/// A side's transport as a run uses it: calls that fail for a passing reason are tried
-/// again with the profile's `copy.retries` and a growing wait from `copy.retry-delay-ms`
-/// ([`Retrying`]); cancelling the run ends the waiting.
-pub(crate) fn for_run(
-    transport: Arc<dyn Transport>,
-    profile: &Profile,
-    control: &RunControl,
-) -> Arc<dyn Transport> {
-    let policy = RetryPolicy::new(
-        profile.copy.retries,
-        std::time::Duration::from_millis(profile.copy.retry_delay_ms),
-    );
-    Arc::new(Retrying::new(transport, policy, control.clone()))
 }
 
 pub(crate) fn now_ns() -> i64 {
@@ -763,12 +895,12 @@ fn check_delete_limit(profile: &Profile, folder: &FolderPlan, force: bool) -> Re
     if empty {
         why.push_str(&format!(
             ": the source {:?} is empty (unmounted, or the wrong folder?)",
-            folder.source
+            folder.source.describe()
         ));
     }
     Err(Error::new(
         ErrorKind::Guard,
         format!("folder {:?} {why}; nothing was changed", folder.folder),
     )
-    .with_path(&folder.destination))
+    .with_path(folder.destination.describe()))
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use super::report::{Report, RunOptions};
 use crate::error::Result;
 use crate::filter::Filter;
+use crate::location::Location;
 use crate::plan::FolderPlan;
 use crate::profile::{Operation, Profile};
 use crate::scan::{Listing, ScanOptions};
@@ -36,12 +37,12 @@ pub(crate) use super::snapshot::SnapshotSet;
 /// A folder pair's destination: something that lists itself for the planner and carries out
 /// the plans made against that listing.
 pub(crate) trait Replica: Send + Sync + std::fmt::Debug {
-    /// Where a plan made now writes, as people read it: the plan's destination. `shown` is
-    /// the destination as people read it, `stamp` the run's time as snapshot names spell it
-    /// (a replica that adds something new each run names it after the stamp).
-    fn target(&self, shown: &str, stamp: &str) -> String {
+    /// Where a plan made now writes: the plan's destination. `at` is the destination's
+    /// location, `stamp` the run's time as snapshot names spell it (a replica that adds
+    /// something new each run names it after the stamp).
+    fn target(&self, at: &Location, stamp: &str) -> Location {
         let _ = stamp;
-        shown.to_owned()
+        at.clone()
     }
 
     /// This replica as the planner sees it, walked with `filter` and `opts`: what a copy
@@ -63,6 +64,8 @@ pub(crate) trait Replica: Send + Sync + std::fmt::Debug {
 
 /// What applying a plan needs besides the replica: the run and the source.
 pub(crate) struct ApplyContext<'a> {
+    /// The engine running the plan (its factory opens versions folders outside the tree).
+    pub(crate) engine: &'a super::Engine,
     /// The profile being run.
     pub(crate) profile: &'a Profile,
     /// The run's options (events, prompts, cancel and pause).

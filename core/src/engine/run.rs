@@ -516,7 +516,7 @@ impl Prompt for EventPrompt {
             Event::ConfirmDeletes(DeletesQuestion {
                 prompt_id,
                 folder: plan.folder.clone(),
-                destination: plan.destination.clone(),
+                destination: plan.destination.describe(),
                 deletions: deleted.len() as u64,
                 bytes_to_delete: deleted.iter().map(|a| a.size).sum(),
                 paths: deleted.iter().map(|a| a.path.clone()).collect(),

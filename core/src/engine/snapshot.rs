@@ -20,6 +20,7 @@ use super::replica::{ApplyContext, Replica, TreeReplica};
 use super::report::Report;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
+use crate::location::Location;
 use crate::path::RelPath;
 use crate::plan::FolderPlan;
 use crate::scan::{scan, Listing, ScanOptions};
@@ -139,8 +140,8 @@ impl SnapshotSet {
 
 impl Replica for SnapshotSet {
     /// The new snapshot folder, named after the run's stamp.
-    fn target(&self, shown: &str, stamp: &str) -> String {
-        Path::new(shown).join(stamp).display().to_string()
+    fn target(&self, at: &Location, stamp: &str) -> Location {
+        at.child(stamp)
     }
 
     /// The latest version of every file across the snapshot folders. `opts` should list
@@ -164,13 +165,14 @@ impl Replica for SnapshotSet {
         if plan.actions.is_empty() {
             return Ok(());
         }
-        let planned = Path::new(&plan.destination)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+        let planned = plan
+            .destination
+            .parent_and_name()
+            .map(|(_, name)| name)
             .filter(|n| parse(n.as_bytes()).is_some())
             .ok_or_else(|| {
                 Error::invalid("the plan of a versioned backup names no snapshot folder")
-                    .with_path(&plan.destination)
+                    .with_path(plan.destination.describe())
             })?;
         let snapshot = create(&self.dst, &planned)?;
         TreeReplica::inside_snapshot(Arc::new(snapshot)).apply(plan, ctx, report)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compare::{blake3_file, Comparator};
 use crate::error::{Error, ErrorKind, Result};
-use crate::location::expand_vars;
+use crate::location::{expand_vars, Location};
 use crate::path::RelPath;
 use crate::plan::{
     ActionKind, ConflictPolicies, FolderPlan, Hashes, PairPlan, Reason, Side, TwoWayPlanner,
@@ -26,16 +26,12 @@ pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
 
 /// The key of a folder pair in the state database: the folder's name and both roots made
 /// absolute, so the same pair named from another working directory finds its state.
-pub(crate) fn pair_key(folder: &Folder, source: &str, destination: &str) -> PairKey {
-    let absolute = |p: &str| {
-        std::path::absolute(p)
-            .map(|a| a.display().to_string())
-            .unwrap_or_else(|_| p.to_string())
-    };
+/// A remote root is keyed by its URL without secrets (a changed password keeps the state).
+pub(crate) fn pair_key(folder: &Folder, source: &Location, destination: &Location) -> PairKey {
     PairKey {
         folder: folder.name.clone(),
-        source: absolute(source),
-        destination: absolute(destination),
+        source: source.describe(),
+        destination: destination.describe(),
     }
 }
 
@@ -264,12 +260,12 @@ pub(crate) fn check_guards(profile: &Profile, fp: &FolderPlan, force: bool) -> R
     if force {
         return Ok(());
     }
-    let guard = |msg: String, path: &str| {
+    let guard = |msg: String, root: &Location| {
         Err(Error::new(
             ErrorKind::Guard,
             format!("folder {:?}: {msg}; nothing was changed", fp.folder),
         )
-        .with_path(path))
+        .with_path(root.describe()))
     };
     if !ctx.first_run && ctx.base_entries > 0 {
         for (side, exists, entries, root) in [
@@ -362,12 +358,8 @@ pub(crate) fn require(profile: &Profile) -> Result<()> {
 
 /// The pair key of `folder` as the planner makes it: its name and both resolved roots.
 fn folder_key(folder: &Folder) -> Result<PairKey> {
-    let (s, d) = (folder.resolved_source()?, folder.resolved_destination()?);
-    Ok(pair_key(
-        folder,
-        &s.display().to_string(),
-        &d.display().to_string(),
-    ))
+    let (s, d) = (folder.source_location()?, folder.destination_location()?);
+    Ok(pair_key(folder, &s, &d))
 }
 
 /// Forgets the base of `folder`'s pair in the database at `db_path`.

@@ -7,6 +7,7 @@ use super::{DeletionMode, Operation, Profile};
 use crate::compare::Comparator;
 use crate::error::{Error, Result};
 use crate::filter::{Filter, FilterSpec};
+use crate::location::Location;
 
 /// More worker threads than this is a typo, not a plan.
 pub(crate) const MAX_THREADS: usize = 256;
@@ -138,6 +139,12 @@ impl Profile {
                     &format!("{here}.destination"),
                     "destination is empty",
                 ));
+            }
+            for (key, text) in [
+                ("source", &folder.source),
+                ("destination", &folder.destination),
+            ] {
+                Location::check(text).map_err(|e| at(&format!("{here}.{key}"), e))?;
             }
             if folder.source == folder.destination {
                 return Err(invalid(

@@ -17,10 +17,15 @@
 //!
 //! Decorators wrap a transport and are one themselves: [`Retrying`] tries calls that fail
 //! for a passing reason again, with growing waits.
+//!
+//! The engine gets every transport from one [`TransportFactory`] (by default
+//! [`LocalTransports`]), which turns a [`Location`](crate::Location) into a backend: the one
+//! place that names one.
 
 mod beneath;
 #[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
+mod factory;
 #[cfg(any(test, feature = "test-support"))]
 mod faulty;
 mod local;
@@ -37,6 +42,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::Result;
 use crate::path::RelPath;
 
+pub(crate) use factory::not_supported;
+pub use factory::{LocalTransports, Role, TransportFactory, TransportRequest};
 #[cfg(any(test, feature = "test-support"))]
 pub use faulty::{Call, Fault, Faulty};
 pub(crate) use local::entry_from_metadata;

@@ -1,7 +1,9 @@
 //! `ferry explain PROFILE PATH`: which filter rule decides whether a path takes part.
 
-use ferrysync::transport::{EntryKind, LocalTransport, Transport};
-use ferrysync::{scan, Error, ErrorKind, Filter, Profile, RelPath, Result, ScanOptions};
+use std::path::Path;
+
+use ferrysync::transport::{EntryKind, Role};
+use ferrysync::{scan, Engine, Error, ErrorKind, Filter, Profile, RelPath, Result, ScanOptions};
 
 use crate::escape::escape;
 use crate::profiles::pick_folder;
@@ -20,11 +22,13 @@ use crate::time;
 /// compile, a source that cannot be scanned.
 pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
     let folder = pick_folder(profile, folder)?;
-    let transport = LocalTransport::new(folder.resolved_source()?);
+    let transport = Engine::new().transport(&folder.source_location()?, Role::Source)?;
     let rel = RelPath::new(path.trim_end_matches('/'))?;
     let entry = transport.stat(&rel)?.ok_or_else(|| {
-        Error::new(ErrorKind::NotFound, "no such file or folder in the source")
-            .with_path(rel.to_path(transport.root()))
+        let shown = transport
+            .local_path(&rel)
+            .unwrap_or_else(|| rel.to_path(Path::new(&transport.describe())));
+        Error::new(ErrorKind::NotFound, "no such file or folder in the source").with_path(shown)
     })?;
     let filter = Filter::new(&folder.effective_filters(profile), time::now_ns())?;
     let parent = rel.parent().unwrap_or_default();
@@ -44,7 +48,7 @@ pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
                 symlinks: profile.copy.symlinks,
                 ..ScanOptions::default()
             };
-            if scan(&transport, &filter, &opts)?.get(&rel).is_none() {
+            if scan(&*transport, &filter, &opts)?.get(&rel).is_none() {
                 decision = empty;
             }
         }

@@ -46,8 +46,8 @@ pub fn plan(plan: &Plan, color: bool) -> String {
             out,
             "[{}] {} {arrow} {}",
             escape(&folder.folder),
-            escape(&folder.source),
-            escape(&folder.destination)
+            escape(&folder.source.describe()),
+            escape(&folder.destination.describe())
         );
         if let Some(why) = &folder.skipped {
             let _ = writeln!(out, "  skipped: {}", escape(why));
@@ -483,7 +483,7 @@ fn done(s: &Summary, two_way: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrysync::{RelPath, Stamp};
+    use ferrysync::{Location, RelPath, Stamp};
 
     fn action(kind: ActionKind, path: &str, reason: Reason) -> Action {
         Action {
@@ -511,7 +511,12 @@ mod tests {
             profile: "p".into(),
             operation: Operation::Mirror,
             disabled: false,
-            folders: vec![FolderPlan::new("main", "/s".into(), "/d".into(), actions)],
+            folders: vec![FolderPlan::new(
+                "main",
+                Location::local("/s"),
+                Location::local("/d"),
+                actions,
+            )],
         }
     }
 
@@ -587,7 +592,12 @@ mod tests {
     #[test]
     fn an_empty_plan_has_nothing_to_do() {
         let mut p = sample();
-        p.folders[0] = FolderPlan::new("main", "/s".into(), "/d".into(), Vec::new());
+        p.folders[0] = FolderPlan::new(
+            "main",
+            Location::local("/s"),
+            Location::local("/d"),
+            Vec::new(),
+        );
         assert!(plan(&p, false).ends_with("Nothing to do.\n"));
     }
 
@@ -644,7 +654,12 @@ mod tests {
             profile: "p".into(),
             operation: Operation::Synchronize,
             disabled: false,
-            folders: vec![FolderPlan::new("main", "/l".into(), "/r".into(), actions)],
+            folders: vec![FolderPlan::new(
+                "main",
+                Location::local("/l"),
+                Location::local("/r"),
+                actions,
+            )],
         }
     }
 

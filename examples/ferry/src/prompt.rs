@@ -54,7 +54,7 @@ impl Prompt for TerminalPrompt {
             "[{}] delete {deletes} entries ({}) from {} that the source does not have?",
             escape(&plan.folder),
             HumanBytes(plan.summary.bytes_to_delete),
-            escape(&plan.destination)
+            escape(&plan.destination.describe())
         );
         if !std::io::stdin().is_terminal() {
             eprintln!("ferry: {question} no: stdin is not a terminal (use --yes)");

@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Subcommand;
-use ferrysync::transport::{LocalTransport, Transport};
-use ferrysync::{Error, ErrorKind, Profile, RelPath, RestoreOptions, Result, Versions};
+use ferrysync::transport::{Role, Transport};
+use ferrysync::{
+    Engine, Error, ErrorKind, Location, Profile, RelPath, RestoreOptions, Result, Versions,
+};
 use indicatif::HumanBytes;
 
 use crate::escape::escape;
@@ -114,18 +116,20 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
         } => {
             let (versions, live) = open(&resolve(&profile, store)?, folder.as_deref())?;
             if let (Some(at), Some(into)) = (as_of, into) {
-                let holds_anything = std::fs::read_dir(&into).is_ok_and(|mut d| d.next().is_some());
+                let target = Engine::new().transport(&Location::local(&into), Role::Restore)?;
+                let holds_anything = target
+                    .read_dir(&RelPath::root())
+                    .is_ok_and(|entries| !entries.is_empty());
                 if holds_anything && !overwrite {
                     return Err(Error::invalid(
                         "not empty: add --overwrite to restore into it (each file it replaces is kept as a version)",
                     )
                     .with_path(&into));
                 }
-                let target = LocalTransport::new(&into);
                 let r = versions.restore_tree_as_of(
                     at,
                     &*live,
-                    &target,
+                    &*target,
                     &RestoreOptions { overwrite },
                 )?;
                 say!(
@@ -173,6 +177,7 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
 /// The versions of `folder` (or the first folder) of `profile`, and its destination.
 fn open(profile: &Profile, folder: Option<&str>) -> Result<(Versions, Arc<dyn Transport>)> {
     let f = pick_folder(profile, folder)?;
-    let live: Arc<dyn Transport> = Arc::new(LocalTransport::new(f.resolved_destination()?));
-    Ok((Versions::new(live.clone(), &profile.versions)?, live))
+    let versions = Engine::new().versions(&f.destination_location()?, &profile.versions)?;
+    let live = Arc::clone(versions.destination());
+    Ok((versions, live))
 }
