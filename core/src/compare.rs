@@ -384,6 +384,61 @@ pub fn blake3_file(transport: &dyn Transport, path: &RelPath) -> Result<[u8; 32]
 mod tests {
     use super::*;
 
+    /// Issue 11, item 2: what the sides can keep reaches the comparison.
+    #[test]
+    fn capabilities_narrow_what_times_say() {
+        let entry = |size: u64, mtime_ns: i64| Entry {
+            path: RelPath::new("f").unwrap(),
+            kind: EntryKind::File,
+            size,
+            mtime_ns,
+            mode: 0,
+            owner: None,
+            file_id: 0,
+        };
+        let exact = CompareOptions {
+            mtime_tolerance_ms: 0,
+            ..CompareOptions::default()
+        };
+        let full = crate::transport::MemoryTransport::new("c").capabilities();
+        let cmp = |caps: Capabilities| {
+            Comparator::new(&exact)
+                .unwrap()
+                .with_capabilities(&full, &caps)
+        };
+        let s = 1_000_000_000;
+        // A destination without times: times say nothing, sizes do.
+        let untimed = cmp(Capabilities {
+            set_mtime: false,
+            ..full
+        });
+        assert_eq!(
+            untimed.by_metadata(&entry(5, 0), &entry(5, 999 * s)),
+            Verdict::Same
+        );
+        assert_eq!(
+            untimed.by_metadata(&entry(5, 0), &entry(6, 0)),
+            Verdict::Differs(Difference::Size)
+        );
+        // Two-second times: closer than two seconds is the same time.
+        let fat = cmp(Capabilities {
+            mtime_resolution_ns: 2 * s as u64,
+            ..full
+        });
+        assert_eq!(
+            fat.by_metadata(&entry(5, 3 * s), &entry(5, 2 * s)),
+            Verdict::Same
+        );
+        assert_eq!(
+            fat.by_metadata(&entry(5, 4 * s), &entry(5, 2 * s)),
+            Verdict::Differs(Difference::SourceNewer)
+        );
+        assert_eq!(
+            cmp(full).by_metadata(&entry(5, 3 * s), &entry(5, 2 * s)),
+            Verdict::Differs(Difference::SourceNewer)
+        );
+    }
+
     /// A fixed instant, in milliseconds since the epoch.
     const T0: i64 = 1_700_000_000_000;
     const HOUR_MS: i64 = 3_600_000;

@@ -31,8 +31,8 @@ use crate::error::{Error, Result};
 ///
 /// A text is a URL when it starts with a scheme followed by `://` (or one of the schemes
 /// above followed by `:`); anything else is a path. An unknown scheme, a missing host, a bad
-/// port, a fragment (`#`; write `%23` in a name) are [`ErrorKind::InvalidInput`]
-/// (crate::ErrorKind::InvalidInput).
+/// port, a fragment (`#`; write `%23` in a name) are
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 ///
 /// A location's text for people ([`Display`](fmt::Display), [`Location::describe`],
 /// [`Debug`](fmt::Debug), and the plan's JSON) never shows a password or a secret query
@@ -154,7 +154,16 @@ impl Location {
     /// or a URL that does not parse (an unknown scheme, no host, a bad port, a fragment),
     /// quoting the text without its secrets.
     pub fn parse(text: &str) -> Result<Location> {
-        Location::parse_expanded(&expand_vars(text)?)
+        Location::parse_with(text, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses `text` with the variables `lookup` gives.
+    fn parse_with(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Location> {
+        let expanded = match split_scheme(text) {
+            Some(_) => expand_url(text, lookup)?,
+            None => expand_with(text, lookup)?,
+        };
+        Location::parse_expanded(&expanded)
     }
 
     /// The local folder `path`, as given (no variables expanded), made absolute against the
@@ -247,7 +256,12 @@ impl Location {
     /// that is not defined is left for when the folder is used (a folder the profile
     /// disables may name one), where the error names the variable.
     pub(crate) fn check(text: &str) -> Result<()> {
-        match expand_vars(text) {
+        let env = |name: &str| std::env::var(name).ok();
+        let expanded = match split_scheme(text) {
+            Some(_) => expand_url(text, &env),
+            None => expand_with(text, env),
+        };
+        match expanded {
             Ok(expanded) => Location::parse_expanded(&expanded).map(drop),
             Err(_) => Ok(()),
         }
@@ -257,11 +271,9 @@ impl Location {
     /// defined stay as written, and a text that still does not parse is kept as a local
     /// path (its secrets hidden). Such a location is shown, never used.
     pub(crate) fn as_written(text: &str) -> Location {
-        let expanded = expand_with(text, |name| {
-            Some(std::env::var(name).unwrap_or_else(|_| format!("${{{name}}}")))
-        })
-        .unwrap_or_else(|_| text.to_string());
-        Location::parse_expanded(&expanded)
+        let lenient =
+            |name: &str| Some(std::env::var(name).unwrap_or_else(|_| format!("${{{name}}}")));
+        Location::parse_with(text, &lenient)
             .unwrap_or_else(|_| Location(Inner::Local(PathBuf::from(redact(text)))))
     }
 
@@ -543,14 +555,21 @@ pub fn expand_vars(text: &str) -> Result<String> {
 }
 
 pub(crate) fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
+    expand(text, true, &lookup).map_err(|why| Error::invalid(format!("{text:?}: {why}")))
+}
+
+/// Expands the variables of `text` (and a leading `~` when `tilde`); the error is why not.
+fn expand(
+    text: &str,
+    tilde: bool,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    if let Some(tail) = text.strip_prefix('~') {
+    if let Some(tail) = text.strip_prefix('~').filter(|_| tilde) {
         if tail.is_empty() || tail.starts_with('/') {
             let home = lookup("HOME").ok_or_else(|| {
-                Error::invalid(format!(
-                    "{text:?}: \"~\" stands for $HOME, and environment variable HOME is not defined"
-                ))
+                "\"~\" stands for $HOME, and environment variable HOME is not defined".to_string()
             })?;
             out.push_str(&home);
             rest = tail;
@@ -562,7 +581,7 @@ pub(crate) fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -
         let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
             let end = braced
                 .find('}')
-                .ok_or_else(|| Error::invalid(format!("{text:?}: unclosed \"${{\"")))?;
+                .ok_or_else(|| "unclosed \"${\"".to_string())?;
             (&braced[..end], &braced[end + 1..])
         } else if let Some(tail) = after.strip_prefix('$') {
             out.push('$');
@@ -575,15 +594,12 @@ pub(crate) fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -
             (&after[..end], &after[end..])
         };
         if name.is_empty() {
-            return Err(Error::invalid(format!(
-                "{text:?}: \"$\" without a variable name (write \"$$\" for a dollar sign)"
-            )));
+            return Err(
+                "\"$\" without a variable name (write \"$$\" for a dollar sign)".to_string(),
+            );
         }
-        let value = lookup(name).ok_or_else(|| {
-            Error::invalid(format!(
-                "{text:?}: environment variable {name} is not defined"
-            ))
-        })?;
+        let value =
+            lookup(name).ok_or_else(|| format!("environment variable {name} is not defined"))?;
         out.push_str(&value);
         rest = tail;
     }
@@ -591,9 +607,322 @@ pub(crate) fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -
     Ok(out)
 }
 
+/// Characters a variable's value is percent-encoded in, by where it lands in a URL: in
+/// the user part and in query parameters, all but letters, digits and `-._~` (a password
+/// may hold `@`, `:`, `/`, `&`...); in the path, only what would end the path or start an
+/// escape (`?`, `#`, `%`), so that a variable may hold several segments.
+const IN_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+const IN_PATH: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b'?').add(b'#').add(b'%');
+
+/// Expands the variables of the URL `text` part by part, each value percent-encoded for the
+/// part it lands in ([`IN_COMPONENT`], [`IN_PATH`]; the host and port take values as they
+/// are). Messages quote the URL without its secrets.
+fn expand_url(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+    let fail = |why: String| Error::invalid(format!("{:?}: {why}", redact(text)));
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return expand(text, false, lookup).map_err(fail);
+    };
+    let part = |raw: &str, set: Option<&'static percent_encoding::AsciiSet>| {
+        let encoded = |name: &str| {
+            let value = lookup(name)?;
+            Some(match set {
+                Some(set) => percent_encoding::utf8_percent_encode(&value, set).to_string(),
+                None => value,
+            })
+        };
+        expand(raw, false, &encoded).map_err(fail)
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let mut out = format!("{scheme}://");
+    let host = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            // The variable's name could be the tail of a password with a stray `$`.
+            let userinfo = part(userinfo, Some(IN_COMPONENT)).map_err(|_| {
+                fail(
+                    "the user or password part names an undefined environment variable \
+                     (write \"$$\" for a dollar sign)"
+                        .into(),
+                )
+            })?;
+            out.push_str(&userinfo);
+            out.push('@');
+            host
+        }
+        None => authority,
+    };
+    out.push_str(&part(host, None)?);
+    let (before_fragment, fragment) = match tail.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (tail, None),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (before_fragment, None),
+    };
+    out.push_str(&part(path, Some(IN_PATH))?);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&part(query, Some(IN_COMPONENT))?);
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(&part(fragment, None)?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
+
+    fn url(text: &str) -> Location {
+        Location::parse_expanded(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn bad(text: &str) -> Error {
+        let err = Location::parse_expanded(text).expect_err(text);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{text}: {err}");
+        err
+    }
+
+    /// Issue 11, item 1: every scheme parses into its parts, percent-decoded.
+    #[test]
+    fn urls_parse_into_their_parts() {
+        let l = url("sftp://me:p%40ss%3Aword@backup.example:2222/srv/my%20docs?key=abc&x=1");
+        assert_eq!(l.scheme(), Scheme::Sftp);
+        assert_eq!(l.user(), Some("me"));
+        assert_eq!(l.password(), Some("p@ss:word"));
+        assert_eq!(l.host(), Some("backup.example"));
+        assert_eq!(l.port(), Some(2222));
+        assert_eq!(l.path(), "/srv/my docs");
+        assert_eq!(l.query_param("key"), Some("abc"));
+        assert_eq!(l.query_param("x"), Some("1"));
+        assert_eq!(l.local_path(), None);
+
+        for (text, scheme, host, path) in [
+            (
+                "ftp://files.example/pub",
+                Scheme::Ftp,
+                "files.example",
+                "/pub",
+            ),
+            (
+                "ftps://files.example:990/",
+                Scheme::Ftps,
+                "files.example",
+                "/",
+            ),
+            (
+                "webdav://dav.example/remote.php/dav",
+                Scheme::Webdav,
+                "dav.example",
+                "/remote.php/dav",
+            ),
+            (
+                "webdavs://dav.example/d",
+                Scheme::Webdavs,
+                "dav.example",
+                "/d",
+            ),
+            (
+                "s3://my-bucket/backups/docs",
+                Scheme::S3,
+                "my-bucket",
+                "/backups/docs",
+            ),
+            ("s3://my-bucket", Scheme::S3, "my-bucket", ""),
+            (
+                "az://container/prefix",
+                Scheme::Azure,
+                "container",
+                "/prefix",
+            ),
+            ("gs://bucket/prefix/", Scheme::Gcs, "bucket", "/prefix/"),
+            ("memory://tree", Scheme::Memory, "tree", ""),
+            ("SFTP://Host.Example/x", Scheme::Sftp, "Host.Example", "/x"),
+            ("sftp://[::1]:22/x", Scheme::Sftp, "::1", "/x"),
+            ("sftp://10.0.0.2/a/../b", Scheme::Sftp, "10.0.0.2", "/b"),
+        ] {
+            let l = url(text);
+            assert_eq!(
+                (l.scheme(), l.host(), &*l.path()),
+                (scheme, Some(host), path),
+                "{text}"
+            );
+            assert_eq!((l.user(), l.password()), (None, None), "{text}");
+        }
+        assert_eq!(url("sftp://me@h/x").user(), Some("me"));
+        assert_eq!(url("sftp://h:2200/x").port(), Some(2200));
+        assert_eq!(url("sftp://h/x").port(), None);
+    }
+
+    #[test]
+    fn paths_and_file_urls_are_local_folders() {
+        let l = url("/data/docs");
+        assert_eq!(l.scheme(), Scheme::File);
+        assert_eq!(l.local_path(), Some(Path::new("/data/docs")));
+        assert_eq!(l.to_string(), "/data/docs");
+        assert_eq!(
+            url("file:///data/my%20docs").local_path(),
+            Some(Path::new("/data/my docs"))
+        );
+        assert_eq!(
+            url("file://localhost/data").local_path(),
+            Some(Path::new("/data"))
+        );
+        // Not URLs: a drive-letter-like prefix, a colon later on, a scheme-less name.
+        assert_eq!(url("/a/b:c//d").local_path(), Some(Path::new("/a/b:c//d")));
+        assert!(url("c:/x").local_path().unwrap().ends_with("c:/x"));
+    }
+
+    /// Relative paths are made absolute against the working folder when parsed.
+    #[test]
+    fn relative_paths_are_made_absolute_when_parsed() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(url("docs/a").local_path(), Some(&*cwd.join("docs/a")));
+        assert_eq!(Location::local("x").local_path(), Some(&*cwd.join("x")));
+        assert_eq!(url("../up").local_path(), Some(&*cwd.join("../up")));
+    }
+
+    #[test]
+    fn variables_are_expanded_in_paths_and_urls() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(
+            Location::parse("~/x").unwrap().local_path(),
+            Some(&*Path::new(&home).join("x"))
+        );
+        let l = Location::parse("sftp://u:$HOME@h/$$x").unwrap();
+        assert_eq!(l.password(), Some(&*home));
+        assert_eq!(l.path(), "/$x");
+        let err = Location::parse("sftp://h/$FERRYSYNC_SURELY_UNDEFINED").unwrap_err();
+        assert!(
+            err.message().contains("FERRYSYNC_SURELY_UNDEFINED"),
+            "{err}"
+        );
+    }
+
+    /// A password or token from a variable may hold any character; a path variable may
+    /// hold several segments.
+    #[test]
+    fn variable_values_are_encoded_for_where_they_land_in_a_url() {
+        let odd = "a@b:c/d?e#f%g&h=i j";
+        let env = |name: &str| match name {
+            "PW" => Some(odd.to_string()),
+            "DIR" => Some("a b/c%d".to_string()),
+            _ => None,
+        };
+        let l = Location::parse_with("sftp://me:$PW@h:22/$DIR/x?token=${PW}&n=1", &env).unwrap();
+        assert_eq!((l.user(), l.password()), (Some("me"), Some(odd)));
+        assert_eq!((l.host(), l.port()), (Some("h"), Some(22)));
+        assert_eq!(l.path(), "/a b/c%d/x");
+        assert_eq!(
+            (l.query_param("token"), l.query_param("n")),
+            (Some(odd), Some("1"))
+        );
+        assert!(!l.to_string().contains("b:c"), "{l}");
+        // A stray `$` in a password: neither the password nor its tail is quoted.
+        let err = Location::parse_with("sftp://me:pa$sword@h/x", &env).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(!err.message().contains("variable sword"), "{err}");
+        assert!(err.message().contains("$$"), "{err}");
+    }
+
+    /// Issue 11, item 1: no password or secret query parameter in any text for people.
+    #[test]
+    fn secrets_are_never_shown() {
+        let l = url(
+            "s3://AKIA:wJalrXUt@bucket/p?region=eu&secret=S1&X-Amz-Signature=S2&token=S3\
+             &sig=S4&api_key=S5&password=S6&AccountKey=S7&sas=S8&auth=S9",
+        );
+        for shown in [
+            l.to_string(),
+            l.describe(),
+            format!("{l:?}"),
+            serde_json::to_string(&l).unwrap(),
+        ] {
+            for secret in [
+                "wJalrXUt", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9",
+            ] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("region=eu"), "{shown}");
+            assert!(shown.contains("AKIA"), "the user is no secret: {shown}");
+        }
+        assert_eq!(
+            url("sftp://me:pw@h:2222/x?key=k").to_string(),
+            "sftp://me:***@h:2222/x?key=***"
+        );
+        assert_eq!(url("sftp://me@h/x").to_string(), "sftp://me@h/x");
+        assert_eq!(
+            url("webdavs://h/a%20b?x=1").to_string(),
+            "webdavs://h/a%20b?x=1"
+        );
+    }
+
+    /// Issue 11, item 1: a URL that does not parse is bad input, and the message quotes it
+    /// without its secrets.
+    #[test]
+    fn bad_urls_are_invalid_input_without_their_secrets() {
+        for text in [
+            "http://h/x",
+            "sftp:host/x",
+            "sftp://",
+            "sftp:///path",
+            "sftp://me:pw@h:99999/x",
+            "sftp://me:pw@h:port/x",
+            "s3:///prefix",
+            "ftp://h/x#frag",
+            "file://otherhost/x",
+            "file:///x?y=1",
+            "sftp://me:pw@[::1/x",
+        ] {
+            let err = bad(text);
+            assert!(!err.message().contains("pw"), "{err}");
+            assert!(!err.message().contains('\n'), "{err}");
+        }
+        assert!(bad("http://h/x")
+            .message()
+            .contains("unknown scheme \"http\""));
+        assert!(bad("s3:///prefix").message().contains("no bucket"));
+        assert!(bad("sftp://me:se:cr@t@/x").message().contains("me:***@"));
+        assert!(!bad("sftp://me:a/b?c@/x?token=T").message().contains("T"));
+    }
+
+    #[test]
+    fn a_child_and_its_parent() {
+        let l = url("/data/backup").child("2026-01-01 000000.000");
+        assert_eq!(
+            l.local_path(),
+            Some(Path::new("/data/backup/2026-01-01 000000.000"))
+        );
+        let (parent, name) = l.parent_and_name().unwrap();
+        assert_eq!(
+            (parent, name.as_str()),
+            (url("/data/backup"), "2026-01-01 000000.000")
+        );
+        let r = url("sftp://me:pw@h/srv/b").child("s 1");
+        assert_eq!(r.path(), "/srv/b/s 1");
+        assert_eq!(r.to_string(), "sftp://me:***@h/srv/b/s%201");
+        let (parent, name) = r.parent_and_name().unwrap();
+        assert_eq!((parent.path(), name.as_str()), ("/srv/b".into(), "s 1"));
+        assert_eq!(parent.password(), Some("pw"));
+    }
+
+    /// A disabled folder is shown as written: undefined variables stay, secrets do not.
+    #[test]
+    fn as_written_keeps_undefined_variables_and_hides_secrets() {
+        let l = Location::as_written("/x/$FERRYSYNC_SURELY_UNDEFINED/y");
+        assert_eq!(l.to_string(), "/x/${FERRYSYNC_SURELY_UNDEFINED}/y");
+        let l = Location::as_written("sftp://me:pw@h:99999/$FERRYSYNC_SURELY_UNDEFINED");
+        assert!(!l.to_string().contains("pw"), "{l}");
+    }
 
     fn env(name: &str) -> Option<String> {
         (name == "HOME").then(|| "/home/me".to_string())

@@ -1,6 +1,7 @@
 mod guards;
 mod link_placements;
 mod links;
+mod locations;
 mod operations;
 mod outside;
 mod properties;

@@ -219,6 +219,29 @@ mod tests {
             .with_folder(Folder::new("b", "/src/b", "/dst/b"))
     }
 
+    /// Issue 11, item 1: remote locations are valid profiles (the engine says which it
+    /// cannot reach yet); an undefined variable is for when the folder is used.
+    #[test]
+    fn remote_locations_are_valid() {
+        for url in [
+            "sftp://me:pw@h:22/srv",
+            "ftp://h/pub",
+            "ftps://h/",
+            "webdav://h/d",
+            "webdavs://h/d",
+            "s3://bucket/prefix?region=eu-west-1",
+            "az://container/prefix",
+            "gs://bucket",
+            "file:///dst/a",
+            "memory://tree",
+            "sftp://h/$FERRYSYNC_SURELY_UNDEFINED",
+        ] {
+            let mut p = valid();
+            p.folders[0].destination = url.into();
+            p.validate().unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+    }
+
     /// Each row: a change to a valid profile, the error kind, and how the message must start.
     macro_rules! broken {
         ($($name:ident: |$p:ident| $change:expr => $kind:ident, $prefix:expr;)*) => {$(
@@ -258,6 +281,17 @@ mod tests {
             "folders[1].destination: destination is empty";
         source_is_destination: |p| p.folders[1].destination = "/src/b".into() => InvalidInput,
             "folders[1].destination: same as the source";
+        // Issue 11, item 1: a URL that does not parse is bad input at its JSON path, and
+        // the message keeps the password out.
+        destination_with_a_bad_port: |p| {
+            p.folders[0].destination = "sftp://me:hunter2@backup.example:99999/srv".into()
+        } => InvalidInput, "folders[0].destination: \"sftp://me:***@backup.example:99999/srv\": ";
+        source_with_an_unknown_scheme: |p| p.folders[1].source = "http://h/x".into() => InvalidInput,
+            "folders[1].source: \"http://h/x\": unknown scheme \"http\"";
+        destination_without_a_bucket: |p| p.folders[1].destination = "s3:///prefix".into()
+            => InvalidInput, "folders[1].destination: \"s3:///prefix\": no bucket";
+        destination_with_a_fragment: |p| p.folders[0].destination = "ftp://h/a#b".into()
+            => InvalidInput, "folders[0].destination: \"ftp://h/a#b\": has a fragment";
         synchronize_following_links: |p| {
             p.operation = Operation::Synchronize;
             p.copy.symlinks = crate::profile::SymlinkMode::Follow;

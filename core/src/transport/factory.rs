@@ -111,34 +111,38 @@ impl TransportRequest {
 /// ```
 /// use std::sync::Arc;
 /// use ferrysync::transport::{
-///     MemoryTransport, Transport, TransportFactory, TransportRequest, Tree,
+///     MemoryTransport, Meta, Source, Transport, TransportFactory, TransportRequest, WriteMode,
 /// };
-/// use ferrysync::{Engine, Folder, Location, Operation, Profile, Result, RunOptions};
+/// use ferrysync::{Engine, Folder, Location, Operation, Profile, RelPath, Result, RunOptions};
 ///
-/// /// Every location is a tree in memory, named by its path.
-/// #[derive(Debug, Default)]
-/// struct InMemory(std::sync::Mutex<Vec<(String, MemoryTransport)>>);
+/// /// Trees held in memory: `memory://source`, and the destination for everything else.
+/// #[derive(Debug)]
+/// struct InMemory {
+///     source: MemoryTransport,
+///     destination: MemoryTransport,
+/// }
 ///
 /// impl TransportFactory for InMemory {
 ///     fn backend(&self, at: &Location, _: &TransportRequest) -> Result<Arc<dyn Transport>> {
-///         let mut trees = self.0.lock().unwrap();
-///         let name = at.path().into_owned();
-///         if let Some((_, t)) = trees.iter().find(|(n, _)| *n == name) {
-///             return Ok(Arc::new(t.clone()));
-///         }
-///         let t = MemoryTransport::new(&name);
-///         trees.push((name, t.clone()));
-///         Ok(Arc::new(t))
+///         let tree = match at.host() {
+///             Some("source") => &self.source,
+///             _ => &self.destination,
+///         };
+///         Ok(Arc::new(tree.clone()))
 ///     }
 /// }
 ///
-/// let engine = Engine::builder().transports(InMemory::default()).build();
-/// let src = engine.transport(&Location::local("/src"), ferrysync::transport::Role::Source)?;
-/// Tree::new("a.txt = hello").build_in(&*src)?;
-/// let profile = Profile::new("p", Operation::Mirror).with_folder(Folder::new("f", "/src", "/dst"));
+/// let (source, destination) = (MemoryTransport::new("source"), MemoryTransport::new("dst"));
+/// let a = RelPath::new("a.txt")?;
+/// let hello = Source::Stream(&mut &b"hello"[..]);
+/// source.write(&a, hello, &Meta::default(), WriteMode::Atomic)?;
+///
+/// let trees = InMemory { source, destination: destination.clone() };
+/// let engine = Engine::builder().transports(trees).build();
+/// let profile = Profile::new("p", Operation::Mirror)
+///     .with_folder(Folder::new("f", "memory://source", "memory://destination"));
 /// engine.run(&profile, &RunOptions::default())?;
-/// let dst = engine.transport(&Location::local("/dst"), ferrysync::transport::Role::Destination)?;
-/// assert_eq!(Tree::of(&*dst)?, Tree::new("a.txt = hello"));
+/// assert_eq!(destination.read_to_vec(&a)?, b"hello");
 /// # Ok::<(), ferrysync::Error>(())
 /// ```
 pub trait TransportFactory: Send + Sync + std::fmt::Debug {
