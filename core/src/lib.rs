@@ -6,6 +6,10 @@
 //! into [`Listing`]s, plans what to do ([`Plan`], pure and serializable: the preview), then runs
 //! the plan on a worker pool, reporting [`Event`]s and returning a [`Report`].
 //!
+//! Each side of a pair is a [`Location`] (a path or a URL, secrets never shown); the engine
+//! reads and writes it through a [`Transport`](transport::Transport) from its
+//! [`TransportFactory`](transport::TransportFactory), which [`Engine::builder`] can replace.
+//!
 //! ```no_run
 //! use ferrysync::{Engine, Folder, Operation, Profile, RunOptions};
 //!
@@ -70,9 +74,9 @@ pub use compare::{
     blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
 };
 pub use engine::{
-    ActionOutcome, Answer, ConflictOutcome, ConflictQuestion, DeletesQuestion, Engine, Event,
-    EventSink, Next, Problem, Progress, Prompt, Question, Report, Run, RunControl, RunOptions,
-    RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE,
+    ActionOutcome, Answer, ConflictOutcome, ConflictQuestion, DeletesQuestion, Engine,
+    EngineBuilder, Event, EventSink, Next, Problem, Progress, Prompt, Question, Report, Run,
+    RunControl, RunOptions, RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{

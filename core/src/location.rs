@@ -236,7 +236,10 @@ impl Location {
             u => Some(decode("user", u)?),
         };
         let password = url.password().map(|p| decode("password", p)).transpose()?;
-        let path = decode("path", url.path())?;
+        let path = match decode("path", url.path())? {
+            empty if empty.is_empty() => "/".to_string(),
+            path => path,
+        };
         let query = url
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -317,8 +320,8 @@ impl Location {
     }
 
     /// The path: a local folder's as text (lossily, for messages), or a URL's path,
-    /// percent-decoded and starting with `/` (for `s3://`, `gs://` and `az://` the prefix
-    /// within the bucket or container: `/` for none).
+    /// percent-decoded, starting with `/` (`/` when the URL has none; for `s3://`, `gs://`
+    /// and `az://` the prefix within the bucket or container).
     pub fn path(&self) -> Cow<'_, str> {
         match &self.0 {
             Inner::Local(p) => p.to_string_lossy(),
@@ -737,7 +740,7 @@ mod tests {
                 "my-bucket",
                 "/backups/docs",
             ),
-            ("s3://my-bucket", Scheme::S3, "my-bucket", ""),
+            ("s3://my-bucket", Scheme::S3, "my-bucket", "/"),
             (
                 "az://container/prefix",
                 Scheme::Azure,
@@ -745,7 +748,7 @@ mod tests {
                 "/prefix",
             ),
             ("gs://bucket/prefix/", Scheme::Gcs, "bucket", "/prefix/"),
-            ("memory://tree", Scheme::Memory, "tree", ""),
+            ("memory://tree", Scheme::Memory, "tree", "/"),
             ("SFTP://Host.Example/x", Scheme::Sftp, "Host.Example", "/x"),
             ("sftp://[::1]:22/x", Scheme::Sftp, "::1", "/x"),
             ("sftp://10.0.0.2/a/../b", Scheme::Sftp, "10.0.0.2", "/b"),

@@ -671,6 +671,10 @@ impl Folder<'_> {
         self.check_unchanged_since_scan(a, &before)?;
         self.preserve_replaced(a)?;
         let meta = self.meta_of(&before);
+        // In place when the profile says "copy directly", else atomically. A backend without
+        // atomic renames (`Capabilities::atomic_rename`) makes an atomic write its own way
+        // (a temporary, then the old file removed and the temporary renamed in), so the
+        // name never holds a torn file, only for a moment none: never a direct write for it.
         let mode = if self.profile.copy.copy_directly {
             WriteMode::Direct
         } else {
