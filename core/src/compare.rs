@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::transport::{Capabilities, Entry, EntryKind, Transport};
+use crate::transport::{Capabilities, Transport};
+use crate::vocab::{Entry, EntryKind};
 
 /// How modification times are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

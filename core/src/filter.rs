@@ -12,7 +12,7 @@ pub use self::age::{Age, AgeUnit};
 use self::mask::{prefixes, MaskSet};
 pub use self::size::ByteSize;
 use crate::error::{Error, Result};
-use crate::transport::{Entry, EntryKind};
+use crate::vocab::{Entry, EntryKind};
 
 /// "Exclude a file if a sibling exists": a file matching `mask` is excluded when a file with
 /// the same stem and extension `extension` is in the same folder.

@@ -69,6 +69,7 @@ mod scan;
 mod state;
 pub mod transport;
 mod versions;
+mod vocab;
 
 pub use compare::{
     blake3_file, Comparator, CompareMode, CompareOptions, Difference, MtimeRule, Verdict,
@@ -76,7 +77,7 @@ pub use compare::{
 pub use engine::{
     ActionOutcome, Answer, ConflictOutcome, ConflictQuestion, DeletesQuestion, Engine,
     EngineBuilder, Event, EventSink, Next, Problem, Progress, Prompt, Question, Report, Run,
-    RunControl, RunOptions, RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE,
+    RunOptions, RunStatus, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use filter::{
@@ -86,7 +87,7 @@ pub use location::{expand_vars, Location, Scheme};
 pub use path::RelPath;
 pub use plan::{
     Action, ActionKind, ConflictKind, ContentVerdicts, FolderPlan, Group, Plan, Planner, Reason,
-    Resolution, Side, Stamp, Summary,
+    Resolution, Summary,
 };
 pub use profile::{
     profiles_from_json, profiles_to_json, ConflictLoser, ConflictPolicy, ConflictRule, CopyOptions,
@@ -101,6 +102,7 @@ pub use state::{
 pub use versions::{
     CleanReport, RestoreOptions, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER,
 };
+pub use vocab::{RunControl, Side, Stamp};
 
 /// The README's examples, compiled and run as doc tests so they never rot.
 #[cfg(doctest)]

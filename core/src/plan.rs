@@ -10,7 +10,7 @@ use crate::location::Location;
 use crate::path::RelPath;
 use crate::profile::Operation;
 use crate::scan::Listing;
-use crate::transport::{Entry, EntryKind};
+use crate::vocab::{Entry, EntryKind, Side, Stamp};
 
 mod two_way;
 
@@ -92,35 +92,6 @@ pub enum Reason {
     Conflict(ConflictKind),
 }
 
-/// Which side of a folder pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Side {
-    /// The folder pair's source (left, "path 1").
-    Source,
-    /// The folder pair's destination (right, "path 2").
-    #[default]
-    Destination,
-}
-
-impl Side {
-    /// The other side.
-    pub fn other(self) -> Side {
-        match self {
-            Side::Source => Side::Destination,
-            Side::Destination => Side::Source,
-        }
-    }
-
-    /// The kebab-case name used in JSON and by the bindings.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Source => "source",
-            Side::Destination => "destination",
-        }
-    }
-}
-
 /// What kind of two-way conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -162,25 +133,6 @@ pub enum Resolution {
     Skip,
     /// Ask the run's [`crate::Prompt`] when the run reaches it.
     Prompt,
-}
-
-/// Size and time of one side of an action, for the preview.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Stamp {
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time, ns since the epoch.
-    pub mtime_ns: i64,
-}
-
-impl From<&Entry> for Stamp {
-    fn from(e: &Entry) -> Stamp {
-        Stamp {
-            size: e.size,
-            mtime_ns: e.mtime_ns,
-        }
-    }
 }
 
 /// One step of a plan.

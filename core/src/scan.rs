@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
-use crate::engine::RunControl;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
 use crate::profile::SymlinkMode;
-use crate::transport::{is_temp_name, Entry, EntryKind, Transport};
+use crate::transport::{is_temp_name, Transport};
+use crate::vocab::{Entry, EntryKind, RunControl};
 
 /// How a tree is walked.
 #[derive(Debug, Clone)]

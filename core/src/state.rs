@@ -4,9 +4,8 @@
 use serde::Serialize;
 
 use crate::path::RelPath;
-use crate::plan::Side;
 use crate::scan::Listing;
-use crate::transport::{Entry, EntryKind};
+use crate::vocab::{Entry, EntryKind, Side};
 
 mod db;
 

@@ -11,9 +11,7 @@ use crate::compare::blake3_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
-use crate::plan::{
-    Action, ActionKind, ConflictKind, FolderPlan, Reason, Resolution, Side, Summary,
-};
+use crate::plan::{Action, ActionKind, ConflictKind, FolderPlan, Reason, Resolution, Summary};
 use crate::profile::{ConflictLoser, ConflictPolicy};
 use crate::profile::{DeletionMode, Profile, SymlinkMode};
 use crate::scan::{scan, Listing, ScanOptions};
@@ -23,6 +21,7 @@ use crate::transport::{
     WriteMode,
 };
 use crate::versions::Versions;
+use crate::vocab::Side;
 
 /// Runs `f` on every item with `threads` workers.
 pub(crate) fn parallel<T: Sync>(threads: usize, items: &[T], f: impl Fn(&T) + Sync) {

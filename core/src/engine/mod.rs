@@ -19,7 +19,7 @@ use std::time::Instant;
 
 pub use report::{
     ActionOutcome, ConflictOutcome, ConflictQuestion, DeletesQuestion, Event, EventSink, Problem,
-    Progress, Prompt, Report, RunControl, RunOptions, RunStatus,
+    Progress, Prompt, Report, RunOptions, RunStatus,
 };
 pub use run::{Answer, Next, Question, Run, StartOptions, DEFAULT_PROMPT_TIMEOUT, EVENT_QUEUE};
 
@@ -42,6 +42,7 @@ use crate::transport::{
     TransportRequest,
 };
 use crate::versions::Versions;
+use crate::vocab::RunControl;
 
 /// Runs profiles. Cheap to create and to clone; one engine may run several profiles at once
 /// from different threads.

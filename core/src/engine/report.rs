@@ -1,16 +1,16 @@
-//! What a run tells its caller: options, controls, events and the final report.
+//! What a run tells its caller: options, events and the final report.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::path::RelPath;
-use crate::plan::{Action, ConflictKind, FolderPlan, Resolution, Stamp, Summary};
+use crate::plan::{Action, ConflictKind, FolderPlan, Resolution, Summary};
 use crate::profile::ConflictPolicy;
+use crate::vocab::{RunControl, Stamp};
 
 /// Answers the questions a run may ask. Absent methods use the profile's defaults.
 pub trait Prompt: Send + Sync {
@@ -26,67 +26,6 @@ pub trait Prompt: Send + Sync {
     fn resolve_conflict(&self, folder: &str, action: &Action) -> Option<ConflictPolicy> {
         let _ = (folder, action);
         None
-    }
-}
-
-/// Cancels, pauses and resumes a run from any thread. Clones control the same run.
-#[derive(Debug, Clone, Default)]
-pub struct RunControl {
-    inner: Arc<ControlInner>,
-}
-
-#[derive(Debug, Default)]
-struct ControlInner {
-    cancelled: AtomicBool,
-    paused: Mutex<bool>,
-    wake: Condvar,
-}
-
-impl RunControl {
-    /// A fresh control.
-    pub fn new() -> RunControl {
-        RunControl::default()
-    }
-
-    /// Stops the run at the next item; nothing half-written is left behind.
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_all();
-    }
-
-    /// Whether [`RunControl::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Holds workers before their next item until [`RunControl::resume`].
-    pub fn pause(&self) {
-        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = true;
-    }
-
-    /// Lets a paused run go on.
-    pub fn resume(&self) {
-        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner()) = false;
-        self.inner.wake.notify_all();
-    }
-
-    /// Whether the run is paused.
-    pub fn is_paused(&self) -> bool {
-        *self.inner.paused.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Blocks while paused; returns `false` when the run is cancelled.
-    pub(crate) fn proceed(&self) -> bool {
-        let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
-        while *paused && !self.is_cancelled() {
-            paused = self
-                .inner
-                .wake
-                .wait_timeout(paused, Duration::from_millis(200))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        !self.is_cancelled()
     }
 }
 
@@ -475,8 +414,8 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{ActionKind, Side};
-    use crate::transport::EntryKind;
+    use crate::plan::ActionKind;
+    use crate::vocab::{EntryKind, Side};
 
     fn action() -> Action {
         Action {

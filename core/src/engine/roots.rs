@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::path::RelPath;
-use crate::transport::{Entry, EntryKind};
+use crate::vocab::{Entry, EntryKind};
 
 /// A folder's device and inode.
 type FolderId = (u64, u64);

@@ -15,12 +15,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::execute::is_unmatched;
 use super::report::{
-    ConflictQuestion, DeletesQuestion, Event, EventSink, Prompt, Report, RunControl, RunOptions,
+    ConflictQuestion, DeletesQuestion, Event, EventSink, Prompt, Report, RunOptions,
 };
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Action, ActionKind, FolderPlan};
 use crate::profile::{ConflictPolicy, Profile};
+use crate::vocab::RunControl;
 
 /// Events a started run queues for its caller before the engine waits for the caller to take
 /// some. [`Event::Progress`] is never waited for: when the queue is full it is dropped (the

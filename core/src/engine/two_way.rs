@@ -9,12 +9,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::location::{expand_vars, Location};
 use crate::path::RelPath;
 use crate::plan::{
-    ActionKind, ConflictPolicies, FolderPlan, Hashes, PairPlan, Reason, Side, TwoWayPlanner,
+    ActionKind, ConflictPolicies, FolderPlan, Hashes, PairPlan, Reason, TwoWayPlanner,
 };
 use crate::profile::{DeleteLimit, Folder, Profile};
 use crate::scan::Listing;
 use crate::state::{Base, BaseEntry, Intent, PairKey, StateDb};
-use crate::transport::{Entry, EntryKind, Transport};
+use crate::transport::Transport;
+use crate::vocab::{Entry, EntryKind, Side, Stamp};
 
 /// The state database of `profile`: its `sync.state`, else the per-user default.
 pub(crate) fn state_path(profile: &Profile) -> Result<PathBuf> {
@@ -91,7 +92,7 @@ pub(crate) fn record_settled(
                 entry: e.kind,
                 reason: Reason::Identical,
                 size: 0,
-                source: Some(crate::plan::Stamp::from(e)),
+                source: Some(Stamp::from(e)),
                 destination: None,
                 to: Side::Destination,
                 from: None,

@@ -8,14 +8,14 @@ use globset::{Candidate, GlobMatcher};
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
-use super::{Action, ActionKind, ConflictKind, Reason, Resolution, Side, Stamp};
+use super::{Action, ActionKind, ConflictKind, Reason, Resolution};
 use crate::compare::{Comparator, Difference, MtimeRule, Verdict};
 use crate::error::{Error, Result};
 use crate::path::RelPath;
 use crate::profile::{ConflictPolicy, SyncOptions};
 use crate::scan::Listing;
 use crate::state::{Base, BaseEntry};
-use crate::transport::{Entry, EntryKind};
+use crate::vocab::{Entry, EntryKind, Side, Stamp};
 
 /// BLAKE3 hashes of files (a link's target) the planner asked for, by side and path. A
 /// requested pair missing here counts as different.

@@ -24,8 +24,7 @@ use rusqlite::{
 use super::{Base, BaseEntry, Intent, SideStamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
-use crate::plan::Side;
-use crate::transport::EntryKind;
+use crate::vocab::{EntryKind, Side};
 
 /// How long a connection waits for another one's write lock before giving up busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use super::{LocalTransport, RetryPolicy, Retrying, Transport};
-use crate::engine::RunControl;
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::{Location, Scheme};
+use crate::vocab::RunControl;
 
 /// What a tree is opened as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

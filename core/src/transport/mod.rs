@@ -42,6 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::Result;
 use crate::path::RelPath;
 
+pub use crate::vocab::{Entry, EntryKind, Meta};
 pub(crate) use factory::not_supported;
 pub use factory::{LocalTransports, Role, TransportFactory, TransportRequest};
 #[cfg(any(test, feature = "test-support"))]
@@ -53,83 +54,6 @@ pub(crate) use prefixed::Prefixed;
 pub use retrying::{RetryPolicy, Retrying};
 #[cfg(any(test, feature = "test-support"))]
 pub use tree::Tree;
-
-/// What an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EntryKind {
-    /// A regular file.
-    File,
-    /// A folder.
-    Dir,
-    /// A symbolic link (not followed).
-    Symlink,
-    /// A socket, FIFO or device: listed so it can be reported, never copied.
-    Special,
-}
-
-impl EntryKind {
-    /// The kebab-case name used in JSON and by the bindings.
-    pub fn name(self) -> &'static str {
-        match self {
-            EntryKind::File => "file",
-            EntryKind::Dir => "dir",
-            EntryKind::Symlink => "symlink",
-            EntryKind::Special => "special",
-        }
-    }
-}
-
-/// One file, folder or link of a replica, as listed: no contents, only metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// Path relative to the replica root.
-    pub path: RelPath,
-    /// File, folder or link.
-    pub kind: EntryKind,
-    /// Size in bytes (0 for folders).
-    pub size: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub mtime_ns: i64,
-    /// Permission bits (`0o7777` mask); 0 when the backend has none.
-    pub mode: u32,
-    /// Owner user and group ids, when the backend has them.
-    pub owner: Option<(u32, u32)>,
-    /// A stable file identity (inode number); 0 when unknown.
-    pub file_id: u64,
-}
-
-impl Entry {
-    /// Whether no write permission bit is set (the "read-only" attribute).
-    pub fn is_read_only(&self) -> bool {
-        self.mode != 0 && self.mode & 0o222 == 0
-    }
-
-    /// Whether the name starts with a dot (the "hidden" attribute on Unix).
-    pub fn is_hidden(&self) -> bool {
-        self.path.file_name().first() == Some(&b'.')
-    }
-
-    /// The metadata to give a copy of this entry.
-    pub fn meta(&self) -> Meta {
-        Meta {
-            mtime_ns: self.mtime_ns,
-            mode: (self.mode != 0).then_some(self.mode),
-            owner: self.owner,
-        }
-    }
-}
-
-/// Metadata to apply to a written entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Meta {
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub mtime_ns: i64,
-    /// Permission bits to set, if any.
-    pub mode: Option<u32>,
-    /// Owner to set, if any (applied only when the process may change owners).
-    pub owner: Option<(u32, u32)>,
-}
 
 /// How a file is written into place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, BlockingRetryable, ExponentialBuilder};
 
 use super::{Capabilities, Entry, LocalTransport, Meta, Source, Transport, WriteMode};
-use crate::engine::RunControl;
 use crate::error::{Error, ErrorKind, Result};
 use crate::path::RelPath;
+use crate::vocab::RunControl;
 
 /// How often a waiting [`Retrying`] call looks whether the run was cancelled.
 const CANCEL_CHECK: Duration = Duration::from_millis(50);

@@ -17,8 +17,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::*;
-use crate::plan::Side;
 use crate::transport::{Call, Fault};
+use crate::vocab::Side;
 
 /// The kinds of fault every phase meets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
