@@ -14,7 +14,7 @@ use crate::vocab::{Entry, EntryKind, Side, Stamp};
 
 mod two_way;
 
-pub use two_way::{ChangedFiles, ConflictPolicies, Hashes, PairPlan, TwoWayPlanner};
+pub use two_way::{ChangedFiles, Hashes, PairPlan, TwoWayPlanner};
 
 /// What an action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

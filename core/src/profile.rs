@@ -15,9 +15,12 @@ use crate::location::Location;
 use crate::path::RelPath;
 use crate::transport::Role;
 
+mod conflict;
 mod json;
 mod store;
 mod validate;
+
+pub(crate) use conflict::ConflictPolicies;
 
 pub use json::{profiles_from_json, profiles_to_json, FORMAT};
 pub use store::ProfileStore;

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::path::RelPath;
-use crate::scan::Listing;
 use crate::vocab::{Entry, EntryKind, Side};
 
 mod db;
@@ -172,19 +171,23 @@ impl Base {
     /// the end of the copy: the base says so (no file id, no hash: unknown). Other intents
     /// (copies that did not happen, or entries changed since) are ignored.
     ///
+    /// `sides` are the entries listed now on the source and on the destination, each sorted
+    /// by path (a [`Listing`](crate::Listing)'s entries).
+    ///
     /// Returns the settled paths, sorted: the run must record them, or the next run, with the
     /// intents gone, would see the copies as changes again.
-    pub fn settle(&mut self, intents: &[Intent], src: &Listing, dst: &Listing) -> Vec<RelPath> {
+    pub fn settle(&mut self, intents: &[Intent], sides: [&[Entry]; 2]) -> Vec<RelPath> {
         if intents.is_empty() || !self.synced {
             return Vec::new();
         }
         let mut settled = Vec::new();
         for i in intents {
-            let listing = match i.to {
-                Side::Source => src,
-                Side::Destination => dst,
-            };
-            if let Some(entry) = listing.get(&i.path).and_then(|now| i.settled_by(now)) {
+            let listed = sides[i.to as usize];
+            let now = listed
+                .binary_search_by(|e| e.path.cmp(&i.path))
+                .ok()
+                .map(|at| &listed[at]);
+            if let Some(entry) = now.and_then(|now| i.settled_by(now)) {
                 settled.push(entry);
             }
         }
@@ -251,9 +254,9 @@ mod tests {
             mtime_ns: 20,
         };
         // "done" was copied (the destination holds the promised entry); "todo" was not.
-        let src = Listing::from_entries(vec![file("done", 2, 20), file("todo", 2, 20)]);
-        let dst = Listing::from_entries(vec![file("done", 2, 20), file("todo", 1, 10)]);
-        let settled = base.settle(&[intent("done"), intent("todo")], &src, &dst);
+        let src = [file("done", 2, 20), file("todo", 2, 20)];
+        let dst = [file("done", 2, 20), file("todo", 1, 10)];
+        let settled = base.settle(&[intent("done"), intent("todo")], [&src, &dst]);
         assert_eq!(settled, [RelPath::new("done").unwrap()]);
         let done = base.get(&RelPath::new("done").unwrap()).unwrap();
         assert!(done.unchanged(Side::Source, &file("done", 2, 20), true));
@@ -261,6 +264,6 @@ mod tests {
         assert_eq!(base.get(&untouched.path), Some(&untouched));
         // A first run ignores intents, as it ignores the base.
         let mut first = Base::new(Vec::new(), false);
-        assert!(first.settle(&[intent("done")], &src, &dst).is_empty());
+        assert!(first.settle(&[intent("done")], [&src, &dst]).is_empty());
     }
 }

@@ -8,10 +8,8 @@ use crate::compare::{blake3_file, Comparator};
 use crate::error::{Error, ErrorKind, Result};
 use crate::location::{expand_vars, Location};
 use crate::path::RelPath;
-use crate::plan::{
-    ActionKind, ConflictPolicies, FolderPlan, Hashes, PairPlan, Reason, TwoWayPlanner,
-};
-use crate::profile::{DeleteLimit, Folder, Profile};
+use crate::plan::{ActionKind, FolderPlan, Hashes, PairPlan, Reason, TwoWayPlanner};
+use crate::profile::{ConflictPolicies, DeleteLimit, Folder, Profile};
 use crate::scan::Listing;
 use crate::state::{Base, BaseEntry, Intent, PairKey, StateDb};
 use crate::transport::Transport;
@@ -56,9 +54,10 @@ pub(crate) fn load_base(
         return Ok(loaded);
     }
     loaded.base = db.base(pair)?;
-    loaded.settled = loaded
-        .base
-        .settle(&db.intents(pair)?, listings.0, listings.1);
+    loaded.settled = loaded.base.settle(
+        &db.intents(pair)?,
+        [listings.0.entries(), listings.1.entries()],
+    );
     Ok(loaded)
 }
 

@@ -101,7 +101,7 @@ impl Profile {
                     format!("{name:?} must not contain a path separator"),
                 ));
             }
-            crate::plan::ConflictPolicies::new(&self.sync, self.filters.case_sensitive)?;
+            super::ConflictPolicies::new(&self.sync, self.filters.case_sensitive)?;
         }
         for (key, value) in [
             ("schedule", &self.schedule),
