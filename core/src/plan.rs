@@ -742,56 +742,10 @@ fn merge<'e>(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::compare::{CompareMode, CompareOptions};
-
-    /// Entries (also for the two-way planner's tests) from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`,
-    /// with an optional file id `#7` and mode `m600`.
-    pub(crate) fn entries(spec: &str) -> Vec<Entry> {
-        spec.split(',')
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                let mut it = line.split_whitespace();
-                let kind = match it.next().unwrap() {
-                    "d" => EntryKind::Dir,
-                    "f" => EntryKind::File,
-                    "l" => EntryKind::Symlink,
-                    "s" => EntryKind::Special,
-                    k => panic!("kind {k}"),
-                };
-                let path = RelPath::new(it.next().unwrap()).unwrap();
-                let mut e = Entry {
-                    path,
-                    kind,
-                    size: 0,
-                    mtime_ns: 0,
-                    mode: 0o644,
-                    owner: None,
-                    file_id: 0,
-                };
-                let mut numbers = Vec::new();
-                for field in it {
-                    if let Some(id) = field.strip_prefix('#') {
-                        e.file_id = id.parse().unwrap();
-                    } else if let Some(m) = field.strip_prefix('m') {
-                        e.mode = u32::from_str_radix(m, 8).unwrap();
-                    } else {
-                        numbers.push(field.parse::<i64>().unwrap());
-                    }
-                }
-                e.size = numbers.first().map_or(0, |&n| n as u64);
-                e.mtime_ns = numbers.get(1).map_or(0, |&n| n * 1_000_000_000);
-                e
-            })
-            .collect()
-    }
-
-    /// A listing from [`entries`] lines.
-    pub(crate) fn listing(spec: &str) -> Listing {
-        Listing::from_entries(entries(spec))
-    }
+    use crate::scan::tests::listing;
 
     fn render(actions: &[Action]) -> Vec<String> {
         actions
@@ -1043,6 +997,136 @@ mod name_tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
             let reason = serde_json::to_value(Reason::Conflict(kind)).unwrap();
             assert_eq!(reason["detail"], kind.name());
+        }
+    }
+
+    /// Plans over trees in memory and through faults, as over trees on disk.
+    mod over_transports {
+        use super::*;
+        use crate::compare::CompareOptions;
+        use crate::error::Result;
+        use crate::filter::Filter;
+        use crate::profile::SymlinkMode;
+        use crate::scan::{scan, ScanOptions};
+        use crate::transport::{Call, Fault, Faulty, LocalTransport, Transport, Tree};
+
+        fn p(s: &str) -> RelPath {
+            RelPath::new(s).unwrap()
+        }
+
+        fn listing(t: &dyn Transport) -> Listing {
+            let opts = ScanOptions {
+                symlinks: SymlinkMode::Copy,
+                ..ScanOptions::default()
+            };
+            scan(t, &Filter::everything(), &opts).unwrap()
+        }
+
+        fn plan(src: &dyn Transport, dst: &dyn Transport) -> Vec<String> {
+            let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+            Planner::new(Operation::Mirror, &cmp)
+                .plan(&listing(src), &listing(dst), &ContentVerdicts::new())
+                .iter()
+                .map(|a| format!("{} {}", a.kind.name(), a.path))
+                .collect()
+        }
+
+        const TREE: &str = "
+            a.txt = alpha
+            docs/b.txt = beta @1500000000
+            docs/deep/c.txt = gamma
+            empty/
+            link -> docs/b.txt
+        ";
+
+        const FAULTY_TREE: &str = "
+            a = 1
+            sub/b = 2
+            sub/deeper/c = 3
+            other/d = 4
+        ";
+
+        fn listed(t: &dyn Transport) -> Result<Listing> {
+            scan(t, &Filter::everything(), &ScanOptions::default())
+        }
+
+        #[test]
+        fn a_mirror_between_trees_in_memory_is_planned_as_on_disk() {
+            let src = Tree::new(TREE).in_memory("src");
+            let dst = Tree::new(
+                "
+                a.txt = alpha
+                docs/b.txt = older @1400000000
+                extra/x = gone
+                ",
+            )
+            .in_memory("dst");
+            let planned = plan(&src, &dst);
+            for step in [
+                "copy docs/b.txt",
+                "create-dir docs/deep",
+                "copy docs/deep/c.txt",
+                "create-dir empty",
+                "delete extra/x",
+                "delete extra",
+                "copy link",
+            ] {
+                assert!(planned.iter().any(|s| s == step), "{step} in {planned:?}");
+            }
+            assert!(
+                !planned.iter().any(|s| s.ends_with(" a.txt")),
+                "{planned:?}"
+            );
+            // The same trees on disk plan the same.
+            let dir = tempfile::tempdir().unwrap();
+            let (ls, ld) = (
+                LocalTransport::new(dir.path().join("src")),
+                LocalTransport::new(dir.path().join("dst")),
+            );
+            Tree::of(&src).unwrap().build_in(&ls).unwrap();
+            Tree::of(&dst).unwrap().build_in(&ld).unwrap();
+            let mut on_disk = plan(&ls, &ld);
+            let mut planned = planned;
+            // Folder times differ between any two trees; only the files and folders count.
+            for steps in [&mut on_disk, &mut planned] {
+                steps.retain(|s| !s.starts_with("update-meta"));
+            }
+            assert_eq!(planned, on_disk);
+        }
+
+        #[test]
+        fn a_folder_that_cannot_be_listed_is_never_a_reason_to_delete_its_copy() {
+            let src = Faulty::new(Tree::new(FAULTY_TREE).in_memory("src"))
+                .with(Fault::on(Call::ReadDir).under("sub").reset());
+            let dst = Tree::new(FAULTY_TREE).in_memory("dst");
+            let l = listed(&src).unwrap();
+            assert_eq!(l.unreadable(), [p("sub")]);
+            assert!(
+                l.warnings()[0].message.contains("connection reset"),
+                "{:?}",
+                l.warnings()
+            );
+            let cmp = Comparator::new(&CompareOptions::default()).unwrap();
+            let actions = Planner::new(Operation::Mirror, &cmp).plan(
+                &l,
+                &listed(&dst).unwrap(),
+                &ContentVerdicts::new(),
+            );
+            assert!(
+                !actions.iter().any(|a| a.kind == ActionKind::Delete),
+                "{actions:?}"
+            );
+            // Once it can be listed again, nothing is left to do.
+            src.clear();
+            let actions = Planner::new(Operation::Mirror, &cmp).plan(
+                &listed(&src).unwrap(),
+                &listed(&dst).unwrap(),
+                &ContentVerdicts::new(),
+            );
+            assert!(
+                actions.iter().all(|a| a.kind == ActionKind::UpdateMeta),
+                "{actions:?}"
+            );
         }
     }
 }

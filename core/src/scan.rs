@@ -620,10 +620,57 @@ fn drop_empty_folders(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::transport::LocalTransport;
     use std::fs;
+
+    /// Entries (for the tests of the scan and of both planners) from lines like `d a`, `f a/x 10 100` (size, mtime in seconds), `l a/ln 3 100`,
+    /// with an optional file id `#7` and mode `m600`.
+    pub(crate) fn entries(spec: &str) -> Vec<Entry> {
+        spec.split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let mut it = line.split_whitespace();
+                let kind = match it.next().unwrap() {
+                    "d" => EntryKind::Dir,
+                    "f" => EntryKind::File,
+                    "l" => EntryKind::Symlink,
+                    "s" => EntryKind::Special,
+                    k => panic!("kind {k}"),
+                };
+                let path = RelPath::new(it.next().unwrap()).unwrap();
+                let mut e = Entry {
+                    path,
+                    kind,
+                    size: 0,
+                    mtime_ns: 0,
+                    mode: 0o644,
+                    owner: None,
+                    file_id: 0,
+                };
+                let mut numbers = Vec::new();
+                for field in it {
+                    if let Some(id) = field.strip_prefix('#') {
+                        e.file_id = id.parse().unwrap();
+                    } else if let Some(m) = field.strip_prefix('m') {
+                        e.mode = u32::from_str_radix(m, 8).unwrap();
+                    } else {
+                        numbers.push(field.parse::<i64>().unwrap());
+                    }
+                }
+                e.size = numbers.first().map_or(0, |&n| n as u64);
+                e.mtime_ns = numbers.get(1).map_or(0, |&n| n * 1_000_000_000);
+                e
+            })
+            .collect()
+    }
+
+    /// A listing from [`entries`] lines.
+    pub(crate) fn listing(spec: &str) -> Listing {
+        Listing::from_entries(entries(spec))
+    }
 
     fn names(l: &Listing) -> Vec<String> {
         l.entries()
@@ -883,7 +930,7 @@ mod tests {
 
     /// Listing lines as in the planner's tests: `d a`, `f a/x`, `l a/ln`.
     fn listed(spec: &str) -> Listing {
-        crate::plan::tests::listing(spec)
+        listing(spec)
     }
 
     fn seen(dst: Listing, src: &str, mode: SymlinkMode) -> Vec<String> {
@@ -908,7 +955,7 @@ mod tests {
     #[test]
     fn links_the_filters_left_out_are_seen_where_the_other_side_has_an_entry() {
         let mut dst = listed("f k 1 1");
-        dst.unlisted_links = crate::plan::tests::entries("l dir 4 1, l docs 4 1, l ln 4 1");
+        dst.unlisted_links = entries("l dir 4 1, l docs 4 1, l ln 4 1");
         let src = "d dir, f dir/in.txt 1 1, l ln 4 1, f k 1 1";
         let both = ["dir", "k"];
         assert_eq!(seen(dst.clone(), src, SymlinkMode::Skip), both);
@@ -985,5 +1032,111 @@ mod tests {
         let got: Vec<RelPath> = l.entries().iter().map(|e| e.path.clone()).collect();
         assert_eq!(got, sorted);
         assert_eq!(got.len(), 19);
+    }
+
+    /// Trees in memory and faults, as the walk sees them.
+    mod over_transports {
+        use std::time::Duration;
+
+        use super::*;
+        use crate::transport::{Call, Fault, Faulty, Tree, TEMP_PREFIX};
+
+        fn p(s: &str) -> RelPath {
+            RelPath::new(s).unwrap()
+        }
+
+        fn listing(t: &dyn Transport) -> Listing {
+            let opts = ScanOptions {
+                symlinks: SymlinkMode::Copy,
+                ..ScanOptions::default()
+            };
+            scan(t, &Filter::everything(), &opts).unwrap()
+        }
+
+        /// What a listing says of each entry that two trees built from one description share.
+        fn seen(l: &Listing) -> Vec<(RelPath, EntryKind, u64, Option<i64>)> {
+            l.entries()
+                .iter()
+                .map(|e| {
+                    let time = (e.kind == EntryKind::File).then_some(e.mtime_ns);
+                    (e.path.clone(), e.kind, e.size, time)
+                })
+                .collect()
+        }
+
+        const TREE: &str = "
+            a.txt = alpha
+            docs/b.txt = beta @1500000000
+            docs/deep/c.txt = gamma
+            empty/
+            link -> docs/b.txt
+        ";
+
+        const FAULTY_TREE: &str = "
+            a = 1
+            sub/b = 2
+            sub/deeper/c = 3
+            other/d = 4
+        ";
+
+        fn listed(t: &dyn Transport) -> Result<Listing> {
+            scan(t, &Filter::everything(), &ScanOptions::default())
+        }
+
+        #[test]
+        fn a_tree_in_memory_scans_as_the_same_tree_on_disk() {
+            let dir = tempfile::tempdir().unwrap();
+            let tree = Tree::new(&format!("{TREE}\ndocs/{TEMP_PREFIX}left = over"));
+            let local = LocalTransport::new(dir.path());
+            tree.build_in(&local).unwrap();
+            let memory = tree.in_memory("m");
+            let (on_disk, in_memory) = (listing(&local), listing(&memory));
+            assert_eq!(seen(&in_memory), seen(&on_disk));
+            assert_eq!(
+                in_memory.temporaries(),
+                [p(&format!("docs/{TEMP_PREFIX}left"))]
+            );
+            assert_eq!(in_memory.temporaries(), on_disk.temporaries());
+            // A socket, FIFO or device is reported, never listed.
+            memory.add_special(&p("docs/fifo")).unwrap();
+            let l = listing(&memory);
+            assert_eq!(seen(&l), seen(&on_disk));
+            assert_eq!(l.warnings()[0].path, p("docs/fifo"));
+        }
+
+        #[test]
+        fn a_following_view_in_memory_is_walked_through_its_links() {
+            let follow = Tree::new("real/f = inside\nl -> real\nlf -> real/f")
+                .in_memory("m")
+                .following_links();
+            // A following view of a scan follows links as a source set to follow them.
+            let opts = ScanOptions {
+                symlinks: SymlinkMode::Follow,
+                ..ScanOptions::default()
+            };
+            let l = scan(&follow, &Filter::everything(), &opts).unwrap();
+            assert!(l.get(&p("l/f")).is_some(), "{:?}", l.entries());
+        }
+
+        #[test]
+        fn a_folder_gone_while_walked_is_a_warning_and_an_unreadable_root_an_error() {
+            let t = Faulty::new(Tree::new(FAULTY_TREE).in_memory("t")).with(
+                Fault::on(Call::ReadDir)
+                    .under("other")
+                    .fail(ErrorKind::NotFound),
+            );
+            let l = listed(&t).unwrap();
+            assert_eq!(l.warnings()[0].message, "folder vanished during the scan");
+            assert!(l.get(&p("sub/deeper/c")).is_some());
+            let t = Faulty::new(Tree::new(FAULTY_TREE).in_memory("t"))
+                .with(Fault::on(Call::ReadDir).nth(1).reset());
+            let e = listed(&t).unwrap_err();
+            assert!(e.is_retryable(), "{e}");
+            // Slow listings are still complete ones.
+            let t = Faulty::new(Tree::new(FAULTY_TREE).in_memory("t"))
+                .with(Fault::on(Call::ReadDir).delay(Duration::from_millis(5)));
+            assert_eq!(listed(&t).unwrap().len(), 7);
+            assert_eq!(t.count(Call::ReadDir), 4);
+        }
     }
 }

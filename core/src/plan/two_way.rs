@@ -1087,7 +1087,7 @@ mod tests {
     use super::*;
     use crate::compare::CompareOptions;
     use crate::profile::{ConflictRule, SyncOptions};
-    use crate::plan::tests::{entries, listing};
+    use crate::scan::tests::{entries, listing};
     use crate::state::SideStamp;
 
     /// A synced base where both sides had the entries of `spec`; `None` is no base yet.

@@ -858,116 +858,10 @@ impl Transport for MemoryTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Comparator, CompareOptions};
-    use crate::filter::Filter;
-    use crate::plan::{ContentVerdicts, Planner};
-    use crate::profile::{Operation, SymlinkMode};
-    use crate::scan::{scan, Listing, ScanOptions};
-    use crate::transport::{LocalTransport, Tree, TEMP_PREFIX};
+    use crate::transport::{LocalTransport, Tree};
 
     fn p(s: &str) -> RelPath {
         RelPath::new(s).unwrap()
-    }
-
-    fn listing(t: &dyn Transport) -> Listing {
-        let opts = ScanOptions {
-            symlinks: SymlinkMode::Copy,
-            ..ScanOptions::default()
-        };
-        scan(t, &Filter::everything(), &opts).unwrap()
-    }
-
-    /// What a listing says of each entry that two trees built from one description share.
-    fn seen(l: &Listing) -> Vec<(RelPath, EntryKind, u64, Option<i64>)> {
-        l.entries()
-            .iter()
-            .map(|e| {
-                let time = (e.kind == EntryKind::File).then_some(e.mtime_ns);
-                (e.path.clone(), e.kind, e.size, time)
-            })
-            .collect()
-    }
-
-    fn plan(src: &dyn Transport, dst: &dyn Transport) -> Vec<String> {
-        let cmp = Comparator::new(&CompareOptions::default()).unwrap();
-        Planner::new(Operation::Mirror, &cmp)
-            .plan(&listing(src), &listing(dst), &ContentVerdicts::new())
-            .iter()
-            .map(|a| format!("{} {}", a.kind.name(), a.path))
-            .collect()
-    }
-
-    const TREE: &str = "
-        a.txt = alpha
-        docs/b.txt = beta @1500000000
-        docs/deep/c.txt = gamma
-        empty/
-        link -> docs/b.txt
-    ";
-
-    #[test]
-    fn a_tree_in_memory_scans_as_the_same_tree_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let tree = Tree::new(&format!("{TREE}\ndocs/{TEMP_PREFIX}left = over"));
-        let local = LocalTransport::new(dir.path());
-        tree.build_in(&local).unwrap();
-        let memory = tree.in_memory("m");
-        let (on_disk, in_memory) = (listing(&local), listing(&memory));
-        assert_eq!(seen(&in_memory), seen(&on_disk));
-        assert_eq!(
-            in_memory.temporaries(),
-            [p(&format!("docs/{TEMP_PREFIX}left"))]
-        );
-        assert_eq!(in_memory.temporaries(), on_disk.temporaries());
-        // A socket, FIFO or device is reported, never listed.
-        memory.add_special(&p("docs/fifo")).unwrap();
-        let l = listing(&memory);
-        assert_eq!(seen(&l), seen(&on_disk));
-        assert_eq!(l.warnings()[0].path, p("docs/fifo"));
-    }
-
-    #[test]
-    fn a_mirror_between_trees_in_memory_is_planned_as_on_disk() {
-        let src = Tree::new(TREE).in_memory("src");
-        let dst = Tree::new(
-            "
-            a.txt = alpha
-            docs/b.txt = older @1400000000
-            extra/x = gone
-            ",
-        )
-        .in_memory("dst");
-        let planned = plan(&src, &dst);
-        for step in [
-            "copy docs/b.txt",
-            "create-dir docs/deep",
-            "copy docs/deep/c.txt",
-            "create-dir empty",
-            "delete extra/x",
-            "delete extra",
-            "copy link",
-        ] {
-            assert!(planned.iter().any(|s| s == step), "{step} in {planned:?}");
-        }
-        assert!(
-            !planned.iter().any(|s| s.ends_with(" a.txt")),
-            "{planned:?}"
-        );
-        // The same trees on disk plan the same.
-        let dir = tempfile::tempdir().unwrap();
-        let (ls, ld) = (
-            LocalTransport::new(dir.path().join("src")),
-            LocalTransport::new(dir.path().join("dst")),
-        );
-        Tree::of(&src).unwrap().build_in(&ls).unwrap();
-        Tree::of(&dst).unwrap().build_in(&ld).unwrap();
-        let mut on_disk = plan(&ls, &ld);
-        let mut planned = planned;
-        // Folder times differ between any two trees; only the files and folders count.
-        for steps in [&mut on_disk, &mut planned] {
-            steps.retain(|s| !s.starts_with("update-meta"));
-        }
-        assert_eq!(planned, on_disk);
     }
 
     #[test]
@@ -1084,13 +978,6 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(t.stat(&p("real/g")).unwrap().is_none());
-        // A following view of a scan follows links as a source set to follow them.
-        let opts = ScanOptions {
-            symlinks: SymlinkMode::Follow,
-            ..ScanOptions::default()
-        };
-        let l = scan(&follow, &Filter::everything(), &opts).unwrap();
-        assert!(l.get(&p("l/f")).is_some(), "{:?}", l.entries());
     }
 
     /// Differential: any sequence of calls gives the same outcomes (the same errors by
