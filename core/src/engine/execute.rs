@@ -55,6 +55,8 @@ struct Folder<'a> {
     versions: [Option<Versions>; 2],
     /// Whether touched folders get the other side's times and permissions.
     folder_metadata: bool,
+    /// Whether the plan writes the source too (two-way).
+    writes_source: bool,
     now_ns: i64,
     items_total: u64,
     bytes_total: u64,
@@ -93,14 +95,26 @@ pub(crate) struct TreeReplica {
     /// Whether the folders a run touches get the times and permissions of the source's
     /// (not inside a snapshot folder, which keeps the time it was made).
     folder_metadata: bool,
+    /// Whether plans write the source too (a two-way pair): then each side keeps its own
+    /// versions, and neither root takes the other's times and permissions.
+    writes_source: bool,
 }
 
 impl TreeReplica {
-    /// The tree `dst`.
+    /// The tree `dst`, the destination of a copy, mirror or move.
     pub(crate) fn new(dst: Arc<dyn Transport>) -> TreeReplica {
         TreeReplica {
             dst,
             folder_metadata: true,
+            writes_source: false,
+        }
+    }
+
+    /// The tree `dst` as the other side of a two-way pair: plans write both sides.
+    pub(crate) fn two_way(dst: Arc<dyn Transport>) -> TreeReplica {
+        TreeReplica {
+            writes_source: true,
+            ..TreeReplica::new(dst)
         }
     }
 
@@ -108,8 +122,8 @@ impl TreeReplica {
     /// made at (a folder metadata update the plan asks for is still made).
     pub(crate) fn inside_snapshot(dst: Arc<dyn Transport>) -> TreeReplica {
         TreeReplica {
-            dst,
             folder_metadata: false,
+            ..TreeReplica::new(dst)
         }
     }
 }
@@ -127,20 +141,20 @@ impl Replica for TreeReplica {
     fn apply(&self, plan: &FolderPlan, ctx: &ApplyContext<'_>, report: &mut Report) -> Result<()> {
         self.dst.create_dir_all(&RelPath::root())?;
         let sides = [Arc::clone(&ctx.source), Arc::clone(&self.dst)];
-        run_folder(plan, ctx, sides, self.folder_metadata, report)
+        run_folder(plan, ctx, sides, self, report)
     }
 }
 
-/// Executes one folder's plan over `sides` (the source, then the destination).
+/// Executes one folder's plan over `sides` (the source, then the destination), as
+/// `replica` (the destination's) says.
 fn run_folder(
     plan: &FolderPlan,
     ctx: &ApplyContext<'_>,
     sides: [Arc<dyn Transport>; 2],
-    folder_metadata: bool,
+    replica: &TreeReplica,
     report: &mut Report,
 ) -> Result<()> {
     let (profile, opts, threads, state) = (ctx.profile, ctx.opts, ctx.threads, ctx.state);
-    let two_way = profile.operation == crate::profile::Operation::Synchronize;
     let needs_versions =
         profile.versions.enabled() || profile.versions.deleted_files == DeletionMode::Versions;
     let versions_of = |side: &Arc<dyn Transport>| {
@@ -153,7 +167,7 @@ fn run_folder(
     };
     // Two-way runs keep each side's replaced and deleted files on that side.
     let versions = [
-        if two_way {
+        if replica.writes_source {
             versions_of(&sides[0])?
         } else {
             None
@@ -166,7 +180,8 @@ fn run_folder(
         opts,
         sides,
         versions,
-        folder_metadata,
+        folder_metadata: replica.folder_metadata,
+        writes_source: replica.writes_source,
         now_ns: super::now_ns(),
         items_total: plan.actions.len() as u64,
         bytes_total: plan.summary.bytes_to_copy,

@@ -17,7 +17,9 @@
 //! run's [`Report`] and events.
 //!
 //! Two-way runs write both sides: the source is a tree too, and the tree replica writes it
-//! through the same executor (the state of the pair is in the [`ApplyContext`]).
+//! through the same executor ([`TreeReplica::two_way`]: each side keeps its own versions;
+//! the state of the pair is in the [`ApplyContext`]). Whether both sides are written is
+//! the replica's to know: the executor never asks for the operation.
 
 use std::sync::Arc;
 
@@ -82,8 +84,7 @@ pub(crate) struct ApplyContext<'a> {
 pub(crate) fn for_operation(operation: Operation, dst: Arc<dyn Transport>) -> Box<dyn Replica> {
     match operation {
         Operation::VersionedBackup => Box::new(SnapshotSet::new(dst)),
-        Operation::Copy | Operation::Mirror | Operation::Move | Operation::Synchronize => {
-            Box::new(TreeReplica::new(dst))
-        }
+        Operation::Copy | Operation::Mirror | Operation::Move => Box::new(TreeReplica::new(dst)),
+        Operation::Synchronize => Box::new(TreeReplica::two_way(dst)),
     }
 }

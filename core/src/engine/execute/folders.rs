@@ -37,8 +37,8 @@ impl Folder<'_> {
                 dirs.entry((parent, a.to)).or_default();
             }
         }
-        if self.folder_metadata && self.profile.operation != crate::profile::Operation::Synchronize
-        {
+        // One-way: the destination root takes the source root's times and permissions.
+        if self.folder_metadata && !self.writes_source {
             dirs.entry((RelPath::root(), Side::Destination))
                 .or_default();
         }
