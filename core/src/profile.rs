@@ -63,7 +63,7 @@ pub enum IfUnavailable {
     /// run is not the worse for it.
     Info,
     /// Skip the folder and report it with a warning: the run ends
-    /// [`Incomplete`](crate::RunStatus::Incomplete) (`ferry` exit code 4).
+    /// [`Incomplete`](crate::RunStatus::Incomplete).
     #[default]
     Warning,
     /// Abort the whole profile before anything changed

@@ -864,13 +864,25 @@ pub extern "C" fn ferry_report_status(
     })
 }
 
-/// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 4 incomplete (a
-/// folder skipped as unavailable), 130 cancelled; -1 for NULL.
+/// The exit code the `ferry` CLI would give for the report: 0 ok, 1 finished with errors,
+/// 4 incomplete (a folder skipped as unavailable), 130 cancelled; -1 for NULL. A program
+/// that ends with its run can exit with it.
 #[no_mangle]
 pub extern "C" fn ferry_report_exit_code(report: *const ferry_report) -> i32 {
     boundary_value(-1, || {
-        deref(report, "report").map_or(-1, |r| r.report.exit_code())
+        deref(report, "report").map_or(-1, |r| cli_exit_code(r.report.status))
     })
+}
+
+/// The `ferry` CLI's exit code of a run that ended as `status` (its table is the CLI's:
+/// examples/ferry/src/exit.rs).
+fn cli_exit_code(status: RunStatus) -> i32 {
+    match status {
+        RunStatus::Ok => 0,
+        RunStatus::Errors => 1,
+        RunStatus::Incomplete => 4,
+        RunStatus::Cancelled => 130,
+    }
 }
 
 /// What was done (for a dry run: what would have been) into `*out`.

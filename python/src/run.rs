@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use ferrysync::{Answer, ConflictPolicy, Next, Question, Reason, RunOptions, StartOptions};
+use ferrysync::{
+    Answer, ConflictPolicy, Next, Question, Reason, RunOptions, RunStatus, StartOptions,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyString};
@@ -609,10 +611,16 @@ impl Report {
         self.inner.status.name()
     }
 
-    /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete, 130 cancelled.
+    /// The exit code the `ferry` CLI would give: 0 ok, 1 finished with errors, 4 incomplete,
+    /// 130 cancelled.
     #[getter]
     fn exit_code(&self) -> i32 {
-        self.inner.exit_code()
+        match self.inner.status {
+            RunStatus::Ok => 0,
+            RunStatus::Errors => 1,
+            RunStatus::Incomplete => 4,
+            RunStatus::Cancelled => 130,
+        }
     }
 
     /// Whether it was a dry run (nothing changed).

@@ -182,7 +182,7 @@ fn a_disabled_folder_is_skipped_and_reported() {
     assert_eq!(report.skipped_folders[0].folder, "off");
     assert_eq!(report.skipped_folders[0].kind, "disabled");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(report.status.name(), "ok");
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
     assert!(!off_dst.exists(), "the disabled folder ran");
 
@@ -222,14 +222,12 @@ fn an_unavailable_folder_under_the_warning_policy_warns_and_leaves_the_run_incom
         ("usb", "unavailable")
     );
     assert_eq!(report.status.name(), "incomplete");
-    assert_eq!(report.exit_code(), 4);
 
     prof.folders[1].if_unavailable = IfUnavailable::Info;
     let report = tree::run(&prof);
     assert_eq!(report.skipped_folders.len(), 1);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(report.status.name(), "ok");
-    assert_eq!(report.exit_code(), 0);
 }
 
 /// Issue 10 item 12: the default guard lets a large mirror into a folder holding a few stale

@@ -79,7 +79,6 @@ fn cancel_stops_the_run_and_leaves_no_temporaries() {
     prof.copy.threads = 2;
     let report = Engine::new().run(&prof, &opts).unwrap();
     assert_eq!(report.status, RunStatus::Cancelled);
-    assert_eq!(report.exit_code(), 130);
     assert!(report.done.new_files < 2000, "cancel did not stop the run");
     assert_eq!(temporaries(&p.dst()), 0);
     // A later run finishes the job.

@@ -338,19 +338,6 @@ impl RunStatus {
     }
 }
 
-impl RunStatus {
-    /// The documented exit code of the `ferry` CLI for this status: 0 ok, 1 errors,
-    /// 4 incomplete, 130 cancelled.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            RunStatus::Ok => 0,
-            RunStatus::Errors => 1,
-            RunStatus::Incomplete => 4,
-            RunStatus::Cancelled => 130,
-        }
-    }
-}
-
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -402,12 +389,6 @@ impl Report {
             conflicts: Vec::new(),
             duration: Duration::ZERO,
         }
-    }
-
-    /// The `ferry` exit code: 0 ok, 1 finished with errors, 4 incomplete (a folder skipped
-    /// as unavailable under the "warning" policy), 130 cancelled.
-    pub fn exit_code(&self) -> i32 {
-        self.status.exit_code()
     }
 }
 

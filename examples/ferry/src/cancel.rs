@@ -14,7 +14,7 @@ pub fn control() -> RunControl {
             let handled = control.clone();
             let installed = ctrlc::set_handler(move || {
                 if handled.is_cancelled() {
-                    std::process::exit(130);
+                    std::process::exit(crate::exit::CANCELLED.into());
                 }
                 eprintln!("ferry: cancelling at the next item (Ctrl-C again to quit now)");
                 handled.cancel();

@@ -22,6 +22,7 @@
 mod cancel;
 mod demo;
 mod escape;
+mod exit;
 mod explain;
 mod one_off;
 mod preview;
@@ -210,23 +211,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             report_error(&err);
-            ExitCode::from(exit_code(&err))
+            ExitCode::from(exit::of_error(&err))
         }
-    }
-}
-
-/// The exit code of an error that stopped `ferry` before or instead of a run.
-fn exit_code(err: &Error) -> u8 {
-    match err.kind() {
-        ErrorKind::InvalidInput
-        | ErrorKind::NotSupported
-        | ErrorKind::NotFound
-        | ErrorKind::AlreadyExists
-        | ErrorKind::Unauthenticated => 2,
-        ErrorKind::Guard | ErrorKind::Unavailable => 3,
-        ErrorKind::Busy | ErrorKind::Timeout | ErrorKind::Network => 5,
-        ErrorKind::Cancelled => 130,
-        _ => 1,
     }
 }
 
@@ -272,30 +258,5 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn errors_map_onto_the_documented_exit_codes() {
-        let code = |k| exit_code(&Error::new(k, "x"));
-        assert_eq!(code(ErrorKind::InvalidInput), 2);
-        assert_eq!(code(ErrorKind::NotSupported), 2);
-        assert_eq!(code(ErrorKind::NotFound), 2);
-        assert_eq!(code(ErrorKind::AlreadyExists), 2);
-        assert_eq!(code(ErrorKind::Guard), 3);
-        assert_eq!(code(ErrorKind::Unavailable), 3);
-        assert_eq!(code(ErrorKind::Busy), 5);
-        assert_eq!(code(ErrorKind::Cancelled), 130);
-        assert_eq!(code(ErrorKind::Io), 1);
-    }
-
-    /// Issue 11, item 4: the kinds of remote failures: credentials to fix (bad input), a
-    /// server to try again later (as a busy pair), a full disk (failed).
-    #[test]
-    fn network_errors_map_onto_exit_codes() {
-        let code = |k| exit_code(&Error::new(k, "x"));
-        assert_eq!(code(ErrorKind::Unauthenticated), 2);
-        assert_eq!(code(ErrorKind::Timeout), 5);
-        assert_eq!(code(ErrorKind::Network), 5);
-        assert_eq!(code(ErrorKind::NoSpace), 1);
     }
 }

@@ -78,7 +78,7 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     };
     let plan = engine.plan_with(profile, &opts)?;
     if control.is_cancelled() {
-        return Ok(130);
+        return Ok(crate::exit::CANCELLED);
     }
     if settings.dry_run {
         if settings.json {
@@ -88,7 +88,7 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
         }
         // A dry run checks the guards too, so a script sees the exit code a run would give.
         let report = engine.execute(profile, &plan, &opts)?;
-        return Ok(u8::try_from(report.exit_code()).unwrap_or(1));
+        return Ok(crate::exit::of_run(report.status));
     }
 
     let view = ProgressView::new();
@@ -111,7 +111,7 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     } else {
         crate::write_stdout(&preview::report(&report, two_way));
     }
-    Ok(u8::try_from(report.exit_code()).unwrap_or(1))
+    Ok(crate::exit::of_run(report.status))
 }
 
 /// Whether a two-way profile resolves some conflicts by asking.
