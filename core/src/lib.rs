@@ -95,10 +95,7 @@ pub use profile::{
     ProfileStore, SymlinkMode, SyncOptions, VersionsOptions, DEFAULT_CONFLICT_NAME, FORMAT,
 };
 pub use scan::{scan, Listing, ScanOptions, ScanWarning};
-pub use state::{
-    Base, BaseEntry, BaseWriter, Intent, PairId, PairInfo, PairKey, PairLock, RunRecord, SideStamp,
-    StateDb,
-};
+pub use state::{PairInfo, PairKey, RunRecord, StateDb};
 pub use versions::{
     CleanReport, RestoreOptions, RestoreReport, Version, Versions, DEFAULT_VERSIONS_FOLDER,
 };

@@ -15,9 +15,12 @@ mod runs;
 mod schema;
 mod writer;
 
-pub use base::{Base, BaseEntry, SideStamp};
-pub use db::{PairId, PairInfo, PairKey, StateDb};
-pub use intents::Intent;
-pub use lock::PairLock;
+#[cfg(test)]
+pub(crate) use base::SideStamp;
+pub(crate) use base::{Base, BaseEntry};
+pub(crate) use db::PairId;
+pub use db::{PairInfo, PairKey, StateDb};
+pub(crate) use intents::Intent;
+pub(crate) use lock::PairLock;
 pub use runs::RunRecord;
-pub use writer::BaseWriter;
+pub(crate) use writer::BaseWriter;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use ferrysync::{
     Action, ActionKind, ConflictPolicy, ConflictRule, Engine, ErrorKind, Operation, Profile,
-    Prompt, Report, Resolution, RunOptions, Side, Stamp,
+    Prompt, Report, Resolution, RunOptions, Side, Stamp, StateDb,
 };
 
 use crate::tree::{self, snapshot, Pair};
@@ -50,6 +50,40 @@ fn assert_equal_sides(p: &Pair) {
             .collect()
     };
     assert_eq!(strip(s), strip(d), "the two sides differ");
+}
+
+/// Issue 11, item 7: the state's internals (pair ids, the pair lock, the base writer,
+/// intents) are not public; a program reads the pairs of a state database and each pair's
+/// history through `StateDb::pairs` and `StateDb::runs`.
+#[test]
+fn a_pairs_history_is_read_through_the_public_api() {
+    let p = Pair::new();
+    tree::write(&p.src(), &[("a.txt", "a")]);
+    let prof = sync_profile(&p);
+    sync(&prof);
+    tree::write(&p.dst(), &[("b.txt", "b")]);
+    sync(&prof);
+
+    let db = StateDb::open(p.dir.path().join("state.sqlite")).unwrap();
+    let pairs = db.pairs().unwrap();
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0].key.folder, prof.folders[0].name);
+    assert!(pairs[0].synced);
+    assert_eq!(pairs[0].entries, 2);
+    let runs = db.runs(&pairs[0].key).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for run in &runs {
+        assert_eq!(run.outcome.as_deref(), Some("ok"), "{run:?}");
+        assert!(
+            run.ended_ns.is_some_and(|end| end >= run.started_ns),
+            "{run:?}"
+        );
+        assert!(run.done >= 1 && run.failed == 0, "{run:?}");
+    }
+    assert_eq!(pairs[0].last_run_end_ns, runs[1].ended_ns);
+    let mut unknown = pairs[0].key.clone();
+    unknown.folder = "elsewhere".into();
+    assert_eq!(db.runs(&unknown).unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[test]

@@ -86,21 +86,6 @@ impl BaseEntry {
             Side::Destination => &self.destination,
         }
     }
-
-    /// Whether `now` (this path on `side` as listed now) is unchanged since the base: same
-    /// kind, and for files and links the same size and mtime (and permission bits when both are
-    /// known and `modes` is set). Folders change only by changing kind.
-    pub fn unchanged(&self, side: Side, now: &Entry, modes: bool) -> bool {
-        if now.kind != self.kind {
-            return false;
-        }
-        if self.kind == EntryKind::Dir {
-            return true;
-        }
-        let s = self.side(side);
-        let modes_equal = !modes || s.mode == 0 || now.mode == 0 || s.mode == now.mode;
-        now.size == self.size && now.mtime_ns == s.mtime_ns && modes_equal
-    }
 }
 
 /// The base of one folder pair, sorted by path like a [`crate::Listing`].
@@ -125,6 +110,7 @@ impl Base {
     }
 
     /// The entry at `path`.
+    #[cfg(test)]
     pub fn get(&self, path: &RelPath) -> Option<&BaseEntry> {
         self.entries
             .binary_search_by(|e| e.path.cmp(path))
@@ -180,6 +166,7 @@ impl Base {
     }
 
     /// Whether there are no entries.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -203,7 +190,7 @@ impl StateDb {
     /// [`ErrorKind::NotFound`] for an unknown pair; [`ErrorKind::Corrupt`] when a row does
     /// not hold a valid entry; [`ErrorKind::Busy`] or [`ErrorKind::Io`] when the database
     /// cannot be read.
-    pub fn base(&self, pair: PairId) -> Result<Base> {
+    pub(crate) fn base(&self, pair: PairId) -> Result<Base> {
         let mut conn = self.conn();
         let doing = || format!("cannot read the base of pair {pair}");
         let failed = |e| sql_error(&self.path, &doing(), e);
@@ -225,7 +212,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown pair; [`ErrorKind::Busy`] or
     /// [`ErrorKind::Io`] when the database cannot be written.
-    pub fn clear(&self, pair: PairId) -> Result<()> {
+    pub(crate) fn clear(&self, pair: PairId) -> Result<()> {
         self.replace(pair, &[], false, "cannot clear the base of pair")
     }
 
@@ -234,7 +221,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown pair; [`ErrorKind::Busy`] or
     /// [`ErrorKind::Io`] when the database cannot be written (it is then unchanged).
-    pub fn reset(&self, pair: PairId, entries: Vec<BaseEntry>) -> Result<()> {
+    pub(crate) fn reset(&self, pair: PairId, entries: Vec<BaseEntry>) -> Result<()> {
         self.replace(pair, &entries, true, "cannot reset the base of pair")
     }
 
@@ -410,8 +397,8 @@ mod tests {
         let settled = base.settle(&[intent("done"), intent("todo")], [&src, &dst]);
         assert_eq!(settled, [RelPath::new("done").unwrap()]);
         let done = base.get(&RelPath::new("done").unwrap()).unwrap();
-        assert!(done.unchanged(Side::Source, &file("done", 2, 20), true));
-        assert!(done.unchanged(Side::Destination, &file("done", 2, 20), true));
+        assert_eq!((done.kind, done.size), (EntryKind::File, 2));
+        assert_eq!((done.source.mtime_ns, done.destination.mtime_ns), (20, 20));
         assert_eq!(base.get(&untouched.path), Some(&untouched));
         // A first run ignores intents, as it ignores the base.
         let mut first = Base::new(Vec::new(), false);

@@ -25,7 +25,7 @@ pub struct PairKey {
 
 /// A pair's row id in one database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PairId(pub i64);
+pub(crate) struct PairId(pub(crate) i64);
 
 impl fmt::Display for PairId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,7 +37,7 @@ impl fmt::Display for PairId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairInfo {
     /// The pair's id in this database.
-    pub id: PairId,
+    pub(crate) id: PairId,
     /// The folder name and roots.
     pub key: PairKey,
     /// Number of base entries.
@@ -51,9 +51,12 @@ pub struct PairInfo {
 /// An open state database.
 ///
 /// One connection, shared by the methods through a mutex, so a `StateDb` is `Send + Sync`;
-/// each [`BaseWriter`](super::BaseWriter) has its own. Other processes may open the same
-/// file: SQLite's locks and the busy timeout serialize their writes, and [`StateDb::lock`]
-/// keeps two runs off the same pair.
+/// a run records its base through a connection of its own. Other processes may open the
+/// same file: SQLite's locks and the busy timeout serialize their writes, and a lock per
+/// pair keeps two runs off the same pair.
+///
+/// Outside the engine, a state database is read: its pairs ([`StateDb::pairs`]) and each
+/// pair's history ([`StateDb::runs`]).
 pub struct StateDb {
     pub(super) path: PathBuf,
     pub(super) conn: Mutex<Connection>,
@@ -120,7 +123,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database
     /// cannot be read or written.
-    pub fn pair(&self, key: &PairKey) -> Result<PairId> {
+    pub(crate) fn pair(&self, key: &PairKey) -> Result<PairId> {
         let conn = self.conn();
         let params = params![key.folder, key.source, key.destination];
         let find = || {
@@ -148,6 +151,32 @@ impl StateDb {
             }
         };
         Ok(PairId(id))
+    }
+
+    /// The id of the pair `key`, `None` when the database has none.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database
+    /// cannot be read.
+    pub(crate) fn find(&self, key: &PairKey) -> Result<Option<PairId>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT id FROM pair WHERE folder = ?1 AND source = ?2 AND destination = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![key.folder, key.source, key.destination], |r| {
+                    r.get(0)
+                })
+                .optional()
+            })
+            .map(|id| id.map(PairId))
+            .map_err(|e| {
+                sql_error(
+                    &self.path,
+                    &format!("cannot look up pair {:?}", key.folder),
+                    e,
+                )
+            })
     }
 
     /// Every pair with its number of base entries, synced flag and last run end, by id.

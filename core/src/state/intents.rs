@@ -63,7 +63,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::Busy`] or [`ErrorKind::Io`] when the database cannot be written (it is
     /// then unchanged).
-    pub fn add_intents(&self, pair: PairId, intents: &[Intent]) -> Result<()> {
+    pub(crate) fn add_intents(&self, pair: PairId, intents: &[Intent]) -> Result<()> {
         if intents.is_empty() {
             return Ok(());
         }
@@ -102,7 +102,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] (a damaged row) or [`ErrorKind::Io`] when
     /// the database cannot be read.
-    pub fn intents(&self, pair: PairId) -> Result<Vec<Intent>> {
+    pub(crate) fn intents(&self, pair: PairId) -> Result<Vec<Intent>> {
         let conn = self.conn();
         let failed = |e| {
             sql_error(
@@ -155,7 +155,7 @@ impl StateDb {
     ///
     /// # Errors
     /// [`ErrorKind::Busy`] or [`ErrorKind::Io`] when the database cannot be written.
-    pub fn clear_intents(&self, pair: PairId) -> Result<()> {
+    pub(crate) fn clear_intents(&self, pair: PairId) -> Result<()> {
         self.conn()
             .execute("DELETE FROM intent WHERE pair = ?1", [pair.0])
             .map(|_| ())

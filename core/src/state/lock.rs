@@ -2,7 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::db::open_or_create;
 use super::{PairId, StateDb};
@@ -15,16 +15,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// deleting it would let two processes lock two different files of the same name.
 #[derive(Debug)]
 pub struct PairLock {
-    path: PathBuf,
     // Closing the file releases the lock.
     _file: File,
-}
-
-impl PairLock {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl StateDb {
@@ -37,7 +29,7 @@ impl StateDb {
     /// [`ErrorKind::Busy`] naming the holder's process and the database when another run,
     /// in this process or another, holds the pair; [`ErrorKind::NotFound`] for an unknown
     /// pair; an I/O error when the lock file cannot be created.
-    pub fn lock(&self, pair: PairId) -> Result<PairLock> {
+    pub(crate) fn lock(&self, pair: PairId) -> Result<PairLock> {
         let folder = self.folder(pair)?;
         let path = self.lock_path(pair);
         let mut file = open_or_create(&path)?;
@@ -63,7 +55,7 @@ impl StateDb {
         file.set_len(0)
             .and_then(|()| writeln!(file, "{}", std::process::id()))
             .map_err(|e| Error::io(&path, e))?;
-        Ok(PairLock { path, _file: file })
+        Ok(PairLock { _file: file })
     }
 
     /// The lock file of `pair`: `<database>.pair-<id>.lock`.
@@ -76,6 +68,7 @@ impl StateDb {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
@@ -87,7 +80,7 @@ mod tests {
         let (_dir, db, pair) = open();
         let other = db.pair(&key("other")).unwrap();
         let lock = db.lock(pair).unwrap();
-        let held = fs::read_to_string(lock.path()).unwrap();
+        let held = fs::read_to_string(db.lock_path(pair)).unwrap();
         assert_eq!(held.trim(), std::process::id().to_string());
 
         // Also through a second handle of the same database.
@@ -153,9 +146,9 @@ mod tests {
 
         child.kill().unwrap();
         child.wait().unwrap();
-        let lock = db.lock(pair).unwrap();
+        let _lock = db.lock(pair).unwrap();
         assert_eq!(
-            fs::read_to_string(lock.path()).unwrap().trim(),
+            fs::read_to_string(db.lock_path(pair)).unwrap().trim(),
             std::process::id().to_string()
         );
     }

@@ -4,7 +4,7 @@
 use rusqlite::params;
 
 use super::db::sql_error;
-use super::{PairId, StateDb};
+use super::{PairId, PairKey, StateDb};
 use crate::error::{Error, ErrorKind, Result};
 
 /// One finished (or interrupted) run of a pair.
@@ -31,7 +31,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown pair; [`ErrorKind::Busy`] or
     /// [`ErrorKind::Io`] when the database cannot be written.
-    pub fn begin_run(&self, pair: PairId, started_ns: i64) -> Result<i64> {
+    pub(crate) fn begin_run(&self, pair: PairId, started_ns: i64) -> Result<i64> {
         self.folder(pair)?;
         let conn = self.conn();
         conn.execute(
@@ -54,7 +54,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown run; [`ErrorKind::Busy`] or
     /// [`ErrorKind::Io`] when the database cannot be written.
-    pub fn end_run(&self, run: i64, record: &RunRecord) -> Result<()> {
+    pub(crate) fn end_run(&self, run: i64, record: &RunRecord) -> Result<()> {
         let changed = self
             .conn()
             .execute(
@@ -86,12 +86,28 @@ impl StateDb {
         Ok(())
     }
 
-    /// The runs of `pair`, oldest first.
+    /// The runs of the pair `key` (as [`StateDb::pairs`] lists it), oldest first: its
+    /// history.
     ///
     /// # Errors
-    /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database
-    /// cannot be read.
-    pub fn runs(&self, pair: PairId) -> Result<Vec<RunRecord>> {
+    /// [`ErrorKind::NotFound`] when the database has no pair `key`; [`ErrorKind::Busy`],
+    /// [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database cannot be read.
+    pub fn runs(&self, key: &PairKey) -> Result<Vec<RunRecord>> {
+        let pair = self.find(key)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no pair {:?} of {} and {} in the state database",
+                    key.folder, key.source, key.destination
+                ),
+            )
+            .with_path(&self.path)
+        })?;
+        self.runs_of(pair)
+    }
+
+    /// The runs of `pair`, oldest first.
+    fn runs_of(&self, pair: PairId) -> Result<Vec<RunRecord>> {
         let conn = self.conn();
         let read = || -> rusqlite::Result<Vec<RunRecord>> {
             let mut stmt = conn.prepare_cached(
@@ -125,7 +141,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::Busy`], [`ErrorKind::Corrupt`] or [`ErrorKind::Io`] when the database
     /// cannot be read.
-    pub fn last_run(&self, pair: PairId) -> Result<Option<i64>> {
+    pub(crate) fn last_run(&self, pair: PairId) -> Result<Option<i64>> {
         self.conn()
             .query_row("SELECT max(id) FROM run WHERE pair = ?1", [pair.0], |r| {
                 r.get(0)
@@ -162,7 +178,7 @@ mod tests {
         db.end_run(first, &record).unwrap();
         let second = db.begin_run(pair, 300).unwrap();
         assert_ne!(first, second);
-        let runs = db.runs(pair).unwrap();
+        let runs = db.runs(&key("docs")).unwrap();
         assert_eq!(
             runs,
             vec![
@@ -181,5 +197,8 @@ mod tests {
         assert_eq!(info[1].last_run_end_ns, None);
         let err = db.end_run(9_999, &RunRecord::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
+        let err = db.runs(&key("unknown")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.path(), Some(db.path()));
     }
 }

@@ -53,7 +53,7 @@ impl StateDb {
     /// # Errors
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown pair; [`ErrorKind::Busy`](crate::ErrorKind::Busy) or
     /// [`ErrorKind::Io`](crate::ErrorKind::Io) when the writer's connection or thread cannot be set up.
-    pub fn writer(&self, pair: PairId) -> Result<BaseWriter> {
+    pub(crate) fn writer(&self, pair: PairId) -> Result<BaseWriter> {
         self.folder(pair)?;
         let shared = Arc::new(WriterShared {
             path: self.path.clone(),
