@@ -44,6 +44,7 @@ pub enum CompareMode {
 /// differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CompareOptions {
     /// Which files are considered.
     pub mode: CompareMode,

@@ -29,6 +29,7 @@ pub struct SiblingRule {
 /// too (a mirror is then an exact copy, as `rsync -a` makes one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FilterSpec {
     /// Only files matching one of these masks are included; empty includes all files.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -112,6 +113,7 @@ impl Default for FilterSpec {
 /// or age window.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct FilterOverrides {
     /// Replaces [`FilterSpec::include_files`].
     #[serde(skip_serializing_if = "Option::is_none")]

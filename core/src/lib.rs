@@ -55,6 +55,36 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Types that grow
+//!
+//! The option structs ([`RunOptions`], [`StartOptions`], [`CopyOptions`], [`SyncOptions`],
+//! [`VersionsOptions`], [`GuardOptions`], [`CompareOptions`], [`FilterSpec`],
+//! [`FilterOverrides`], [`ScanOptions`], [`RestoreOptions`], and [`Profile`] and [`Folder`]
+//! themselves), [`Capabilities`](transport::Capabilities) and the enums [`Operation`] and
+//! [`Event`] are `#[non_exhaustive]`: later releases add fields and variants without
+//! breaking programs. Start from `Default` (or a constructor: [`Profile::new`],
+//! [`Folder::new`], [`StartOptions::new`], [`RestoreOptions::overwriting`],
+//! [`Capabilities::full`](transport::Capabilities::full)) and set the fields you need; match
+//! events and operations with a `_` arm.
+//!
+//! ```
+//! use ferrysync::{Event, RunOptions};
+//!
+//! let mut opts = RunOptions::default();
+//! opts.force = true;
+//! let line = |e: &Event| match e {
+//!     Event::Warning(p) | Event::Error(p) => p.to_string(),
+//!     other => other.name().to_string(),
+//! };
+//! # let _ = (opts, line);
+//! ```
+//!
+//! A struct expression does not compile outside the crate:
+//!
+//! ```compile_fail,E0639
+//! let opts = ferrysync::RunOptions { force: true, ..Default::default() };
+//! ```
 #![deny(missing_docs)]
 
 mod compare;

@@ -28,6 +28,7 @@ pub use store::ProfileStore;
 /// What a profile does with each folder pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Operation {
     /// Copy new and modified files from source to destination.
     Copy,
@@ -74,6 +75,7 @@ pub enum IfUnavailable {
 /// One folder pair of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Folder {
     /// Unique within the profile.
     pub name: String,
@@ -256,6 +258,7 @@ pub enum SymlinkMode {
 /// How files are copied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CopyOptions {
     /// Worker threads; 0 picks a number from the machine.
     pub threads: usize,
@@ -309,6 +312,7 @@ pub enum DeletionMode {
 /// File versions and deletions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct VersionsOptions {
     /// Keep this many earlier versions of each replaced file; 0 keeps none.
     pub keep: u32,
@@ -540,6 +544,7 @@ pub const DEFAULT_CONFLICT_NAME: &str = "{stem} (conflict {date} {time} on {host
 /// Two-way synchronization (operation `synchronize`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SyncOptions {
     /// The conflict policy for paths no rule matches.
     pub conflict: ConflictPolicy,
@@ -593,6 +598,7 @@ impl SyncOptions {
 /// Safety guards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct GuardOptions {
     /// A run that would delete more than this stops before changing anything (unless
     /// forced); `null` disables the guard. A count is exact. A percentage is of the
@@ -616,6 +622,7 @@ impl Default for GuardOptions {
 /// A named set of folder pairs and how to synchronize them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Profile {
     /// Name, unique within its group.
     pub name: String,

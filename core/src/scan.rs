@@ -15,6 +15,7 @@ use crate::vocab::{Entry, EntryKind, RunControl};
 
 /// How a tree is walked.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ScanOptions {
     /// Descend into subfolders (a profile folder's "include subfolders").
     pub recursive: bool,

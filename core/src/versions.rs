@@ -100,12 +100,21 @@ pub struct RestoreReport {
 
 /// How [`Versions::restore_tree_as_of`] treats the folder it writes into.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RestoreOptions {
     /// Write into a folder that is not empty, which is otherwise refused. Each file the
     /// restore replaces there is first kept as a version: in the versions folder of the
     /// destination when the folder is the destination or lies inside it, else in the
     /// folder's own [`DEFAULT_VERSIONS_FOLDER`] (`.ferrysync/versions`), which keeps all.
     pub overwrite: bool,
+}
+
+impl RestoreOptions {
+    /// Options that write into a folder that is not empty when `overwrite` (see
+    /// [`RestoreOptions::overwrite`]).
+    pub fn overwriting(overwrite: bool) -> RestoreOptions {
+        RestoreOptions { overwrite }
+    }
 }
 
 /// What [`Versions::clean`] removed.

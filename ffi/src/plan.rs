@@ -283,10 +283,8 @@ pub extern "C" fn ferry_engine_plan_with(
         let engine = deref(engine, "engine")?;
         let profile = deref(profile, "profile")?;
         let out = out_ptr(out, "out")?;
-        let run_opts = ferry_core::RunOptions {
-            resync: options(opts)?.resync,
-            ..ferry_core::RunOptions::default()
-        };
+        let mut run_opts = ferry_core::RunOptions::default();
+        run_opts.resync = options(opts)?.resync;
         let plan = engine.engine.plan_with(&profile.profile, &run_opts)?;
         write_out(out, Box::into_raw(Box::new(ferry_plan::new(plan))));
         Ok(())

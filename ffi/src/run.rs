@@ -95,24 +95,19 @@ impl ferry_run_options {
 
     /// The core's options for a run going as these say.
     fn start_options(&self) -> StartOptions {
-        let defaults = RunOptions::default();
-        let run = RunOptions {
-            dry_run: self.dry_run,
-            force: self.force,
-            resync: self.resync,
-            progress_interval: match self.progress_interval_ms {
-                0 => defaults.progress_interval,
-                ms => Duration::from_millis(u64::from(ms)),
-            },
-            ..defaults
-        };
-        StartOptions {
-            prompt_timeout: Some(match self.prompt_timeout_ms {
-                0 => DEFAULT_PROMPT_TIMEOUT,
-                ms => Duration::from_millis(u64::from(ms)),
-            }),
-            ..StartOptions::new(run)
+        let mut run = RunOptions::default();
+        run.dry_run = self.dry_run;
+        run.force = self.force;
+        run.resync = self.resync;
+        if self.progress_interval_ms != 0 {
+            run.progress_interval = Duration::from_millis(u64::from(self.progress_interval_ms));
         }
+        let mut start = StartOptions::new(run);
+        start.prompt_timeout = Some(match self.prompt_timeout_ms {
+            0 => DEFAULT_PROMPT_TIMEOUT,
+            ms => Duration::from_millis(u64::from(ms)),
+        });
+        start
     }
 }
 
@@ -278,6 +273,9 @@ impl ferry_event {
             Event::Finished(_) => ferry_event_kind::Finished,
             Event::ConfirmDeletes(_) => ferry_event_kind::ConfirmDeletes,
             Event::ConflictPrompt(_) => ferry_event_kind::ConflictPrompt,
+            // The core may grow events; this ABI is built with the core it ships with, so
+            // one it does not know never reaches it.
+            _ => ferry_event_kind::None,
         }
     }
 
@@ -318,6 +316,7 @@ impl ferry_event {
             ),
             Event::Warning(p) | Event::Error(p) => p.to_string(),
             Event::Finished(r) => format!("profile {}: {}", r.profile, r.status.name()),
+            other => other.name().to_string(),
         }
     }
 

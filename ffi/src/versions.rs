@@ -121,7 +121,7 @@ fn restore_as_of(
         at_ns,
         &**versions.destination(),
         &*into,
-        &RestoreOptions { overwrite },
+        &RestoreOptions::overwriting(overwrite),
     )?;
     Ok(ferry_restore_report {
         files: r.files,

@@ -59,13 +59,12 @@ pub struct Engine {
 }
 
 fn options(dry_run: bool, force: bool, folders: Option<Vec<String>>, resync: bool) -> RunOptions {
-    RunOptions {
-        dry_run,
-        force,
-        folders: folders.unwrap_or_default(),
-        resync,
-        ..RunOptions::default()
-    }
+    let mut opts = RunOptions::default();
+    opts.dry_run = dry_run;
+    opts.force = force;
+    opts.folders = folders.unwrap_or_default();
+    opts.resync = resync;
+    opts
 }
 
 #[pymethods]
@@ -121,10 +120,8 @@ impl Engine {
         resync: bool,
     ) -> PyResult<Report> {
         // Every prompt is answered here, at once: no timeout.
-        let opts = StartOptions {
-            prompt_timeout: None,
-            ..StartOptions::new(options(dry_run, force, folders, resync))
-        };
+        let mut opts = StartOptions::new(options(dry_run, force, folders, resync));
+        opts.prompt_timeout = None;
         let run = Run::start(&self.inner, &profile.inner, opts)?;
         while let Some(event) = run.next(py)? {
             let handled = (|| -> PyResult<()> {
@@ -196,11 +193,9 @@ impl Engine {
                     .map_err(|_| PyValueError::new_err("prompt_timeout: not a valid duration"))?,
             ),
         };
-        let opts = StartOptions {
-            prompt_timeout,
-            delete_unanswered: prompt_default,
-            ..StartOptions::new(options(dry_run, force, folders, resync))
-        };
+        let mut opts = StartOptions::new(options(dry_run, force, folders, resync));
+        opts.prompt_timeout = prompt_timeout;
+        opts.delete_unanswered = prompt_default;
         Run::start(&self.inner, &profile.inner, opts)
     }
 
@@ -497,6 +492,8 @@ impl Event {
                 )?);
                 ev.folder = Some(q.folder);
             }
+            // An event of a later release: its name only.
+            _ => {}
         }
         Ok(ev)
     }

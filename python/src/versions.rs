@@ -195,7 +195,7 @@ impl Versions {
             .detach(|| {
                 let into = Location::local(into);
                 let target = ferrysync::Engine::new().transport(&into, Role::Restore)?;
-                let opts = ferrysync::RestoreOptions { overwrite };
+                let opts = ferrysync::RestoreOptions::overwriting(overwrite);
                 inner.restore_tree_as_of(at_ns, live, &*target, &opts)
             })
             .py()?;

@@ -62,10 +62,8 @@ fn forced_run_goes_past_the_guard() {
     tree::write(&p.src(), &[("a", "1")]);
     tree::write(&p.dst(), &[("x", "1"), ("y", "2")]);
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
-    let opts = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.force = true;
     Engine::new().run(&prof, &opts).unwrap();
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
 }
@@ -119,13 +117,9 @@ fn a_disabled_profile_does_not_run_unless_forced() {
     let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     prof.enabled = false;
     let engine = Engine::new();
-    for opts in [
-        RunOptions::default(),
-        RunOptions {
-            dry_run: true,
-            ..RunOptions::default()
-        },
-    ] {
+    let mut dry_run = RunOptions::default();
+    dry_run.dry_run = true;
+    for opts in [RunOptions::default(), dry_run] {
         let err = engine.run(&prof, &opts).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
         assert!(err.to_string().contains("is disabled"), "{err}");
@@ -143,10 +137,8 @@ fn a_disabled_profile_does_not_run_unless_forced() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(!p.dst().exists(), "a disabled profile's plan ran");
 
-    let forced = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut forced = RunOptions::default();
+    forced.force = true;
     engine.run(&prof, &forced).unwrap();
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
 }
@@ -186,10 +178,8 @@ fn a_disabled_folder_is_skipped_and_reported() {
     assert_eq!(snapshot(&p.src()), snapshot(&p.dst()));
     assert!(!off_dst.exists(), "the disabled folder ran");
 
-    let named = RunOptions {
-        folders: vec!["off".into()],
-        ..RunOptions::default()
-    };
+    let mut named = RunOptions::default();
+    named.folders = vec!["off".into()];
     Engine::new().run(&prof, &named).unwrap();
     assert_eq!(snapshot(&off_src), snapshot(&off_dst));
 }
@@ -283,10 +273,8 @@ fn an_empty_source_is_refused_whatever_the_limit() {
         assert!(err.to_string().contains("is empty"), "{err}");
         assert_eq!(snapshot(&p.dst()), before, "{limit}");
     }
-    let forced = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut forced = RunOptions::default();
+    forced.force = true;
     Engine::new().run(&prof, &forced).unwrap();
     assert!(snapshot(&p.dst()).is_empty());
 }

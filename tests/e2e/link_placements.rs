@@ -82,10 +82,8 @@ fn shown(actions: &[Action]) -> Vec<String> {
 }
 
 fn run(prof: &Profile) -> Report {
-    let opts = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.force = true;
     let report = Engine::new().run(prof, &opts).expect("run");
     assert!(report.errors.is_empty(), "errors: {:#?}", report.errors);
     report

@@ -226,10 +226,8 @@ fn a_destination_that_cannot_set_times_is_not_copied_to_again() {
         let dst = MemoryTransport::new("dst").with_capabilities(caps(|c| c.set_mtime = false));
         trees.put(DST, dst);
         let mut profile = mirror();
-        profile.comparison = CompareOptions {
-            blake3: content,
-            ..CompareOptions::default()
-        };
+        profile.comparison = CompareOptions::default();
+        profile.comparison.blake3 = content;
         let engine = trees.engine();
         run(&engine, &profile);
         let held = Tree::of(&*trees.get(DST)).unwrap();

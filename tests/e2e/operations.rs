@@ -99,10 +99,8 @@ fn versioned_backup_stores_only_changes_in_a_new_folder() {
 fn dry_run_changes_nothing() {
     let p = Pair::new();
     tree::write(&p.src(), &[("a.txt", "a")]);
-    let opts = RunOptions {
-        dry_run: true,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.dry_run = true;
     let report = Engine::new()
         .run(&tree::profile(Operation::Mirror, &p.src(), &p.dst()), &opts)
         .unwrap();

@@ -181,10 +181,8 @@ fn profile(scene: &Scene, op: Operation, mode: SymlinkMode, versions: bool) -> P
 
 /// Runs `p` twice, forced; errors and guards are allowed, changes outside are not.
 fn run_twice(p: &Profile) {
-    let opts = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.force = true;
     for _ in 0..2 {
         let _ = Engine::new().run(p, &opts);
     }
@@ -197,7 +195,7 @@ fn restore_into(scene: &Scene, p: &Profile) {
         let into = LocalTransport::new(scene.path("into"));
         // Overwrite: the planted links make the target non-empty, and the restore must still
         // never write through them.
-        let opts = RestoreOptions { overwrite: true };
+        let opts = RestoreOptions::overwriting(true);
         let _ = versions.restore_tree_as_of(i64::MAX / 2, &*dst, &into, &opts);
     }
 }
@@ -298,10 +296,8 @@ fn links_swapped_in_during_a_run_never_redirect_a_write() {
                 }
             })
         };
-        let opts = RunOptions {
-            force: true,
-            ..RunOptions::default()
-        };
+        let mut opts = RunOptions::default();
+        opts.force = true;
         for _ in 0..3 {
             let _ = Engine::new().run(&p, &opts);
         }

@@ -155,10 +155,8 @@ fn item_2_a_nested_destination_the_filters_exclude_runs_and_converges() {
     let backup = home.join("backup");
     for op in [Operation::Mirror, Operation::Copy, Operation::Synchronize] {
         let mut prof = profile(op, &home, &backup);
-        prof.filters = FilterSpec {
-            exclude_folders: vec!["backup".into()],
-            ..FilterSpec::default()
-        };
+        prof.filters = FilterSpec::default();
+        prof.filters.exclude_folders = vec!["backup".into()];
         tree::run(&prof);
         let twice = tree::run(&prof);
         assert!(twice.done.is_empty(), "{op:?}: {:?}", twice.done);

@@ -32,13 +32,11 @@ fn events_start_progress_and_finish_with_the_report() {
     many_files(&p, 300);
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let opts = RunOptions {
-        events: Some(Arc::new(move |e: &Event| {
-            sink.lock().unwrap().push(e.clone())
-        })),
-        progress_interval: Duration::ZERO,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.events = Some(Arc::new(move |e: &Event| {
+        sink.lock().unwrap().push(e.clone())
+    }));
+    opts.progress_interval = Duration::ZERO;
     let report = Engine::new()
         .run(&tree::profile(Operation::Mirror, &p.src(), &p.dst()), &opts)
         .unwrap();
@@ -66,15 +64,13 @@ fn cancel_stops_the_run_and_leaves_no_temporaries() {
     let control = RunControl::new();
     let seen = Arc::new(AtomicUsize::new(0));
     let (c, s) = (control.clone(), seen.clone());
-    let opts = RunOptions {
-        control: control.clone(),
-        events: Some(Arc::new(move |e: &Event| {
-            if matches!(e, Event::ActionDone { .. }) && s.fetch_add(1, Ordering::SeqCst) == 50 {
-                c.cancel();
-            }
-        })),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.control = control.clone();
+    opts.events = Some(Arc::new(move |e: &Event| {
+        if matches!(e, Event::ActionDone { .. }) && s.fetch_add(1, Ordering::SeqCst) == 50 {
+            c.cancel();
+        }
+    }));
     let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     prof.copy.threads = 2;
     let report = Engine::new().run(&prof, &opts).unwrap();
@@ -92,10 +88,8 @@ fn pause_holds_workers_until_resume() {
     many_files(&p, 400);
     let control = RunControl::new();
     control.pause();
-    let opts = RunOptions {
-        control: control.clone(),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.control = control.clone();
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     let runner = std::thread::spawn(move || Engine::new().run(&prof, &opts).unwrap());
     std::thread::sleep(Duration::from_millis(300));
@@ -127,10 +121,8 @@ fn confirm_deletes_prompt_is_asked_and_a_no_keeps_the_files() {
     let mut prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     prof.copy.confirm_deletes = true;
     let no = Arc::new(Answer(false, AtomicUsize::new(0)));
-    let opts = RunOptions {
-        prompt: Some(no.clone()),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.prompt = Some(no.clone());
     let report = Engine::new().run(&prof, &opts).unwrap();
     assert_eq!(no.1.load(Ordering::SeqCst), 1);
     assert!(p.dst().join("extra").exists());
@@ -139,10 +131,8 @@ fn confirm_deletes_prompt_is_asked_and_a_no_keeps_the_files() {
         .iter()
         .any(|w| w.message.contains("declined")));
     let yes = Arc::new(Answer(true, AtomicUsize::new(0)));
-    let opts = RunOptions {
-        prompt: Some(yes),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.prompt = Some(yes);
     Engine::new().run(&prof, &opts).unwrap();
     assert!(!p.dst().join("extra").exists());
 }
@@ -225,13 +215,11 @@ fn cancel_ends_the_wait_before_a_retry() {
 fn run_recorded(prof: &ferrysync::Profile, plan: Option<&ferrysync::Plan>) -> (Report, Vec<Event>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
-    let opts = RunOptions {
-        events: Some(Arc::new(move |e: &Event| {
-            sink.lock().unwrap().push(e.clone())
-        })),
-        progress_interval: Duration::ZERO,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.events = Some(Arc::new(move |e: &Event| {
+        sink.lock().unwrap().push(e.clone())
+    }));
+    opts.progress_interval = Duration::ZERO;
     let report = match plan {
         Some(plan) => Engine::new().execute(prof, plan, &opts),
         None => Engine::new().run(prof, &opts),

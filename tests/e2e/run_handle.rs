@@ -89,10 +89,9 @@ fn events_other_than_progress_wait_for_a_full_queue() {
     let p = Pair::new();
     many_files(&p, 2500);
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
-    let opts = StartOptions::new(RunOptions {
-        progress_interval: Duration::ZERO,
-        ..RunOptions::default()
-    });
+    let mut run_opts = RunOptions::default();
+    run_opts.progress_interval = Duration::ZERO;
+    let opts = StartOptions::new(run_opts);
     let run = start(&prof, opts);
     // Nobody reads: the run fills the queue (more actions than it holds) and waits.
     std::thread::sleep(Duration::from_millis(1500));
@@ -154,10 +153,8 @@ fn confirm_deletes_is_asked_by_id_and_the_answer_is_carried_out() {
 fn an_unanswered_confirm_deletes_keeps_the_files_when_it_times_out() {
     let p = Pair::new();
     let prof = confirming(&p);
-    let opts = StartOptions {
-        prompt_timeout: Some(Duration::from_millis(100)),
-        ..StartOptions::default()
-    };
+    let mut opts = StartOptions::default();
+    opts.prompt_timeout = Some(Duration::from_millis(100));
     let run = start(&prof, opts);
     let started = Instant::now();
     let events = drain(&run, |_| {});
@@ -174,11 +171,9 @@ fn an_unanswered_confirm_deletes_keeps_the_files_when_it_times_out() {
     assert!(declined(&report));
 
     // A caller may choose the other default.
-    let opts = StartOptions {
-        prompt_timeout: Some(Duration::from_millis(50)),
-        delete_unanswered: true,
-        ..StartOptions::default()
-    };
+    let mut opts = StartOptions::default();
+    opts.prompt_timeout = Some(Duration::from_millis(50));
+    opts.delete_unanswered = true;
     let run = start(&prof, opts);
     drain(&run, |_| {});
     run.wait().expect("report");
@@ -190,10 +185,8 @@ fn wait_gives_questions_their_default_at_once() {
     let p = Pair::new();
     let prof = confirming(&p);
     // No timeout: only wait (nobody will answer) ends the question.
-    let opts = StartOptions {
-        prompt_timeout: None,
-        ..StartOptions::default()
-    };
+    let mut opts = StartOptions::default();
+    opts.prompt_timeout = None;
     let run = start(&prof, opts);
     let started = Instant::now();
     let report = run.wait().expect("report");
@@ -266,10 +259,8 @@ fn a_conflict_prompt_is_answered_by_id() {
 fn an_unanswered_conflict_prompt_keeps_both_versions() {
     let p = Pair::new();
     let prof = conflicting(&p);
-    let opts = StartOptions {
-        prompt_timeout: Some(Duration::from_millis(50)),
-        ..StartOptions::default()
-    };
+    let mut opts = StartOptions::default();
+    opts.prompt_timeout = Some(Duration::from_millis(50));
     let run = start(&prof, opts);
     let events = drain(&run, |_| {});
     assert_eq!(
@@ -314,11 +305,9 @@ fn cancel_stops_a_started_run_cleanly() {
 fn cancel_declines_a_waiting_question() {
     let p = Pair::new();
     let prof = confirming(&p);
-    let opts = StartOptions {
-        prompt_timeout: None,
-        delete_unanswered: true,
-        ..StartOptions::default()
-    };
+    let mut opts = StartOptions::default();
+    opts.prompt_timeout = None;
+    opts.delete_unanswered = true;
     let run = start(&prof, opts);
     drain(&run, |e| {
         if matches!(e, Event::ConfirmDeletes(_)) {
@@ -336,13 +325,9 @@ fn pause_holds_a_started_run_until_resume() {
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     let control = RunControl::new();
     control.pause();
-    let run = start(
-        &prof,
-        StartOptions::new(RunOptions {
-            control,
-            ..RunOptions::default()
-        }),
-    );
+    let mut opts = RunOptions::default();
+    opts.control = control;
+    let run = start(&prof, StartOptions::new(opts));
     assert!(run.is_paused());
     std::thread::sleep(Duration::from_millis(500));
     assert!(!run.is_finished(), "a paused run finished");
@@ -366,14 +351,13 @@ fn a_panic_on_the_run_thread_is_an_internal_error() {
     let p = Pair::new();
     tree::write(&p.src(), &[("a", "1")]);
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
-    let opts = StartOptions::new(RunOptions {
-        events: Some(Arc::new(|e: &Event| {
-            if matches!(e, Event::Started { .. }) {
-                panic!("a bug in a sink");
-            }
-        })),
-        ..RunOptions::default()
-    });
+    let mut run_opts = RunOptions::default();
+    run_opts.events = Some(Arc::new(|e: &Event| {
+        if matches!(e, Event::Started { .. }) {
+            panic!("a bug in a sink");
+        }
+    }));
+    let opts = StartOptions::new(run_opts);
     let run = start(&prof, opts);
     assert!(matches!(
         run.next_event(Duration::from_secs(30)),
@@ -396,13 +380,9 @@ fn dropping_an_unfinished_run_cancels_it() {
     many_files(&p, 2000);
     let prof = tree::profile(Operation::Mirror, &p.src(), &p.dst());
     let control = RunControl::new();
-    let run = start(
-        &prof,
-        StartOptions::new(RunOptions {
-            control: control.clone(),
-            ..RunOptions::default()
-        }),
-    );
+    let mut opts = RunOptions::default();
+    opts.control = control.clone();
+    let run = start(&prof, StartOptions::new(opts));
     drop(run);
     assert!(control.is_cancelled());
 }

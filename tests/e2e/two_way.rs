@@ -330,10 +330,8 @@ fn mass_deletion_on_either_side_stops_before_changing_anything() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Guard, "{err}");
     assert_eq!(snapshot(&p.src()), before);
-    let forced = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut forced = RunOptions::default();
+    forced.force = true;
     Engine::new().run(&prof, &forced).unwrap();
     assert_equal_sides(&p);
 }
@@ -565,10 +563,8 @@ fn run_answering(
         answer,
         asked: Mutex::new(Vec::new()),
     });
-    let opts = RunOptions {
-        prompt: Some(prompt.clone()),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.prompt = Some(prompt.clone());
     let report = Engine::new().run(prof, &opts).expect("run");
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     let asked = prompt.asked.lock().unwrap().clone();
@@ -999,10 +995,8 @@ fn resync_is_a_union_that_deletes_nothing() {
     fs::remove_file(p.dst().join("b.txt")).unwrap();
     tree::write(&p.dst(), &[("c.txt", "c changed on the destination")]);
     tree::set_mtime(&p.dst().join("c.txt"), 1_900_000_000);
-    let opts = RunOptions {
-        resync: true,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.resync = true;
     let plan = Engine::new().plan_with(&prof, &opts).unwrap();
     assert!(
         !plan.actions().any(|a| a.kind == ActionKind::Delete),
@@ -1140,11 +1134,9 @@ fn a_folder_renamed_away_and_a_new_file_under_its_old_name() {
 
 /// The comparison criteria of `ferry sync --compare RULE` for one rule.
 fn compared_by(rule: &str) -> ferrysync::CompareOptions {
-    let mut c = ferrysync::CompareOptions {
-        mtime: ferrysync::MtimeRule::Off,
-        size: false,
-        ..ferrysync::CompareOptions::default()
-    };
+    let mut c = ferrysync::CompareOptions::default();
+    c.mtime = ferrysync::MtimeRule::Off;
+    c.size = false;
     match rule {
         "size" => c.size = true,
         "checksum" => c.blake3 = true,
@@ -1424,10 +1416,8 @@ fn item10_every_file_changed_on_a_side_stops_the_run_unless_forced() {
     );
     assert!(text.contains("clock"), "{text}");
     assert_eq!((snapshot(&p.src()), snapshot(&p.dst())), before);
-    let forced = RunOptions {
-        force: true,
-        ..RunOptions::default()
-    };
+    let mut forced = RunOptions::default();
+    forced.force = true;
     Engine::new().run(&prof, &forced).unwrap();
     assert_equal_sides(&p);
     assert_nothing_planned(&prof);

@@ -222,7 +222,8 @@ proptest! {
         let mut editor = Editor { paths: universe(), counter: 0 };
         let engine = Engine::new();
         // The guards protect people from accidents; random edits delete a lot on purpose.
-        let forced = RunOptions { force: true, ..RunOptions::default() };
+        let mut forced = RunOptions::default();
+        forced.force = true;
         for (round, edits) in rounds.iter().enumerate() {
             for edit in edits {
                 editor.apply(&p, edit);

@@ -34,6 +34,7 @@ pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// How one run goes.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct RunOptions {
     /// Plan and report, change nothing.
     pub dry_run: bool,
@@ -213,6 +214,7 @@ impl fmt::Display for Problem {
 /// Something that happened during a run.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "event")]
+#[non_exhaustive]
 pub enum Event {
     /// The run planned its work and starts.
     Started {

@@ -43,6 +43,7 @@ const CANCEL_CHECK: Duration = Duration::from_millis(100);
 /// [`StartOptions::delete_unanswered`], and a conflict keeps both versions. In a cancelled run
 /// deletions are declined and conflicts skipped.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct StartOptions {
     /// Dry run, force, folders, resync and the progress interval as for
     /// [`Engine::run`]. Its control is the run's: [`Run::cancel`], [`Run::pause`] and

@@ -837,13 +837,7 @@ impl Transport for LocalTransport {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            set_mtime: true,
-            permissions: true,
-            symlinks: true,
-            atomic_rename: true,
-            mtime_resolution_ns: 1,
-        }
+        Capabilities::full()
     }
 
     fn stat(&self, path: &RelPath) -> Result<Option<Entry>> {

@@ -145,13 +145,7 @@ impl MemoryTransport {
                     next_id: 2,
                 }),
             }),
-            caps: Capabilities {
-                set_mtime: true,
-                permissions: true,
-                symlinks: true,
-                atomic_rename: true,
-                mtime_resolution_ns: 1,
-            },
+            caps: Capabilities::full(),
             follow_reads: false,
         }
     }

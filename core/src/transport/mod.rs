@@ -178,6 +178,7 @@ pub(crate) fn mtime_ns(md: &std::fs::Metadata) -> i64 {
 /// What a backend can do. What it cannot do is left out of its calls, never an error
 /// (except creating links where there are none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// Modification times can be set (to the backend's resolution). Where they cannot, a
     /// written file has the time of the write and [`Transport::set_meta`] leaves times as
@@ -196,6 +197,22 @@ pub struct Capabilities {
     /// rounded down to a multiple of it (1 for most local file systems, one second for FTP,
     /// two for FAT).
     pub mtime_resolution_ns: u64,
+}
+
+impl Capabilities {
+    /// Everything a local POSIX file system can do: times to the nanosecond, permission
+    /// bits and owners, links, atomic renames. A backend that can do less starts from here
+    /// and turns off what it lacks (`caps.symlinks = false;`); capabilities added later are
+    /// on here.
+    pub fn full() -> Capabilities {
+        Capabilities {
+            set_mtime: true,
+            permissions: true,
+            symlinks: true,
+            atomic_rename: true,
+            mtime_resolution_ns: 1,
+        }
+    }
 }
 
 /// Name prefix of the temporary files ferrysync writes before renaming them into place.

@@ -44,10 +44,8 @@ pub fn run(profile: &Profile, folder: Option<&str>, path: &str) -> Result<u8> {
     // run's scan does.
     if entry.kind == EntryKind::Dir && decision.included && folder.include_subfolders {
         if let Some(empty) = filter.explain_empty_folder(&entry) {
-            let opts = ScanOptions {
-                symlinks: profile.copy.symlinks,
-                ..ScanOptions::default()
-            };
+            let mut opts = ScanOptions::default();
+            opts.symlinks = profile.copy.symlinks;
             if scan(&*transport, &filter, &opts)?.get(&rel).is_none() {
                 decision = empty;
             }

@@ -31,10 +31,8 @@ pub struct Settings {
 /// # Errors
 /// What [`Engine::plan_with`] rejects.
 pub fn plan(profile: &Profile, folders: &[String], json: bool) -> Result<u8> {
-    let opts = RunOptions {
-        folders: folders.to_vec(),
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.folders = folders.to_vec();
     let plan = Engine::new().plan_with(profile, &opts)?;
     if json {
         say!("{}", plan.to_json());
@@ -68,14 +66,12 @@ pub fn run(profile: &Profile, settings: &Settings) -> Result<u8> {
     }
     let engine = Engine::new();
     let control = cancel::control();
-    let mut opts = RunOptions {
-        dry_run: settings.dry_run,
-        force: settings.force,
-        folders: settings.folders.clone(),
-        control: control.clone(),
-        resync: settings.resync,
-        ..RunOptions::default()
-    };
+    let mut opts = RunOptions::default();
+    opts.dry_run = settings.dry_run;
+    opts.force = settings.force;
+    opts.folders = settings.folders.clone();
+    opts.control = control.clone();
+    opts.resync = settings.resync;
     let plan = engine.plan_with(profile, &opts)?;
     if control.is_cancelled() {
         return Ok(crate::exit::CANCELLED);

@@ -130,7 +130,7 @@ pub fn run(command: VersionsCommand, store: Option<&Path>) -> Result<u8> {
                     at,
                     &*live,
                     &*target,
-                    &RestoreOptions { overwrite },
+                    &RestoreOptions::overwriting(overwrite),
                 )?;
                 say!(
                     "Restored {} files ({}) as of {} UTC into {}",
