@@ -732,8 +732,9 @@ void ferry_event_free(struct ferry_event *event);
 // How the run ended into `*out`.
 ferry_result ferry_report_status(const struct ferry_report *report, ferry_run_status *out);
 
-// The `ferry` CLI's exit code for the report: 0 ok, 1 finished with errors, 4 incomplete (a
-// folder skipped as unavailable), 130 cancelled; -1 for NULL.
+// The exit code the `ferry` CLI would give for the report: 0 ok, 1 finished with errors,
+// 4 incomplete (a folder skipped as unavailable), 130 cancelled; -1 for NULL. A program
+// that ends with its run can exit with it.
 int32_t ferry_report_exit_code(const struct ferry_report *report);
 
 // What was done (for a dry run: what would have been) into `*out`.
